@@ -1,0 +1,43 @@
+// Tensor: a named, n-dimensional array of doubles in row-major order, with a meaning for each axis.
+// It is what the trace records for every stage and what every renderer reads; the stage math
+// itself works on 2-D Matrix values (matrix.hpp) and the tracer copies them in block by block.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "attn_trace/matrix.hpp"
+
+namespace attn_trace {
+
+// What an axis counts. Renderers use it to label rows and columns (query axis → the tokens, key
+// axis → the key tokens, batch and head → block titles).
+enum class Axis { batch, head, query, key, feature };
+
+[[nodiscard]] std::string_view axis_name(Axis axis);
+
+struct Tensor {
+  std::string name;                // X, Q, K, V, scores, scaled, weights, weighted, context, output
+  std::vector<Axis> axes;          // one per dimension
+  std::vector<std::size_t> shape;  // one per dimension
+  std::vector<double> data;        // row-major, product(shape) values
+
+  [[nodiscard]] std::size_t rank() const { return shape.size(); }
+  [[nodiscard]] std::size_t size() const { return data.size(); }
+  [[nodiscard]] std::size_t rows() const;  // second-to-last dimension (1 for a rank-1 tensor)
+  [[nodiscard]] std::size_t cols() const;  // last dimension
+  // Number of 2-D blocks: the product of every dimension but the last two.
+  [[nodiscard]] std::size_t block_count() const;
+  // Block `block` (a flat index over the leading dimensions) as a rows() × cols() matrix.
+  [[nodiscard]] Eigen::Map<const Matrix> block(std::size_t block) const;
+  // Copies `m` (rows() × cols()) into block `block`.
+  void set_block(std::size_t block, const Matrix& m);
+};
+
+// A zero-filled tensor. REQUIRES: axes.size() == shape.size().
+[[nodiscard]] Tensor make_tensor(std::string name, std::vector<Axis> axes,
+                                 std::vector<std::size_t> shape);
+
+}  // namespace attn_trace

@@ -1,0 +1,51 @@
+// Trace: everything one run of attention computed, as data. A list of stages, each with an id, a
+// title, a formula, its shape algebra and named tensors. Every renderer reads only this.
+#pragma once
+
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "attn_trace/spec.hpp"
+#include "attn_trace/tensor.hpp"
+
+namespace attn_trace {
+
+struct Stage {
+  std::string id;       // one of stage_ids()
+  std::string title;    // "Attention scores"
+  std::string formula;  // "scores = Q·Kᵀ"
+  std::string shapes;   // "(3×2)·(2×3) → (3×3)"
+  std::vector<Tensor> tensors;
+  std::string note;  // a sentence for the reader, or empty
+};
+
+struct TraceConfig {
+  std::optional<Index> batch;  // B, or none for unbatched input
+  Index q_len = 0, kv_len = 0, embed_dim = 0, model_dim = 0, num_heads = 1, head_dim = 0;
+  double scale = 1.0;  // the multiplier actually used
+  ScaleRule scale_rule = ScaleRule::head_dim;
+  WeightLayout weight_layout = WeightLayout::torch;
+  bool learned_projections = false;
+  bool out_proj = false;
+};
+
+struct Trace {
+  std::string name, description, source;
+  TraceConfig config;
+  std::vector<std::vector<std::string>> tokens;     // query labels, one list per batch
+  std::vector<std::vector<std::string>> kv_tokens;  // key labels, one list per batch
+  std::vector<std::string> notes;
+  std::vector<std::string> warnings;
+  std::vector<Stage> stages;  // in the order they were computed
+
+  // The stage with this id, or nullptr when this trace has none (e.g. split_heads for one head).
+  [[nodiscard]] const Stage* find_stage(std::string_view id) const;
+};
+
+// Every stage id that any trace can contain, in paper order.
+[[nodiscard]] std::span<const std::string_view> stage_ids();
+
+}  // namespace attn_trace

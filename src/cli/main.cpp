@@ -1,0 +1,50 @@
+// attn-trace: the command line. Only wiring: flags are declared per subcommand (commands.hpp), the
+// work is done by the library, and every error is caught here once.
+//
+// Exit status: 0 success; 1 bad input or I/O failure; 2 bad usage (unknown flag, bad flag value).
+#include <exception>
+#include <iostream>
+
+#include <fmt/format.h>
+#include <fmt/ostream.h>
+
+#include "attn_trace/error.hpp"
+#include "commands.hpp"
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "attn-trace: trace transformer self-attention one stage at a time, as the tutorials "
+      "do it on paper.",
+      "attn-trace"};
+  app.set_version_flag("--version", "attn-trace " ATTN_TRACE_VERSION);
+  app.footer(
+      "Run 'attn-trace run' to trace the bundled example \"I am good\".\n"
+      "Exit status: 0 success, 1 bad input or I/O failure, 2 bad usage.");
+  attn_trace::cli::setup_run(app);
+
+  try {
+    app.parse(argc, argv);
+    if (app.get_subcommands().empty()) {
+      fmt::print(std::cerr, "{}", app.help());
+      return 2;
+    }
+  } catch (const CLI::CallForHelp&) {
+    return app.exit(CLI::CallForHelp());
+  } catch (const CLI::CallForAllHelp&) {
+    return app.exit(CLI::CallForAllHelp());
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    fmt::print(std::cerr, "attn-trace: error: {}\n", e.what());
+    fmt::print(std::cerr, "Run with --help for more information.\n");
+    return 2;
+  } catch (const attn_trace::Error& e) {
+    fmt::print(std::cerr, "attn-trace: error: {}\n", e.what());
+    if (!e.hint().empty()) fmt::print(std::cerr, "hint: {}\n", e.hint());
+    return 1;
+  } catch (const std::exception& e) {
+    fmt::print(std::cerr, "attn-trace: error: {}\n", e.what());
+    return 1;
+  }
+  return 0;
+}

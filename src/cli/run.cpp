@@ -1,0 +1,70 @@
+// attn-trace run [FILE]: load an input (or the bundled default example), trace it, render it.
+#include <algorithm>
+#include <iostream>
+#include <memory>
+#include <string>
+
+#include <fmt/format.h>
+
+#include "attn_trace/error.hpp"
+#include "attn_trace/examples.hpp"
+#include "attn_trace/load.hpp"
+#include "attn_trace/render_text.hpp"
+#include "attn_trace/suggest.hpp"
+#include "attn_trace/tracer.hpp"
+#include "commands.hpp"
+
+namespace attn_trace::cli {
+namespace {
+
+struct RunOptions {
+  std::string file;  // empty: the default example; "-": standard input
+  TextOptions text;
+};
+
+// --stages takes known stage ids only; a typo is a usage error that lists them.
+std::string check_stage_id(const std::string& id) {
+  const auto ids = stage_ids();
+  if (std::find(ids.begin(), ids.end(), id) != ids.end()) return {};
+  const auto suggestion = nearest(id, ids);
+  return fmt::format("unknown stage '{}'{}; stages are: {}", id,
+                     suggestion ? fmt::format(" (did you mean '{}'?)", *suggestion) : "",
+                     fmt::join(ids, ", "));
+}
+
+void run(const RunOptions& options) {
+  Spec spec;
+  if (options.file.empty()) {
+    const auto example = find_example(default_example);
+    spec = load_spec(example->json, fmt::format("example {}", example->name));
+  } else {
+    spec = load_spec_file(options.file);
+  }
+  const Trace trace = trace_attention(spec);
+  render_text(trace, options.text, std::cout);
+  std::cout.flush();
+  if (!std::cout) throw Error("cannot write to standard output");
+}
+
+}  // namespace
+
+void setup_run(CLI::App& app) {
+  auto options = std::make_shared<RunOptions>();
+  CLI::App* sub =
+      app.add_subcommand("run", "Trace attention over an input file and print every stage.");
+  sub->add_option("FILE", options->file,
+                  "Input JSON (docs/input-format.md); '-' reads standard input; none traces the "
+                  "bundled example \"I am good\"");
+  sub->add_option("--precision", options->text.precision, "Decimals per number")
+      ->check(CLI::Range(0, 15))
+      ->capture_default_str();
+  sub->add_flag("--full", options->text.full,
+                "Print every number, even of tensors with more than 1000 elements");
+  sub->add_option("--stages", options->text.stages,
+                  "Show only these stages, comma-separated (e.g. scores,softmax)")
+      ->delimiter(',')
+      ->check(CLI::Validator(check_stage_id, "STAGE", "stage id"));
+  sub->callback([options] { run(*options); });
+}
+
+}  // namespace attn_trace::cli

@@ -1,0 +1,13 @@
+// Lookup over the examples that cmake/embed_examples.cmake compiled in.
+#include "attn_trace/examples.hpp"
+
+namespace attn_trace {
+
+std::optional<EmbeddedExample> find_example(std::string_view name) {
+  for (const EmbeddedExample& example : embedded_examples()) {
+    if (example.name == name) return example;
+  }
+  return std::nullopt;
+}
+
+}  // namespace attn_trace

@@ -1,0 +1,333 @@
+// The text walkthrough. Reads the finished trace only; nothing here computes attention.
+#include "attn_trace/render_text.hpp"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+#include <fmt/ostream.h>
+
+#include "attn_trace/text_width.hpp"
+
+namespace attn_trace {
+namespace {
+
+constexpr std::size_t edge_items = 3;  // rows/columns/blocks kept at each end of a summary
+constexpr std::size_t gap = SIZE_MAX;  // marks "…" in a list of shown indices
+constexpr std::size_t max_label = 12;  // token labels are cut to this many columns
+
+// `text` on lines of at most `width` columns, broken between words; every line after the first
+// starts with `indent`. Runs of spaces inside a line are kept (formulas use them as separators).
+std::string wrap(std::string_view text, std::size_t width, std::string_view indent) {
+  std::string out, line;
+  std::size_t line_width = 0;
+  for (std::size_t start = 0; start < text.size();) {
+    // The next chunk: the spaces before a word, then the word.
+    std::size_t word_start = text.find_first_not_of(' ', start);
+    if (word_start == std::string_view::npos) break;
+    std::size_t word_end = text.find(' ', word_start);
+    if (word_end == std::string_view::npos) word_end = text.size();
+    const std::string_view spaces = text.substr(start, word_start - start);
+    const std::string_view word = text.substr(word_start, word_end - word_start);
+    const std::size_t word_width = display_width(word);
+    if (line_width > indent.size() && line_width + spaces.size() + word_width > width) {
+      out += line + "\n";
+      line = std::string(indent);
+      line_width = indent.size();
+    } else {
+      line += spaces;
+      line_width += spaces.size();
+    }
+    line += word;
+    line_width += word_width;
+    start = word_end;
+  }
+  return out + line;
+}
+
+// Indices 0 … n−1, or the first and last edge_items with a gap between.
+std::vector<std::size_t> shown(std::size_t n, bool summarise) {
+  std::vector<std::size_t> out;
+  if (!summarise || n <= 2 * edge_items) {
+    for (std::size_t i = 0; i < n; ++i) out.push_back(i);
+    return out;
+  }
+  for (std::size_t i = 0; i < edge_items; ++i) out.push_back(i);
+  out.push_back(gap);
+  for (std::size_t i = n - edge_items; i < n; ++i) out.push_back(i);
+  return out;
+}
+
+std::string format_number(double value, int precision) {
+  std::string s = fmt::format("{:.{}f}", value, precision);
+  // "-0.0000" says nothing a learner needs; a value that rounds to zero prints as zero.
+  if (s.starts_with('-') && s.find_first_not_of("-0.") == std::string::npos) s.erase(0, 1);
+  return s;
+}
+
+std::string pad_left(const std::string& s, std::size_t width) {
+  const std::size_t w = display_width(s);
+  return w >= width ? s : std::string(width - w, ' ') + s;
+}
+std::string pad_right(const std::string& s, std::size_t width) {
+  const std::size_t w = display_width(s);
+  return w >= width ? s : s + std::string(width - w, ' ');
+}
+
+class TextRenderer {
+ public:
+  TextRenderer(const Trace& trace, const TextOptions& options, std::ostream& out)
+      : trace_(trace),
+        options_(options),
+        out_(out),
+        width_(static_cast<std::size_t>(options.width)) {}
+
+  void render() {
+    header();
+    const std::size_t total = trace_.stages.size();
+    for (std::size_t n = 0; n < total; ++n) {
+      const Stage& stage = trace_.stages[n];
+      const auto& wanted = options_.stages;
+      if (!wanted.empty() && std::find(wanted.begin(), wanted.end(), stage.id) == wanted.end()) {
+        continue;
+      }
+      stage_block(stage, n + 1, total);
+    }
+  }
+
+ private:
+  void line(std::string_view text = {}) { fmt::print(out_, "{}\n", text); }
+
+  void header() {
+    const TraceConfig& c = trace_.config;
+    line(trace_.name.empty() ? "attn-trace" : "attn-trace · " + trace_.name);
+    if (!trace_.description.empty()) line(wrap(trace_.description, width_, ""));
+    if (!trace_.source.empty()) line(wrap("source: " + trace_.source, width_, "  "));
+    line();
+
+    std::vector<std::string> token_lines;
+    for (std::size_t b = 0; b < trace_.tokens.size(); ++b) {
+      if (b > 0 && trace_.tokens[b] == trace_.tokens[0]) continue;
+      token_lines.push_back(fmt::format("{}{}", c.batch ? fmt::format("batch {}: ", b) : "",
+                                        fmt::join(trace_.tokens[b], " · ")));
+    }
+    if (c.batch && token_lines.size() == 1) {
+      token_lines[0] = fmt::format("{}", fmt::join(trace_.tokens[0], " · "));
+    }
+    line(wrap(fmt::format("  tokens   {}", fmt::join(token_lines, "; ")), width_, "           "));
+    std::string sizes =
+        fmt::format("L = {} tokens · E = {} · H = {} head{} · d = {}", c.q_len, c.embed_dim,
+                    c.num_heads, c.num_heads == 1 ? "" : "s", c.head_dim);
+    if (c.model_dim != c.embed_dim) sizes += fmt::format(" · D = {}", c.model_dim);
+    if (c.batch) sizes = fmt::format("B = {} · ", *c.batch) + sizes;
+    line(wrap("  sizes    " + sizes, width_, "           "));
+    line(fmt::format("  scale    × {:.6g} ({})", c.scale, scale_rule_text(c)));
+    std::string weights;
+    if (!c.learned_projections) {
+      weights = "none: Q = K = V = X";
+    } else if (c.weight_layout == WeightLayout::torch) {
+      weights = "torch layout: W is (out, in), y = x·Wᵀ + b";
+    } else {
+      weights = "math layout: W is (in, out), y = x·W + b";
+    }
+    weights += c.out_proj ? " · with out_proj" : " · no out_proj";
+    line(wrap("  weights  " + weights, width_, "           "));
+    for (const std::string& note : trace_.notes) line(wrap("  note: " + note, width_, "        "));
+    for (const std::string& warning : trace_.warnings) {
+      line(wrap("  warning: " + warning, width_, "           "));
+    }
+  }
+
+  static std::string scale_rule_text(const TraceConfig& c) {
+    switch (c.scale_rule) {
+      case ScaleRule::head_dim:
+        return fmt::format("1/√d = 1/√{}, as PyTorch", c.head_dim);
+      case ScaleRule::embed_dim:
+        return fmt::format("1/√E = 1/√{}", c.embed_dim);
+      case ScaleRule::none:
+        return "no scaling";
+      case ScaleRule::custom:
+        return "a custom multiplier";
+    }
+    return "";
+  }
+
+  void stage_block(const Stage& stage, std::size_t number, std::size_t total) {
+    line();
+    const std::string title =
+        fmt::format("━━ {}/{} · {} · {} ", number, total, stage.id, stage.title);
+    const std::size_t used = display_width(title);
+    line(used < width_ ? title + repeat("━", width_ - used) : title);
+    line(wrap("  " + stage.formula, width_, "      "));
+    line(wrap("  shapes: " + stage.shapes, width_, "      "));
+    if (!stage.note.empty()) line(wrap("  " + stage.note, width_, "  "));
+    for (const Tensor& tensor : stage.tensors) tensor_block(tensor);
+  }
+
+  static std::string repeat(std::string_view s, std::size_t n) {
+    std::string out;
+    for (std::size_t i = 0; i < n; ++i) out += s;
+    return out;
+  }
+
+  // The label of index i along an axis, for batch b.
+  std::string label(Axis axis, std::size_t i, std::size_t b) const {
+    switch (axis) {
+      case Axis::query:
+        return truncate_to_width(trace_.tokens[b][i], max_label);
+      case Axis::key:
+        return truncate_to_width(trace_.kv_tokens[b][i], max_label);
+      default:
+        return std::to_string(i);
+    }
+  }
+
+  void tensor_block(const Tensor& t) {
+    const bool summarise = !options_.full && t.size() > summary_threshold;
+    std::vector<std::string> axis_names;
+    for (Axis a : t.axes) axis_names.emplace_back(axis_name(a));
+    line();
+    line(fmt::format("{} ({})   [{}]", t.name, fmt::join(t.shape, "×"),
+                     fmt::join(axis_names, " × ")));
+    if (summarise) {
+      line(fmt::format("  {} numbers: the first and last {} of each axis shown; --full shows all",
+                       t.size(), edge_items));
+    }
+
+    // The blocks: every combination of the leading axes, summarised per axis.
+    const std::size_t leading = t.rank() >= 2 ? t.rank() - 2 : 0;
+    std::vector<std::vector<std::size_t>> block_indices(leading);
+    for (std::size_t a = 0; a < leading; ++a) block_indices[a] = shown(t.shape[a], summarise);
+
+    // Format every shown number once, to find the common width.
+    const std::vector<std::size_t> rows = shown(t.rows(), summarise);
+    const std::vector<std::size_t> cols = shown(t.cols(), summarise);
+    std::vector<std::size_t> index(leading, 0);
+    number_width_ = 1;
+    printing_ = false;
+    for_each_block(t, block_indices, index, 0, [&](std::size_t block) {
+      const auto m = t.block(block);
+      for (std::size_t r : rows) {
+        for (std::size_t c : cols) {
+          if (r == gap || c == gap) continue;
+          number_width_ = std::max(
+              number_width_,
+              format_number(m(static_cast<Index>(r), static_cast<Index>(c)), options_.precision)
+                  .size());
+        }
+      }
+    });
+
+    std::fill(index.begin(), index.end(), 0);
+    printing_ = true;
+    bool first_block = true;
+    for_each_block(t, block_indices, index, 0, [&](std::size_t block) {
+      const std::size_t b = t.axes.front() == Axis::batch && leading > 0 ? index[0] : 0;
+      if (leading > 0) {
+        if (!first_block) line();
+        std::vector<std::string> parts;
+        for (std::size_t a = 0; a < leading; ++a) {
+          parts.push_back(
+              fmt::format("{} {}", axis_name(t.axes[a]), label(t.axes[a], index[a], b)));
+        }
+        line(fmt::format("  {}", fmt::join(parts, " · ")));
+      }
+      matrix_block(t, block, rows, cols, b);
+      first_block = false;
+    });
+  }
+
+  // Calls visit(block) for every shown combination of leading indices, printing "⋮" at gaps.
+  template <typename Visit>
+  void for_each_block(const Tensor& t, const std::vector<std::vector<std::size_t>>& shown_indices,
+                      std::vector<std::size_t>& index, std::size_t axis, Visit&& visit) {
+    if (axis == shown_indices.size()) {
+      std::size_t block = 0;
+      for (std::size_t a = 0; a < index.size(); ++a) block = block * t.shape[a] + index[a];
+      visit(block);
+      return;
+    }
+    for (std::size_t i : shown_indices[axis]) {
+      if (i == gap) {
+        if (printing_)
+          line(fmt::format("  ⋮ ({} more {}s)", t.shape[axis] - 2 * edge_items,
+                           axis_name(t.axes[axis])));
+        continue;
+      }
+      index[axis] = i;
+      for_each_block(t, shown_indices, index, axis + 1, visit);
+    }
+  }
+
+  void matrix_block(const Tensor& t, std::size_t block, const std::vector<std::size_t>& rows,
+                    const std::vector<std::size_t>& cols, std::size_t b) {
+    const auto m = t.block(block);
+    const Axis row_axis = t.rank() >= 2 ? t.axes[t.rank() - 2] : Axis::feature;
+    const Axis col_axis = t.axes.back();
+
+    std::size_t label_width = 1;
+    for (std::size_t r : rows) {
+      if (r != gap) label_width = std::max(label_width, display_width(label(row_axis, r, b)));
+    }
+    std::vector<std::size_t> col_width;
+    for (std::size_t c : cols) {
+      col_width.push_back(c == gap ? 1
+                                   : std::max(number_width_, display_width(label(col_axis, c, b))));
+    }
+
+    // Split the columns into chunks that fit the width.
+    const std::size_t indent = 4 + label_width;
+    std::vector<std::pair<std::size_t, std::size_t>> chunks;  // [first, last) into cols
+    for (std::size_t first = 0; first < cols.size();) {
+      std::size_t used = indent, last = first;
+      while (last < cols.size() && (last == first || used + 2 + col_width[last] <= width_)) {
+        used += 2 + col_width[last++];
+      }
+      chunks.emplace_back(first, last);
+      first = last;
+    }
+
+    for (const auto& [first, last] : chunks) {
+      if (chunks.size() > 1) {
+        const auto name = [&](std::size_t k) {
+          return cols[k] == gap ? std::string("…") : std::to_string(cols[k]);
+        };
+        line(fmt::format("    columns {}–{}", name(first), name(last - 1)));
+      }
+      std::string head = std::string(indent, ' ');
+      for (std::size_t k = first; k < last; ++k) {
+        head += "  " + pad_left(cols[k] == gap ? "…" : label(col_axis, cols[k], b), col_width[k]);
+      }
+      line(head);
+      for (std::size_t r : rows) {
+        if (r == gap) {
+          line(fmt::format("    {}", pad_right("⋮", label_width)));
+          continue;
+        }
+        std::string text = "    " + pad_right(label(row_axis, r, b), label_width);
+        for (std::size_t k = first; k < last; ++k) {
+          const std::string cell =
+              cols[k] == gap ? "…"
+                             : format_number(m(static_cast<Index>(r), static_cast<Index>(cols[k])),
+                                             options_.precision);
+          text += "  " + pad_left(cell, col_width[k]);
+        }
+        line(text);
+      }
+    }
+  }
+
+  const Trace& trace_;
+  const TextOptions& options_;
+  std::ostream& out_;
+  std::size_t width_;
+  std::size_t number_width_ = 1;
+  bool printing_ = false;  // the measuring pass over the blocks prints nothing
+};
+
+}  // namespace
+
+void render_text(const Trace& trace, const TextOptions& options, std::ostream& out) {
+  TextRenderer(trace, options, out).render();
+}
+
+}  // namespace attn_trace

@@ -1,0 +1,60 @@
+// Tensor storage and its 2-D block views.
+#include "attn_trace/tensor.hpp"
+
+#include <cassert>
+#include <functional>
+#include <numeric>
+
+namespace attn_trace {
+
+std::string_view axis_name(Axis axis) {
+  switch (axis) {
+    case Axis::batch:
+      return "batch";
+    case Axis::head:
+      return "head";
+    case Axis::query:
+      return "query";
+    case Axis::key:
+      return "key";
+    case Axis::feature:
+      return "feature";
+  }
+  return "?";
+}
+
+std::size_t Tensor::rows() const {
+  return rank() >= 2 ? shape[rank() - 2] : 1;
+}
+std::size_t Tensor::cols() const {
+  return rank() >= 1 ? shape.back() : 1;
+}
+
+std::size_t Tensor::block_count() const {
+  std::size_t blocks = 1;
+  for (std::size_t axis = 0; axis + 2 < rank(); ++axis) blocks *= shape[axis];
+  return blocks;
+}
+
+Eigen::Map<const Matrix> Tensor::block(std::size_t block) const {
+  assert(block < block_count());
+  const std::size_t stride = rows() * cols();
+  return {data.data() + block * stride, static_cast<Index>(rows()), static_cast<Index>(cols())};
+}
+
+void Tensor::set_block(std::size_t block, const Matrix& m) {
+  assert(block < block_count());
+  assert(static_cast<std::size_t>(m.rows()) == rows() &&
+         static_cast<std::size_t>(m.cols()) == cols());
+  const std::size_t stride = rows() * cols();
+  Eigen::Map<Matrix>(data.data() + block * stride, m.rows(), m.cols()) = m;
+}
+
+Tensor make_tensor(std::string name, std::vector<Axis> axes, std::vector<std::size_t> shape) {
+  assert(axes.size() == shape.size());
+  const std::size_t size =
+      std::accumulate(shape.begin(), shape.end(), std::size_t{1}, std::multiplies<>());
+  return Tensor{std::move(name), std::move(axes), std::move(shape), std::vector<double>(size, 0.0)};
+}
+
+}  // namespace attn_trace

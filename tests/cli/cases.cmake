@@ -1,0 +1,42 @@
+# CLI tests: cli_test(NAME STATUS FRAGMENT ARGS...) runs `attn-trace ARGS...` and expects the exit
+# status and a fragment of its output. Inputs are in tests/cli/inputs/.
+set(IN ${CMAKE_CURRENT_SOURCE_DIR}/cli/inputs)
+set(EXAMPLE ${PROJECT_SOURCE_DIR}/data/examples/i-am-good.json)
+
+# Help and version on the app and on every subcommand.
+cli_test(help 0 "attn-trace run" --help)
+cli_test(version 0 "attn-trace ${PROJECT_VERSION}" --version)
+cli_test(run_help 0 "--precision" run --help)
+cli_test(no_subcommand 2 "Subcommands:")
+
+# The walkthrough: the bundled default example from any directory, a file, standard input.
+cli_test(run_default 0 "━━ 8/8 · out_proj · Output projection" run)
+cli_test(run_default_numbers 0 "    good  0.3716  0.2646" run)
+cli_test(run_file 0 "attn-trace · I am good" run ${EXAMPLE})
+add_test(NAME cli.run_stdin COMMAND bash ${EXPECT} 0 "━━ 3/8 · scores" --stdin ${EXAMPLE}
+         $<TARGET_FILE:attn-trace> run -)
+cli_test(run_stages 0 "━━ 5/8 · softmax" run --stages scores,softmax)
+cli_test(run_precision 0 "    I     0.17000000  0.02000000" run --precision 8 --stages projections)
+cli_test(run_full 0 "0.9000" run --full --stages input)
+cli_test(run_multihead 0 "━━ 3/9 · split_heads" run ${IN}/two_heads.json)
+
+# Bad usage: exit 2.
+cli_test(unknown_flag 2 "attn-trace: error: The following argument was not expected: --frobnicate"
+         run --frobnicate)
+cli_test(bad_precision 2 "--precision" run --precision 99)
+cli_test(bad_precision_text 2 "--precision" run --precision many)
+cli_test(unknown_stage 2 "unknown stage 'scroes' (did you mean 'scores'?)" run --stages scroes)
+cli_test(unknown_stage_list 2 "stages are: input, projections, split_heads, scores" run --stages x)
+
+# Bad input: exit 1, one clear message naming the file and the JSON path.
+cli_test(missing_file 1 "attn-trace: error: ${IN}/nope.json: cannot open: No such file or directory"
+         run ${IN}/nope.json)
+cli_test(directory 1 "is a directory, expected a JSON file" run ${IN})
+cli_test(malformed_json 1 "missing_comma.json:3:3: " run ${IN}/missing_comma.json)
+cli_test(wrong_shape 1
+         "wrong_shape.json: weights.in_proj_weight: expected shape (6, 2) for embed dim 2, found (6, 3)"
+         run ${IN}/wrong_shape.json)
+cli_test(typo_key 1 "did you mean \"in_proj_weight\"?" run ${IN}/typo_key.json)
+cli_test(heads_hint 1 "hint: head counts that would: 1, 2, 4" run ${IN}/bad_heads.json)
+add_test(NAME cli.empty_stdin COMMAND bash ${EXPECT} 1 "<stdin>:1:1: the file is empty"
+         $<TARGET_FILE:attn-trace> run -)

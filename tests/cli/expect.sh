@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Runs the real attn-trace binary and checks what a user would see.
+#   expect.sh STATUS FRAGMENT [--stdin FILE] BINARY ARGS...
+# Passes when the exit status is STATUS and stdout+stderr contain FRAGMENT (fixed string). A
+# failing run must never look like a crash: no "terminate called", no "Aborted", no sanitizer report.
+set -u
+status=$1 fragment=$2
+shift 2
+stdin=/dev/null
+if [ "$1" = "--stdin" ]; then stdin=$2; shift 2; fi
+
+out=$(mktemp) && trap 'rm -f "$out"' EXIT
+"$@" <"$stdin" >"$out" 2>&1
+actual=$?
+
+fail() { echo "FAIL: $*"; echo "--- command: $*"; echo "--- output:"; cat "$out"; exit 1; }
+[ "$actual" = "$status" ] || fail "exit status $actual, expected $status"
+grep -qF -- "$fragment" "$out" || fail "output lacks: $fragment"
+if grep -qE 'terminate called|Aborted|Segmentation|runtime error:|AddressSanitizer' "$out"; then
+  fail "output looks like a crash"
+fi
+echo "ok: exit $actual, found: $fragment"

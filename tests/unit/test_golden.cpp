@@ -1,0 +1,79 @@
+// Every stage tensor against PyTorch: tests/golden/*.json were written by tools/make_goldens.py,
+// which checks its numbers against torch.nn.MultiheadAttention itself. Each file holds an input
+// document and, for every stage, the tensors the trace must contain.
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include "attn_trace/load.hpp"
+#include "attn_trace/tracer.hpp"
+
+using namespace attn_trace;
+using json = nlohmann::json;
+
+namespace {
+
+constexpr double relative_tolerance = 1e-9;
+
+std::vector<std::filesystem::path> golden_files() {
+  std::vector<std::filesystem::path> files;
+  for (const auto& entry : std::filesystem::directory_iterator(ATTN_TRACE_GOLDEN_DIR)) {
+    if (entry.path().extension() == ".json") files.push_back(entry.path());
+  }
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+const Tensor* find_tensor(const Stage& stage, const std::string& name) {
+  for (const Tensor& t : stage.tensors) {
+    if (t.name == name) return &t;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+TEST_CASE("every stage matches PyTorch's nn.MultiheadAttention", "[golden]") {
+  const auto files = golden_files();
+  REQUIRE(files.size() >= 20);
+  for (const auto& path : files) {
+    DYNAMIC_SECTION(path.stem().string()) {
+      std::ifstream in(path);
+      const json golden = json::parse(in);
+      const Trace trace = trace_attention(load_spec(golden["input"].dump(), path.string()));
+
+      std::set<std::string> expected_ids, traced_ids;
+      for (const auto& item : golden["stages"].items()) expected_ids.insert(item.key());
+      for (const Stage& stage : trace.stages) traced_ids.insert(stage.id);
+      CHECK(traced_ids == expected_ids);
+
+      for (const auto& [stage_id, tensors] : golden["stages"].items()) {
+        const Stage* stage = trace.find_stage(stage_id);
+        REQUIRE(stage != nullptr);
+        CHECK(stage->tensors.size() == tensors.size());
+        for (const auto& [name, expected] : tensors.items()) {
+          INFO(stage_id << "." << name);
+          const Tensor* tensor = find_tensor(*stage, name);
+          REQUIRE(tensor != nullptr);
+          REQUIRE(tensor->shape == expected["shape"].get<std::vector<std::size_t>>());
+          const auto data = expected["data"].get<std::vector<double>>();
+          REQUIRE(tensor->data.size() == data.size());
+          double worst = 0;
+          for (std::size_t i = 0; i < data.size(); ++i) {
+            const double error = std::abs(tensor->data[i] - data[i]);
+            worst = std::max(worst, error / std::max(std::abs(data[i]), 1e-300));
+            if (error > relative_tolerance * std::abs(data[i]) && error > 1e-15) {
+              FAIL_CHECK("element " << i << ": traced " << tensor->data[i] << ", PyTorch "
+                                    << data[i]);
+            }
+          }
+          CHECK(worst <= relative_tolerance);
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,304 @@
+// The loader: every input convention lands in the same canonical Spec, and every mistake gets a
+// message naming the file, the JSON path, what was expected and what was found.
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include "attn_trace/error.hpp"
+#include "attn_trace/load.hpp"
+
+using namespace attn_trace;
+using Catch::Contains;
+using json = nlohmann::json;
+
+namespace {
+
+// The default example's weights in torch layout.
+const json packed_weight =
+    json::parse("[[0.5,-0.3],[0.2,0.8],[0.4,0.1],[-0.6,0.7],[0.9,0.2],[-0.1,0.5]]");
+const json packed_bias = json::parse("[0.1,-0.1,0.0,0.2,0.05,-0.05]");
+
+json base() {
+  return json{{"input", json::parse("[[0.2,0.1],[0.9,0.4],[0.7,0.8]]")}};
+}
+
+Spec load(const json& doc) {
+  return load_spec(doc.dump(), "ex.json");
+}
+
+json transpose(const json& m) {
+  json t = json::array();
+  for (std::size_t j = 0; j < m[0].size(); ++j) {
+    json row = json::array();
+    for (std::size_t i = 0; i < m.size(); ++i) row.push_back(m[i][j]);
+    t.push_back(row);
+  }
+  return t;
+}
+
+json slice_rows(const json& m, std::size_t first, std::size_t count) {
+  json out = json::array();
+  for (std::size_t i = first; i < first + count; ++i) out.push_back(m[i]);
+  return out;
+}
+
+json slice(const json& v, std::size_t first, std::size_t count) {
+  json out = json::array();
+  for (std::size_t i = first; i < first + count; ++i) out.push_back(v[i]);
+  return out;
+}
+
+void require_same_projections(const Spec& a, const Spec& b) {
+  REQUIRE(a.learned_projections());
+  REQUIRE(b.learned_projections());
+  CHECK(a.q_proj->weight == b.q_proj->weight);
+  CHECK(a.k_proj->weight == b.k_proj->weight);
+  CHECK(a.v_proj->weight == b.v_proj->weight);
+  REQUIRE(a.q_proj->bias.has_value() == b.q_proj->bias.has_value());
+  if (a.q_proj->bias) {
+    CHECK(*a.q_proj->bias == *b.q_proj->bias);
+    CHECK(*a.k_proj->bias == *b.k_proj->bias);
+    CHECK(*a.v_proj->bias == *b.v_proj->bias);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("a minimal input: X only, basic self-attention", "[load]") {
+  const Spec spec = load(base());
+  CHECK_FALSE(spec.batched);
+  CHECK(spec.q_len() == 3);
+  CHECK(spec.embed_dim() == 2);
+  CHECK_FALSE(spec.learned_projections());
+  CHECK_FALSE(spec.out_proj.has_value());
+  CHECK(spec.num_heads == 1);
+  CHECK(spec.tokens == std::vector<std::vector<std::string>>{{"0", "1", "2"}});
+  CHECK(spec.scale() == Approx(1 / std::sqrt(2.0)));
+}
+
+TEST_CASE("packed in_proj_weight splits into W_q, W_k, W_v in that order", "[load]") {
+  json doc = base();
+  doc["weights"] = {{"in_proj_weight", packed_weight}, {"in_proj_bias", packed_bias}};
+  const Spec spec = load(doc);
+  REQUIRE(spec.learned_projections());
+  CHECK(spec.q_proj->weight(0, 0) == 0.5);
+  CHECK(spec.q_proj->weight(0, 1) == -0.3);
+  CHECK(spec.k_proj->weight(1, 0) == -0.6);
+  CHECK(spec.v_proj->weight(1, 1) == 0.5);
+  CHECK((*spec.q_proj->bias)(0) == 0.1);
+  CHECK((*spec.k_proj->bias)(1) == 0.2);
+  CHECK((*spec.v_proj->bias)(0) == 0.05);
+  REQUIRE(spec.notes.size() == 1);
+  CHECK_THAT(spec.notes[0], Contains("query, key, value"));
+
+  SECTION("the same weights as q/k/v_proj_weight") {
+    json separate = base();
+    separate["weights"] = {{"q_proj_weight", slice_rows(packed_weight, 0, 2)},
+                           {"k_proj_weight", slice_rows(packed_weight, 2, 2)},
+                           {"v_proj_weight", slice_rows(packed_weight, 4, 2)},
+                           {"in_proj_bias", packed_bias}};
+    require_same_projections(spec, load(separate));
+  }
+  SECTION("the same weights as W_q, W_k, W_v with b_q, b_k, b_v") {
+    json plain = base();
+    plain["weights"] = {
+        {"W_q", slice_rows(packed_weight, 0, 2)}, {"W_k", slice_rows(packed_weight, 2, 2)},
+        {"W_v", slice_rows(packed_weight, 4, 2)}, {"b_q", slice(packed_bias, 0, 2)},
+        {"b_k", slice(packed_bias, 2, 2)},        {"b_v", slice(packed_bias, 4, 2)}};
+    require_same_projections(spec, load(plain));
+  }
+  SECTION("the same weights in math layout, transposed") {
+    json math = base();
+    math["weight_layout"] = "math";
+    math["weights"] = {{"in_proj_weight", transpose(packed_weight)}, {"in_proj_bias", packed_bias}};
+    require_same_projections(spec, load(math));
+
+    json plain_math = base();
+    plain_math["weight_layout"] = "math";
+    plain_math["weights"] = {{"W_q", transpose(slice_rows(packed_weight, 0, 2))},
+                             {"W_k", transpose(slice_rows(packed_weight, 2, 2))},
+                             {"W_v", transpose(slice_rows(packed_weight, 4, 2))},
+                             {"b_q", slice(packed_bias, 0, 2)},
+                             {"b_k", slice(packed_bias, 2, 2)},
+                             {"b_v", slice(packed_bias, 4, 2)}};
+    require_same_projections(spec, load(plain_math));
+  }
+}
+
+TEST_CASE("output projection in both spellings and layouts", "[load]") {
+  json doc = base();
+  doc["weights"] = {{"out_proj.weight", json::parse("[[1, 2], [3, 4], [5, 6]]")},
+                    {"out_proj.bias", json::parse("[0.5, 0.25, 0.125]")}};
+  Spec spec = load(doc);
+  REQUIRE(spec.out_proj.has_value());
+  CHECK(spec.out_proj->weight.rows() == 3);  // (out, in): maps width 2 to width 3
+  CHECK(spec.out_proj->weight(2, 1) == 6);
+  CHECK((*spec.out_proj->bias)(2) == 0.125);
+
+  doc["weights"] = {{"W_o", json::parse("[[1, 2, 3], [4, 5, 6]]")}};
+  doc["weight_layout"] = "math";
+  spec = load(doc);
+  REQUIRE(spec.out_proj.has_value());
+  CHECK(spec.out_proj->weight(2, 1) == 6);  // stored (out, in) whatever the layout
+  CHECK_FALSE(spec.out_proj->bias.has_value());
+}
+
+TEST_CASE("batched input and tokens", "[load]") {
+  json doc = {{"input", json::parse("[[[1, 2], [3, 4]], [[5, 6], [7, 8]], [[0, 0], [1, 1]]]")}};
+  Spec spec = load(doc);
+  CHECK(spec.batched);
+  CHECK(spec.batch_size() == 3);
+  CHECK(spec.inputs[1](1, 0) == 7);
+  CHECK(spec.tokens.size() == 3);
+
+  doc["tokens"] = {"a", "b"};
+  spec = load(doc);
+  CHECK(spec.tokens[2] == std::vector<std::string>{"a", "b"});
+
+  doc["tokens"] = json::parse(R"([["a", "b"], ["c", "d"], ["e", "f"]])");
+  spec = load(doc);
+  CHECK(spec.tokens[1] == std::vector<std::string>{"c", "d"});
+}
+
+TEST_CASE("scale options", "[load]") {
+  json doc = {{"input", json::parse("[[1, 2, 3, 4], [5, 6, 7, 8]]")}, {"num_heads", 2}};
+  CHECK(load(doc).scale() == Approx(1 / std::sqrt(2.0)));
+  doc["scale"] = "embed_dim";
+  CHECK(load(doc).scale() == Approx(0.5));
+  doc["scale"] = "none";
+  CHECK(load(doc).scale() == 1.0);
+  doc["scale"] = 0.125;
+  CHECK(load(doc).scale() == 0.125);
+  CHECK(load(doc).notes.empty());
+  doc["scale"] = 8;
+  CHECK_THAT(load(doc).notes.at(0), Contains("write \"scale\": 0.125"));
+}
+
+namespace {
+void require_error(const json& doc, const std::string& message) {
+  REQUIRE_THROWS_AS(load(doc), Error);
+  REQUIRE_THROWS_WITH(load(doc), Contains(message));
+}
+}  // namespace
+
+TEST_CASE("bad inputs name the file, the path, the expected and the found", "[load][errors]") {
+  SECTION("wrong packed shape") {
+    json doc = base();
+    doc["weights"] = {
+        {"in_proj_weight", json::parse("[[1,2,3],[1,2,3],[1,2,3],[1,2,3],[1,2,3],[1,2,3]]")}};
+    require_error(doc,
+                  "ex.json: weights.in_proj_weight: expected shape (6, 2) for embed dim 2, "
+                  "found (6, 3)");
+  }
+  SECTION("ragged rows") {
+    require_error(json{{"input", json::parse("[[1, 2], [3, 4], [5, 6, 7]]")}},
+                  "ex.json: input[2]: row 2 has 3 numbers, the rows above have 2");
+  }
+  SECTION("a non-number") {
+    require_error(json{{"input", json::parse(R"([[1, 2], [3, "x"]])")}},
+                  "ex.json: input[1][1]: expected a number, found a string \"x\"");
+  }
+  SECTION("empty input") {
+    require_error(json{{"input", json::array()}}, "ex.json: input: expected a matrix");
+  }
+  SECTION("missing input") {
+    require_error(json{{"tokens", {"a"}}}, "ex.json: input: missing");
+  }
+  SECTION("num_heads that does not divide E lists the ones that would") {
+    json doc = {{"input", json::parse("[[1, 2, 3, 4, 5, 6]]")}, {"num_heads", 4}};
+    require_error(doc, "num_heads: 4 does not divide the width of Q, K and V (6)");
+    REQUIRE_THROWS_MATCHES(load(doc), Error, Catch::Matchers::Predicate<Error>([](const Error& e) {
+                             return e.hint() == "head counts that would: 1, 2, 3, 6";
+                           }));
+  }
+  SECTION("num_heads not a whole number") {
+    require_error(json{{"input", json::parse("[[1, 2]]")}, {"num_heads", 1.5}},
+                  "num_heads: expected a whole number ≥ 1, found a number 1.5");
+  }
+  SECTION("token count different from L") {
+    json doc = base();
+    doc["tokens"] = {"I", "am"};
+    require_error(doc, "ex.json: tokens: expected 3 token labels, one per row of input, found 2");
+  }
+  SECTION("unknown key with the nearest known one") {
+    json doc = base();
+    doc["weights"] = {{"in_proj_wieght", packed_weight}};
+    require_error(doc,
+                  "ex.json: weights.in_proj_wieght: unknown key \"in_proj_wieght\"; did you "
+                  "mean \"in_proj_weight\"?");
+    json top = base();
+    top["num_head"] = 2;
+    require_error(top, "ex.json: num_head: unknown key \"num_head\"; did you mean \"num_heads\"?");
+  }
+  SECTION("two forms of the same weights") {
+    json doc = base();
+    doc["weights"] = {{"in_proj_weight", packed_weight}, {"W_q", slice_rows(packed_weight, 0, 2)}};
+    require_error(doc,
+                  "weights: two forms of the Q/K/V weights given at once: in_proj_weight and W_q");
+  }
+  SECTION("a separate weight missing") {
+    json doc = base();
+    doc["weights"] = {{"W_q", slice_rows(packed_weight, 0, 2)},
+                      {"W_k", slice_rows(packed_weight, 2, 2)}};
+    require_error(doc, "weights.W_v: missing");
+  }
+  SECTION("a bias of the wrong length") {
+    json doc = base();
+    doc["weights"] = {{"in_proj_weight", packed_weight},
+                      {"in_proj_bias", json::parse("[1, 2, 3]")}};
+    require_error(doc,
+                  "weights.in_proj_bias: expected 6 numbers (b_q, b_k, b_v stacked, 2 each), "
+                  "found 3");
+  }
+  SECTION("a weight in the wrong layout says which layout is in force") {
+    json doc = base();
+    doc["weights"] = {{"W_q", json::parse("[[1, 2, 3], [4, 5, 6]]")},
+                      {"W_k", json::parse("[[1, 2, 3], [4, 5, 6]]")},
+                      {"W_v", json::parse("[[1, 2, 3], [4, 5, 6]]")}};
+    require_error(doc, "weights.W_q: expected shape (out, 2) for embed dim 2, found (2, 3)");
+    REQUIRE_THROWS_MATCHES(load(doc), Error, Catch::Matchers::Predicate<Error>([](const Error& e) {
+                             return e.hint() ==
+                                    "(2, 3) is the shape of the transpose: for (in, out) matrices "
+                                    "used as x·W, set \"weight_layout\": \"math\"";
+                           }));
+    doc["weight_layout"] = "math";
+    doc["weights"]["W_k"] = json::parse("[[1, 2], [3, 4], [5, 6]]");
+    require_error(doc,
+                  "weights.W_k: expected shape (2, 3) for embed dim 2, like W_q, found (3, 2)");
+  }
+  SECTION("bad scale and layout values") {
+    json doc = base();
+    doc["scale"] = "sqrt";
+    require_error(doc,
+                  "ex.json: scale: expected \"head_dim\", \"embed_dim\", \"none\" or a "
+                  "positive number, found a string \"sqrt\"");
+    doc["scale"] = -1;
+    require_error(doc, "found a number -1");
+    doc.erase("scale");
+    doc["weight_layout"] = "pytorch";
+    require_error(doc,
+                  "ex.json: weight_layout: expected \"torch\" or \"math\", found a string "
+                  "\"pytorch\"");
+  }
+  SECTION("batches of different shapes") {
+    require_error(json{{"input", json::parse("[[[1, 2]], [[1, 2, 3]]]")}},
+                  "ex.json: input[1]: expected shape (1, 2) like input[0], found (1, 3)");
+  }
+  SECTION("a top-level array") {
+    require_error(json::parse("[[1, 2]]"), "ex.json: (top level): expected a JSON object");
+  }
+}
+
+TEST_CASE("text that is not JSON points at the line and column", "[load][errors]") {
+  const std::string text =
+      "{\n  \"input\": [[1, 2],\n             [3, 4]]\n  \"tokens\": [\"a\", \"b\"]\n}\n";
+  REQUIRE_THROWS_WITH(load_spec(text, "bad.json"), Contains("bad.json:4:3: "));
+  REQUIRE_THROWS_WITH(load_spec(text, "bad.json"),
+                      Contains("\n    \"tokens\": [\"a\", \"b\"]\n    ^"));
+  REQUIRE_THROWS_WITH(load_spec("", "empty.json"), Contains("empty.json:1:1: the file is empty"));
+}
+
+TEST_CASE("files that cannot be read", "[load][errors]") {
+  REQUIRE_THROWS_WITH(load_spec_file("/nonexistent/x.json"),
+                      Contains("/nonexistent/x.json: cannot open: No such file or directory"));
+  REQUIRE_THROWS_WITH(load_spec_file("/tmp"), Contains("/tmp: is a directory"));
+}

@@ -1,0 +1,151 @@
+// The text walkthrough: what a learner reads. Checks the stage headers, the formulas and shape
+// algebra, labelled rows and columns, precision, filtering, summaries and the 80-column fit.
+#include <sstream>
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include "attn_trace/examples.hpp"
+#include "attn_trace/load.hpp"
+#include "attn_trace/render_text.hpp"
+#include "attn_trace/text_width.hpp"
+#include "attn_trace/tracer.hpp"
+
+using namespace attn_trace;
+using Catch::Contains;
+using json = nlohmann::json;
+
+namespace {
+
+std::string render(const std::string& input_json, TextOptions options = {}) {
+  const Trace trace = trace_attention(load_spec(input_json, "test.json"));
+  std::ostringstream out;
+  render_text(trace, options, out);
+  return out.str();
+}
+
+std::string render_default(TextOptions options = {}) {
+  return render(std::string(find_example(default_example)->json), std::move(options));
+}
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+// A (L, E) input of the given size with distinct, non-trivial values.
+json ramp_input(int rows, int cols) {
+  json input = json::array();
+  for (int i = 0; i < rows; ++i) {
+    json row = json::array();
+    for (int j = 0; j < cols; ++j) row.push_back(((i * 7 + j * 3) % 11) / 10.0 - 0.5);
+    input.push_back(row);
+  }
+  return input;
+}
+
+}  // namespace
+
+TEST_CASE("the default walkthrough shows every stage with formula and shapes", "[render]") {
+  const std::string text = render_default();
+  CHECK_THAT(text, Contains("attn-trace · I am good"));
+  CHECK_THAT(text, Contains("tokens   I · am · good"));
+  CHECK_THAT(text, Contains("× 0.707107 (1/√d = 1/√2, as PyTorch)"));
+  CHECK_THAT(text,
+             Contains("note: in_proj_weight was split in PyTorch's order: query, key, value"));
+  CHECK_THAT(text, Contains("━━ 1/8 · input · "));
+  CHECK_THAT(text, Contains("━━ 2/8 · projections · "));
+  CHECK_THAT(text, Contains("Q = X·W_qᵀ + b_q"));
+  CHECK_THAT(text, Contains("shapes: (3×2)·(2×2)ᵀ + (2) → (3×2) each"));
+  CHECK_THAT(text, Contains("━━ 3/8 · scores · "));
+  CHECK_THAT(text, Contains("scores = Q·Kᵀ"));
+  CHECK_THAT(text, Contains("shapes: (3×2)·(2×3) → (3×3)"));
+  CHECK_THAT(text, Contains("━━ 8/8 · out_proj · "));
+  CHECK_THAT(text, Contains("output = context·W_oᵀ + b_o"));
+  // Q's first row, labelled with its token, to 4 decimals.
+  CHECK_THAT(text, Contains("    I     0.1700  0.0200"));
+  // Scores' key columns are labelled with the key tokens.
+  CHECK_THAT(text, Contains("              I      am    good\n    I     0.0183  0.0668  0.0680"));
+  // The weighted values print one block per query.
+  CHECK_THAT(text, Contains("  query am\n"));
+}
+
+TEST_CASE("every line fits in 80 columns", "[render]") {
+  for (const std::string& text :
+       {render_default(), render(json{{"input", ramp_input(5, 16)}, {"num_heads", 2}}.dump()),
+        render(json{{"input", ramp_input(40, 40)}}.dump())}) {
+    for (const std::string& line : lines_of(text)) {
+      INFO(line);
+      CHECK(display_width(line) <= 80);
+    }
+  }
+}
+
+TEST_CASE("the precision option sets the decimals", "[render]") {
+  TextOptions options;
+  options.precision = 2;
+  CHECK_THAT(render_default(options), Contains("    I     0.17  0.02"));
+  options.precision = 6;
+  CHECK_THAT(render_default(options), Contains("    I     0.170000  0.020000"));
+}
+
+TEST_CASE("the stages option shows only the chosen stages, numbered out of all", "[render]") {
+  TextOptions options;
+  options.stages = {"scores", "softmax"};
+  const std::string text = render_default(options);
+  CHECK_THAT(text, Contains("━━ 3/8 · scores"));
+  CHECK_THAT(text, Contains("━━ 5/8 · softmax"));
+  CHECK_THAT(text, !Contains("· projections ·"));
+  CHECK_THAT(text, !Contains("· out_proj ·"));
+}
+
+TEST_CASE("several heads print as labelled blocks", "[render]") {
+  const std::string text = render(
+      json{{"input", ramp_input(3, 4)}, {"num_heads", 2}, {"tokens", {"a", "b", "c"}}}.dump());
+  CHECK_THAT(text, Contains("━━ 3/9 · split_heads · "));
+  CHECK_THAT(text, Contains("Q (2×3×2)   [head × query × feature]"));
+  CHECK_THAT(text, Contains("  head 0\n"));
+  CHECK_THAT(text, Contains("  head 1\n"));
+  CHECK_THAT(text, Contains("weighted (2×3×3×2)   [head × query × key × feature]"));
+  CHECK_THAT(text, Contains("  head 1 · query c\n"));
+  CHECK_THAT(text, Contains("━━ 9/9 · merge_heads · "));
+  CHECK_THAT(text, Contains("context = [context_0 | context_1]"));
+}
+
+TEST_CASE("batched input labels blocks by batch and uses each batch's tokens", "[render]") {
+  const json input = json::parse("[[[1, 0], [0, 1]], [[0.5, 0.5], [1, 1]]]");
+  const std::string text =
+      render(json{{"input", input}, {"tokens", json::parse(R"([["x", "y"], ["p", "q"]])")}}.dump());
+  CHECK_THAT(text, Contains("B = 2 · L = 2 tokens"));
+  CHECK_THAT(text, Contains("  batch 1\n"));
+  CHECK_THAT(text, Contains("  batch 1 · query q\n"));
+  CHECK_THAT(text, Contains("for each of 2 batches → (2×2×2)"));
+}
+
+TEST_CASE("large tensors are summarised unless full", "[render]") {
+  // 40×40 scores: 1,600 numbers, above the threshold.
+  const std::string input = json{{"input", ramp_input(40, 40)}}.dump();
+  TextOptions options;
+  options.stages = {"scores"};
+  const std::string summary = render(input, options);
+  CHECK_THAT(summary,
+             Contains("1600 numbers: the first and last 3 of each axis shown; --full shows all"));
+  CHECK_THAT(summary, Contains("…"));
+  CHECK_THAT(summary, Contains("⋮"));
+  CHECK(lines_of(summary).size() < 30);
+
+  options.full = true;
+  const std::string full = render(input, options);
+  CHECK_THAT(full, !Contains("--full shows all"));
+  CHECK_THAT(full, Contains("columns 0–"));  // 40 columns do not fit in 80: chunked
+  CHECK(lines_of(full).size() > 40);
+}
+
+TEST_CASE("identity projections say so", "[render]") {
+  const std::string text = render(json{{"input", ramp_input(3, 2)}}.dump());
+  CHECK_THAT(text, Contains("Q = K = V = X"));
+  CHECK_THAT(text, Contains("basic self-attention"));
+  CHECK_THAT(text, Contains("weights  none: Q = K = V = X · no out_proj"));
+}
