@@ -92,6 +92,12 @@ class TextRenderer {
       }
       stage_block(stage, n + 1, total);
     }
+    for (const std::string& id : options_.stages) {
+      if (trace_.find_stage(id) == nullptr) {
+        line();
+        line(wrap(fmt::format("(no {} stage in this trace: {})", id, why_absent(id)), width_, " "));
+      }
+    }
   }
 
  private:
@@ -135,6 +141,12 @@ class TextRenderer {
     for (const std::string& warning : trace_.warnings) {
       line(wrap("  warning: " + warning, width_, "           "));
     }
+  }
+
+  static std::string why_absent(std::string_view id) {
+    if (id == "split_heads" || id == "merge_heads") return "it exists only with num_heads > 1";
+    if (id == "out_proj") return "the input gives no output projection (out_proj.weight or W_o)";
+    return "this trace does not compute it";
   }
 
   static std::string scale_rule_text(const TraceConfig& c) {

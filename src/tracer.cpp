@@ -247,11 +247,12 @@ Trace trace_attention(const Spec& spec) {
                           ""});
   trace.stages.push_back({"softmax",
                           "Softmax over each row",
-                          "weights[i,j] = exp(scaled[i,j] − max_k scaled[i,k]) / Σ_k "
-                          "exp(scaled[i,k] − max_k scaled[i,k])",
+                          "weights[i,j] = exp(scaled[i,j] − m_i) / Σ_k exp(scaled[i,k] − m_i)",
                           LxS + " → " + LxS + repeat(weights, true),
                           {weights},
-                          "Each row sums to 1: how much one query attends to each key."});
+                          "m_i = max_k scaled[i,k], the row's largest score: subtracting it keeps "
+                          "exp from overflowing and does not change the result. Each row sums to "
+                          "1: how much one query attends to each key."});
   trace.stages.push_back({"weighted_values",
                           "Weighted values: each value row times its weight",
                           fmt::format("weighted[i,j,:] = weights[i,j] · V{}[j,:]", per_head),

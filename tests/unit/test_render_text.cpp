@@ -99,6 +99,10 @@ TEST_CASE("the stages option shows only the chosen stages, numbered out of all",
   CHECK_THAT(text, Contains("━━ 5/8 · softmax"));
   CHECK_THAT(text, !Contains("· projections ·"));
   CHECK_THAT(text, !Contains("· out_proj ·"));
+
+  options.stages = {"split_heads"};
+  CHECK_THAT(render_default(options),
+             Contains("(no split_heads stage in this trace: it exists only with num_heads > 1)"));
 }
 
 TEST_CASE("several heads print as labelled blocks", "[render]") {

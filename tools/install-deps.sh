@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs, from Debian's packages, whatever attn-trace needs to build and test and is not yet on
+# this machine. Does nothing (and needs no network) when everything is there already.
+# Works as root on a fresh Debian 12; otherwise uses sudo when it is available.
+set -euo pipefail
+
+packages=(
+  cmake ninja-build g++            # toolchain
+  libcli11-dev libfmt-dev nlohmann-json3-dev libeigen3-dev   # libraries
+  catch2                           # tests
+)
+
+missing=()
+for package in "${packages[@]}"; do
+  status=$(dpkg-query -W -f='${Status}' "$package" 2>/dev/null || true)
+  [ "$status" = "install ok installed" ] || missing+=("$package")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "attn-trace: installing ${missing[*]}" >&2
+sudo=()
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || { echo "attn-trace: need root (or sudo) to install: ${missing[*]}" >&2; exit 1; }
+  sudo=(sudo)
+fi
+export DEBIAN_FRONTEND=noninteractive
+"${sudo[@]}" apt-get update -q
+"${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
