@@ -531,12 +531,9 @@ std::size_t token_start(std::string_view text, std::size_t end) {
   return i < end ? i : end;
 }
 
-// "FILE:LINE:COL: what", then the offending line and a caret under the column.
-[[noreturn]] void fail_parse(std::string_view text, const std::string& file,
-                             const json::parse_error& error) {
-  // nlohmann reports the position after the token it could not use; point at the token's start.
-  std::size_t offset = std::min<std::size_t>(error.byte > 0 ? error.byte - 1 : 0, text.size());
-  offset = token_start(text, std::min(offset + 1, text.size()));
+// "FILE:LINE:COL: what", then the offending line and a caret under the column of `offset`.
+[[noreturn]] void fail_at(std::string_view text, const std::string& file, std::size_t offset,
+                          const std::string& what, std::string hint) {
   std::size_t line = 1, line_start = 0;
   for (std::size_t i = 0; i < offset; ++i) {
     if (text[i] == '\n') ++line, line_start = i + 1;
@@ -545,6 +542,16 @@ std::size_t token_start(std::string_view text, std::size_t end) {
   if (line_end == std::string_view::npos) line_end = text.size();
   const std::string_view line_text = text.substr(line_start, line_end - line_start);
   const std::size_t column = offset - line_start + 1;
+  const std::string caret(display_width(line_text.substr(0, column - 1)), ' ');
+  throw Error(fmt::format("{}:{}:{}: {}\n  {}\n  {}^", file, line, column, what, line_text, caret),
+              std::move(hint));
+}
+
+[[noreturn]] void fail_parse(std::string_view text, const std::string& file,
+                             const json::parse_error& error) {
+  // nlohmann reports the position of the last character it read; point at the token's start.
+  const std::size_t last = std::min<std::size_t>(error.byte > 0 ? error.byte - 1 : 0, text.size());
+  const std::size_t offset = token_start(text, std::min(last + 1, text.size()));
 
   std::string what = error.what();
   if (const std::size_t colon = what.find(": ", what.find("column")); colon != std::string::npos) {
@@ -559,9 +566,23 @@ std::size_t token_start(std::string_view text, std::size_t end) {
              what.find("expected ']'") != std::string::npos) {
     hint = "is a comma missing between two elements?";
   }
-  const std::string caret(display_width(line_text.substr(0, column - 1)), ' ');
-  throw Error(fmt::format("{}:{}:{}: {}\n  {}\n  {}^", file, line, column, what, line_text, caret),
-              hint);
+  fail_at(text, file, offset, what, std::move(hint));
+}
+
+// nlohmann throws out_of_range (without a position) for a number beyond double range, naming the
+// literal: find it in the text to point at it.
+[[noreturn]] void fail_number_range(std::string_view text, const std::string& file,
+                                    const json::out_of_range& error) {
+  const std::string what = error.what();
+  const std::size_t open = what.find('\'');
+  const std::size_t close = what.rfind('\'');
+  const std::string literal =
+      open != std::string::npos && close > open ? what.substr(open + 1, close - open - 1) : "";
+  const std::size_t offset = literal.empty() ? std::string_view::npos : text.find(literal);
+  const std::string message =
+      fmt::format("number {} is out of range: a double holds up to about 1.8e308", literal);
+  if (offset == std::string_view::npos) throw Error(fmt::format("{}: {}", file, message));
+  fail_at(text, file, offset, message, "");
 }
 
 }  // namespace
@@ -572,6 +593,8 @@ Spec load_spec(std::string_view text, const std::string& file) {
     root = json::parse(text.begin(), text.end());
   } catch (const json::parse_error& error) {
     fail_parse(text, file, error);
+  } catch (const json::out_of_range& error) {
+    fail_number_range(text, file, error);
   }
   return Loader(file).load(root);
 }

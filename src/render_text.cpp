@@ -2,6 +2,7 @@
 #include "attn_trace/render_text.hpp"
 
 #include <algorithm>
+#include <cmath>
 
 #include <fmt/format.h>
 #include <fmt/ostream.h>
@@ -57,7 +58,11 @@ std::vector<std::size_t> shown(std::size_t n, bool summarise) {
   return out;
 }
 
+// Fixed-point with `precision` decimals; scientific beyond ±1e9, where fixed digits stop helping.
 std::string format_number(double value, int precision) {
+  if (std::isfinite(value) && std::abs(value) >= 1e9) {
+    return fmt::format("{:.{}e}", value, precision);
+  }
   std::string s = fmt::format("{:.{}f}", value, precision);
   // "-0.0000" says nothing a learner needs; a value that rounds to zero prints as zero.
   if (s.starts_with('-') && s.find_first_not_of("-0.") == std::string::npos) s.erase(0, 1);
@@ -110,19 +115,20 @@ class TextRenderer {
     if (!trace_.source.empty()) line(wrap("source: " + trace_.source, width_, "  "));
     line();
 
+    // One list when every batch has the same tokens, else one per batch.
+    const bool shared = std::all_of(trace_.tokens.begin(), trace_.tokens.end(),
+                                    [&](const auto& list) { return list == trace_.tokens[0]; });
     std::vector<std::string> token_lines;
-    for (std::size_t b = 0; b < trace_.tokens.size(); ++b) {
-      if (b > 0 && trace_.tokens[b] == trace_.tokens[0]) continue;
-      token_lines.push_back(fmt::format("{}{}", c.batch ? fmt::format("batch {}: ", b) : "",
-                                        fmt::join(trace_.tokens[b], " · ")));
-    }
-    if (c.batch && token_lines.size() == 1) {
-      token_lines[0] = fmt::format("{}", fmt::join(trace_.tokens[0], " · "));
+    for (std::size_t b = 0; b < (shared ? 1 : trace_.tokens.size()); ++b) {
+      std::vector<std::string> labels;
+      for (const std::string& token : trace_.tokens[b]) labels.push_back(token_label(token));
+      token_lines.push_back(fmt::format("{}{}", shared ? "" : fmt::format("batch {}: ", b),
+                                        fmt::join(labels, " · ")));
     }
     line(wrap(fmt::format("  tokens   {}", fmt::join(token_lines, "; ")), width_, "           "));
-    std::string sizes =
-        fmt::format("L = {} tokens · E = {} · H = {} head{} · d = {}", c.q_len, c.embed_dim,
-                    c.num_heads, c.num_heads == 1 ? "" : "s", c.head_dim);
+    std::string sizes = fmt::format("L = {} token{} · E = {} · H = {} head{} · d = {}", c.q_len,
+                                    c.q_len == 1 ? "" : "s", c.embed_dim, c.num_heads,
+                                    c.num_heads == 1 ? "" : "s", c.head_dim);
     if (c.model_dim != c.embed_dim) sizes += fmt::format(" · D = {}", c.model_dim);
     if (c.batch) sizes = fmt::format("B = {} · ", *c.batch) + sizes;
     line(wrap("  sizes    " + sizes, width_, "           "));
@@ -185,12 +191,20 @@ class TextRenderer {
   std::string label(Axis axis, std::size_t i, std::size_t b) const {
     switch (axis) {
       case Axis::query:
-        return truncate_to_width(trace_.tokens[b][i], max_label);
+        return token_label(trace_.tokens[b][i]);
       case Axis::key:
-        return truncate_to_width(trace_.kv_tokens[b][i], max_label);
+        return token_label(trace_.kv_tokens[b][i]);
       default:
         return std::to_string(i);
     }
+  }
+
+  // A token as a one-line label: control characters (a newline, a tab) become spaces.
+  static std::string token_label(std::string token) {
+    std::replace_if(
+        token.begin(), token.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20; },
+        ' ');
+    return truncate_to_width(token, max_label);
   }
 
   void tensor_block(const Tensor& t) {

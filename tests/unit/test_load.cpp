@@ -295,6 +295,9 @@ TEST_CASE("text that is not JSON points at the line and column", "[load][errors]
   REQUIRE_THROWS_WITH(load_spec(text, "bad.json"),
                       Contains("\n    \"tokens\": [\"a\", \"b\"]\n    ^"));
   REQUIRE_THROWS_WITH(load_spec("", "empty.json"), Contains("empty.json:1:1: the file is empty"));
+  REQUIRE_THROWS_WITH(load_spec("{\"input\": [[1e400, 2]]}", "big.json"),
+                      Contains("big.json:1:13: number 1e400 is out of range"));
+  REQUIRE_THROWS_AS(load_spec("{\"input\": [[1e400, 2]]}", "big.json"), Error);
 }
 
 TEST_CASE("files that cannot be read", "[load][errors]") {

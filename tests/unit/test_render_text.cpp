@@ -153,3 +153,12 @@ TEST_CASE("identity projections say so", "[render]") {
   CHECK_THAT(text, Contains("basic self-attention"));
   CHECK_THAT(text, Contains("weights  none: Q = K = V = X · no out_proj"));
 }
+
+TEST_CASE("labels stay on one line and huge numbers switch to scientific notation", "[render]") {
+  TextOptions options;
+  options.stages = {"input"};
+  const std::string text =
+      render(R"({"input": [[1e12, -2], [1, 2]], "tokens": ["a\nb", "c"]})", options);
+  CHECK_THAT(text, Contains("    a b  1.0000e+12     -2.0000"));
+  CHECK_THAT(text, Contains("tokens   a b · c"));
+}
