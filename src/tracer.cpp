@@ -225,8 +225,9 @@ Trace trace_attention(const Spec& spec) {
          "Split into heads",
          fmt::format("Q_h = Q[:, h·d … (h+1)·d − 1] with d = D/H = {}/{} = {}; likewise K_h, V_h",
                      D, H, d),
-         fmt::format("{} → {} × {} = {}", LxD, H, Lxd, dims_text(Q_heads.shape)) +
-             (spec.batched ? fmt::format(", for each of {} batches", B) : ""),
+         fmt::format("{} → {} × {}", LxD, H, Lxd) +
+             (spec.batched ? fmt::format(", for each of {} batches → ", B) : " = ") +
+             dims_text(Q_heads.shape),
          {Q_heads, K_heads, V_heads},
          ""});
   }
@@ -272,8 +273,7 @@ Trace trace_attention(const Spec& spec) {
     trace.stages.push_back({"merge_heads",
                             "Merge the heads",
                             fmt::format("context = [{}]", fmt::join(parts, " | ")),
-                            fmt::format("{} × {} → {}", H, Lxd, LxD) +
-                                (spec.batched ? fmt::format(", for each of {} batches", B) : ""),
+                            fmt::format("{} × {} → {}", H, Lxd, LxD) + repeat(context, false),
                             {context},
                             ""});
   }

@@ -162,3 +162,13 @@ TEST_CASE("labels stay on one line and huge numbers switch to scientific notatio
   CHECK_THAT(text, Contains("    a b  1.0000e+12     -2.0000"));
   CHECK_THAT(text, Contains("tokens   a b · c"));
 }
+
+TEST_CASE("shape algebra of batched multi-head traces names every axis once", "[render]") {
+  json input = json::array({ramp_input(3, 4), ramp_input(3, 4)});
+  const std::string text = render(json{{"input", input}, {"num_heads", 2}}.dump());
+  CHECK_THAT(text, Contains("shapes: (3×4) → 2 × (3×2), for each of 2 batches → (2×2×3×2)"));
+  CHECK_THAT(text, Contains("shapes: (3×2)·(2×3) → (3×3), for each of 2 batches × 2 heads → "
+                            "(2×2×3×3)"));
+  CHECK_THAT(text, Contains("shapes: 2 × (3×2) → (3×4), for each of 2 batches → (2×3×4)"));
+  CHECK_THAT(text, Contains("  batch 1 · head 1 · query 2\n"));
+}
