@@ -164,18 +164,18 @@ Trace trace_attention(const Spec& spec) {
   trace.name = spec.name;
   trace.description = spec.description;
   trace.source = spec.source;
-  trace.config = TraceConfig{spec.batched ? std::optional<Index>(B) : std::nullopt,
-                             L,
-                             S,
-                             E,
-                             D,
-                             H,
-                             d,
-                             scale,
-                             spec.scale_rule,
-                             spec.weight_layout,
-                             spec.learned_projections(),
-                             spec.out_proj.has_value()};
+  trace.config = TraceConfig{.batch = spec.batched ? std::optional<Index>(B) : std::nullopt,
+                             .q_len = L,
+                             .kv_len = S,
+                             .embed_dim = E,
+                             .model_dim = D,
+                             .num_heads = H,
+                             .head_dim = d,
+                             .scale = scale,
+                             .scale_rule = spec.scale_rule,
+                             .weight_layout = spec.weight_layout,
+                             .learned_projections = spec.learned_projections(),
+                             .out_proj = spec.out_proj.has_value()};
   trace.tokens = spec.tokens;
   trace.kv_tokens = spec.tokens;  // self-attention: the keys are the queries' tokens
   trace.notes = spec.notes;
