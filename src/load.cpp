@@ -12,6 +12,8 @@
 #include <fstream>
 #include <iostream>
 #include <iterator>
+#include <map>
+#include <set>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -63,7 +65,7 @@ std::string describe(const json& value) {
       return value.get<bool>() ? "true" : "false";
     case json::value_t::string: {
       const std::string& s = value.get_ref<const std::string&>();
-      return fmt::format("a string \"{}\"", s.size() > 40 ? s.substr(0, 40) + "…" : s);
+      return fmt::format("a string \"{}\"", truncate_to_width(s, 40));
     }
     case json::value_t::number_integer:
     case json::value_t::number_unsigned:
@@ -122,6 +124,16 @@ class Loader {
       if (std::find(known.begin(), known.end(), key) != known.end()) continue;
       const std::string path = prefix.empty() ? key : prefix + "." + key;
       const std::string where = prefix.empty() ? "at the top level" : "in " + prefix;
+      // A key from a whole model's state_dict, e.g. "layers.0.self_attn.in_proj_weight".
+      for (std::string_view candidate : known) {
+        if (key.size() > candidate.size() && key.ends_with(candidate) &&
+            key[key.size() - candidate.size() - 1] == '.') {
+          fail(path, fmt::format("unknown key \"{}\"; did you mean \"{}\"?", key, candidate),
+               fmt::format("drop the module prefix \"{}\": this file describes one attention "
+                           "layer",
+                           key.substr(0, key.size() - candidate.size())));
+        }
+      }
       if (const auto suggestion = nearest(key, known)) {
         fail(path, fmt::format("unknown key \"{}\"; did you mean \"{}\"?", key, *suggestion),
              fmt::format("known keys {}: {}", where, join(known, ", ")));
@@ -223,12 +235,12 @@ class Loader {
   std::vector<std::string> read_token_list(const json& value, const std::string& path,
                                            Index length) const {
     if (!value.is_array()) {
-      fail(path,
-           fmt::format("expected a list of {} token labels, found {}", length, describe(value)));
+      fail(path, fmt::format("expected a list of {} token label{}, found {}", length,
+                             length == 1 ? "" : "s", describe(value)));
     }
     if (static_cast<Index>(value.size()) != length) {
-      fail(path, fmt::format("expected {} token labels, one per row of input, found {}", length,
-                             value.size()));
+      fail(path, fmt::format("expected {} token label{}, one per row of input, found {}", length,
+                             length == 1 ? "" : "s", value.size()));
     }
     std::vector<std::string> tokens;
     for (std::size_t i = 0; i < value.size(); ++i) {
@@ -366,6 +378,11 @@ class Loader {
       read_separate(weights, spec, {"q_proj_weight", "k_proj_weight", "v_proj_weight"});
       if (has("in_proj_bias")) split_packed_bias(weights, spec);
     } else if (!forms.empty()) {
+      if (has("in_proj_bias")) {
+        fail("weights.in_proj_bias", "given with W_q, W_k, W_v, whose biases are b_q, b_k, b_v",
+             "in_proj_bias goes with in_proj_weight or q_proj_weight/k_proj_weight/v_proj_weight; "
+             "split it into b_q, b_k, b_v (query, key, value, in that order)");
+      }
       read_separate(weights, spec, {"W_q", "W_k", "W_v"});
       const Index model = spec.model_dim();
       const std::string why = fmt::format("for projection width {}", model);
@@ -387,14 +404,23 @@ class Loader {
     if (math) packed.transposeInPlace();
     if (packed.cols() != embed || packed.rows() % 3 != 0) {
       const Index rows = packed.rows() % 3 == 0 ? packed.rows() : 3 * embed;
+      const bool transposed_fits = packed.rows() == embed && packed.cols() % 3 == 0;
       const auto as_written = [&](Index o, Index i) {
         return math ? shape_text(i, o) : shape_text(o, i);
       };
       fail("weights.in_proj_weight",
            fmt::format("expected shape {} for embed dim {}, found {}", as_written(rows, embed),
                        embed, as_written(packed.rows(), packed.cols())),
-           fmt::format("in_proj_weight stacks W_q, W_k and W_v, each (E, E) = ({}, {}){}", embed,
-                       embed, math ? ", transposed for weight_layout \"math\"" : ""));
+           transposed_fits
+               ? fmt::format("{} is the shape of the transpose: {}",
+                             as_written(packed.rows(), packed.cols()),
+                             math ? "for nn.MultiheadAttention's (3E, E) matrix, set "
+                                    "\"weight_layout\": \"torch\""
+                                  : "for an (E, 3E) matrix used as x·W, set \"weight_layout\": "
+                                    "\"math\"")
+               : fmt::format("in_proj_weight stacks W_q, W_k and W_v, each (E, E) = ({}, {}) in "
+                             "nn.MultiheadAttention{}",
+                             embed, embed, math ? ", transposed for weight_layout \"math\"" : ""));
     }
     const Index model = packed.rows() / 3;
     spec.q_proj = Linear{packed.topRows(model), std::nullopt};
@@ -528,7 +554,7 @@ std::size_t token_start(std::string_view text, std::size_t end) {
     return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '+';
   };
   while (i > 0 && in_token(text[i - 1])) --i;
-  return i < end ? i : end;
+  return i < end ? i : end - 1;  // punctuation: the character itself
 }
 
 // "FILE:LINE:COL: what", then the offending line and a caret under the column of `offset`.
@@ -557,14 +583,35 @@ std::size_t token_start(std::string_view text, std::size_t end) {
   if (const std::size_t colon = what.find(": ", what.find("column")); colon != std::string::npos) {
     what = what.substr(colon + 2);
   }
+  // The characters the lexer read last, when it says: "…; last read: '<chars>'; …".
+  std::string last_read;
+  if (const std::size_t at = what.find("last read: '"); at != std::string::npos) {
+    const std::size_t start = at + 12;
+    const std::size_t end = what.find("'; ", start);
+    last_read = what.substr(start, end == std::string::npos ? std::string::npos : end - start);
+    if (end == std::string::npos && last_read.ends_with('\'')) last_read.pop_back();
+  }
   std::string hint;
   if (text.find_first_not_of(" \t\r\n") == std::string_view::npos) {
     what = "the file is empty";
+  } else if (what.find("unexpected end of input") != std::string::npos) {
+    hint = "the text ends before every [ and { is closed";
   } else if (what.find("while parsing object - unexpected string literal") != std::string::npos) {
     hint = "is a comma missing before this key?";
   } else if (what.find("while parsing array - unexpected") != std::string::npos &&
              what.find("expected ']'") != std::string::npos) {
     hint = "is a comma missing between two elements?";
+  } else if (what.find("unexpected ']'") != std::string::npos ||
+             what.find("unexpected '}'") != std::string::npos) {
+    hint = "JSON allows no comma after the last element";
+  } else if (last_read.ends_with("/")) {
+    hint = "JSON has no comments; put notes in \"description\"";
+  } else if (last_read.ends_with("'")) {
+    hint = "JSON strings use double quotes: \"like this\"";
+  } else if (what.find("invalid string") != std::string::npos) {
+    hint = "is a closing quote missing?";
+  } else if (what.find("invalid literal") != std::string::npos) {
+    hint = "the only bare words in JSON are true, false and null; text needs double quotes";
   }
   fail_at(text, file, offset, what, std::move(hint));
 }
@@ -585,17 +632,68 @@ std::size_t token_start(std::string_view text, std::size_t end) {
   fail_at(text, file, offset, message, "");
 }
 
+// JSON lets a key appear twice in one object and keeps the last value: a weight written twice
+// would silently lose one copy. Remembers the first such key while parsing.
+class DuplicateKeys {
+ public:
+  bool operator()(int /*depth*/, json::parse_event_t event, json& parsed) {
+    using enum json::parse_event_t;
+    if (event == object_start) {
+      open_objects_.emplace_back();
+    } else if (event == object_end) {
+      open_objects_.pop_back();
+    } else if (event == key) {
+      const std::string& name = parsed.get_ref<const std::string&>();
+      const std::size_t occurrence = ++occurrences_[name];
+      if (!open_objects_.back().insert(name).second && !duplicate_) {
+        duplicate_ = name;
+        duplicate_occurrence_ = occurrence;
+      }
+    }
+    return true;
+  }
+
+  // Throws Error pointing at the second copy of the first duplicated key, if there was one.
+  void check(std::string_view text, const std::string& file) const {
+    if (!duplicate_) return;
+    const std::string message = fmt::format(
+        "duplicate key \"{}\": JSON keeps only the last value, so an earlier one would be "
+        "silently dropped",
+        *duplicate_);
+    // The n-th occurrence of "name" followed by a colon is the n-th key of that name.
+    const std::string quoted = "\"" + *duplicate_ + "\"";
+    std::size_t seen = 0;
+    for (std::size_t at = text.find(quoted); at != std::string_view::npos;
+         at = text.find(quoted, at + 1)) {
+      const std::size_t after = text.find_first_not_of(" \t\r\n", at + quoted.size());
+      if (after != std::string_view::npos && text[after] == ':' &&
+          ++seen == duplicate_occurrence_) {
+        fail_at(text, file, at, message, "keep one of them");
+      }
+    }
+    throw Error(fmt::format("{}: {}", file, message), "keep one of them");
+  }
+
+ private:
+  std::vector<std::set<std::string>> open_objects_;
+  std::map<std::string, std::size_t> occurrences_;
+  std::optional<std::string> duplicate_;
+  std::size_t duplicate_occurrence_ = 0;
+};
+
 }  // namespace
 
 Spec load_spec(std::string_view text, const std::string& file) {
   json root;
+  DuplicateKeys duplicates;
   try {
-    root = json::parse(text.begin(), text.end());
+    root = json::parse(text.begin(), text.end(), std::ref(duplicates));
   } catch (const json::parse_error& error) {
     fail_parse(text, file, error);
   } catch (const json::out_of_range& error) {
     fail_number_range(text, file, error);
   }
+  duplicates.check(text, file);
   return Loader(file).load(root);
 }
 

@@ -300,6 +300,77 @@ TEST_CASE("text that is not JSON points at the line and column", "[load][errors]
   REQUIRE_THROWS_AS(load_spec("{\"input\": [[1e400, 2]]}", "big.json"), Error);
 }
 
+TEST_CASE("weights that would be silently dropped are errors", "[load][errors]") {
+  SECTION("in_proj_bias next to W_q, W_k, W_v") {
+    json doc = base();
+    doc["weights"] = {{"W_q", slice_rows(packed_weight, 0, 2)},
+                      {"W_k", slice_rows(packed_weight, 2, 2)},
+                      {"W_v", slice_rows(packed_weight, 4, 2)},
+                      {"in_proj_bias", packed_bias}};
+    require_error(doc,
+                  "ex.json: weights.in_proj_bias: given with W_q, W_k, W_v, whose biases are "
+                  "b_q, b_k, b_v");
+  }
+  SECTION("a key written twice") {
+    const std::string text = "{\"input\": [[1, 2]],\n \"scale\": 8,\n \"scale\": \"none\"}";
+    REQUIRE_THROWS_WITH(load_spec(text, "dup.json"),
+                        Contains("dup.json:3:2: duplicate key \"scale\": JSON keeps only the last "
+                                 "value"));
+  }
+  SECTION("the same key in two different objects is fine") {
+    json doc = base();
+    doc["name"] = "x";
+    doc["weights"] = {{"W_o", json::parse("[[1, 0], [0, 1]]")}};
+    CHECK_NOTHROW(load(doc));
+  }
+  SECTION("a key of a whole model's state_dict") {
+    json doc = base();
+    doc["weights"] = {{"layers.0.self_attn.in_proj_weight", packed_weight}};
+    require_error(doc,
+                  "unknown key \"layers.0.self_attn.in_proj_weight\"; did you mean "
+                  "\"in_proj_weight\"?");
+    REQUIRE_THROWS_MATCHES(
+        load(doc), Error, Catch::Matchers::Predicate<Error>([](const Error& e) {
+          return e.hint().starts_with("drop the module prefix \"layers.0.self_attn.\"");
+        }));
+  }
+  SECTION("a packed matrix in the other layout") {
+    json doc = base();
+    doc["weights"] = {{"in_proj_weight", transpose(packed_weight)}};
+    require_error(doc,
+                  "weights.in_proj_weight: expected shape (6, 2) for embed dim 2, found (2, 6)");
+    REQUIRE_THROWS_MATCHES(load(doc), Error, Catch::Matchers::Predicate<Error>([](const Error& e) {
+                             return e.hint().find("set \"weight_layout\": \"math\"") !=
+                                    std::string::npos;
+                           }));
+  }
+}
+
+TEST_CASE("common JSON mistakes get a caret on the right column and a hint", "[load][errors]") {
+  const auto hint_for = [](const std::string& text) {
+    try {
+      (void)load_spec(text, "x.json");
+    } catch (const Error& e) {
+      return std::string(e.what()) + "\nhint: " + e.hint();
+    }
+    return std::string("no error");
+  };
+  CHECK_THAT(
+      hint_for("{\"input\": [[1, 2] [3, 4]]}"),
+      Contains("x.json:1:19: ") && Contains("hint: is a comma missing between two elements?"));
+  CHECK_THAT(
+      hint_for("{\"input\": [[1, 2], [3, 4],]}"),
+      Contains("x.json:1:27: ") && Contains("hint: JSON allows no comma after the last element"));
+  CHECK_THAT(hint_for("{\"input\": [[1, 2]], // note\n}"),
+             Contains("x.json:1:21: ") && Contains("hint: JSON has no comments"));
+  CHECK_THAT(hint_for("{'input': [[1]]}"),
+             Contains("x.json:1:2: ") && Contains("hint: JSON strings use double quotes"));
+  CHECK_THAT(hint_for("{\"input\": [[1, 2]"),
+             Contains("hint: the text ends before every [ and { is closed"));
+  CHECK_THAT(hint_for("{\"input\": [[1, 2]], \"tokens\": [I]}"),
+             Contains("x.json:1:32: ") && Contains("text needs double quotes"));
+}
+
 TEST_CASE("files that cannot be read", "[load][errors]") {
   REQUIRE_THROWS_WITH(load_spec_file("/nonexistent/x.json"),
                       Contains("/nonexistent/x.json: cannot open: No such file or directory"));
