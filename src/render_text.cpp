@@ -219,69 +219,79 @@ class TextRenderer {
                        t.size(), edge_items));
     }
 
-    // The blocks: every combination of the leading axes, summarised per axis.
-    const std::size_t leading = t.rank() >= 2 ? t.rank() - 2 : 0;
-    std::vector<std::vector<std::size_t>> block_indices(leading);
-    for (std::size_t a = 0; a < leading; ++a) block_indices[a] = shown(t.shape[a], summarise);
-
     // Format every shown number once, to find the common width.
+    const std::vector<BlockEntry> blocks = shown_blocks(t, summarise);
     const std::vector<std::size_t> rows = shown(t.rows(), summarise);
     const std::vector<std::size_t> cols = shown(t.cols(), summarise);
-    std::vector<std::size_t> index(leading, 0);
     number_width_ = 1;
-    printing_ = false;
-    for_each_block(t, block_indices, index, 0, [&](std::size_t block) {
-      const auto m = t.block(block);
+    for (const BlockEntry& entry : blocks) {
+      if (!entry.gap.empty()) continue;
+      const auto m = t.block(entry.block);
       for (std::size_t r : rows) {
         for (std::size_t c : cols) {
           if (r == gap || c == gap) continue;
-          number_width_ = std::max(
-              number_width_,
-              format_number(m(static_cast<Index>(r), static_cast<Index>(c)), options_.precision)
-                  .size());
+          const std::string cell =
+              format_number(m(static_cast<Index>(r), static_cast<Index>(c)), options_.precision);
+          number_width_ = std::max(number_width_, cell.size());
         }
       }
-    });
+    }
 
-    std::fill(index.begin(), index.end(), 0);
-    printing_ = true;
-    bool first_block = true;
-    for_each_block(t, block_indices, index, 0, [&](std::size_t block) {
-      const std::size_t b = t.axes.front() == Axis::batch && leading > 0 ? index[0] : 0;
+    const std::size_t leading = t.rank() >= 2 ? t.rank() - 2 : 0;
+    for (std::size_t n = 0; n < blocks.size(); ++n) {
+      const BlockEntry& entry = blocks[n];
+      if (!entry.gap.empty()) {
+        line(entry.gap);
+        continue;
+      }
+      const std::size_t b = leading > 0 && t.axes.front() == Axis::batch ? entry.index[0] : 0;
       if (leading > 0) {
-        if (!first_block) line();
+        if (n > 0) line();
         std::vector<std::string> parts;
         for (std::size_t a = 0; a < leading; ++a) {
           parts.push_back(
-              fmt::format("{} {}", axis_name(t.axes[a]), label(t.axes[a], index[a], b)));
+              fmt::format("{} {}", axis_name(t.axes[a]), label(t.axes[a], entry.index[a], b)));
         }
         line(fmt::format("  {}", fmt::join(parts, " · ")));
       }
-      matrix_block(t, block, rows, cols, b);
-      first_block = false;
-    });
+      matrix_block(t, entry.block, rows, cols, b);
+    }
   }
 
-  // Calls visit(block) for every shown combination of leading indices, printing "⋮" at gaps.
-  template <typename Visit>
-  void for_each_block(const Tensor& t, const std::vector<std::vector<std::size_t>>& shown_indices,
-                      std::vector<std::size_t>& index, std::size_t axis, Visit&& visit) {
-    if (axis == shown_indices.size()) {
-      std::size_t block = 0;
-      for (std::size_t a = 0; a < index.size(); ++a) block = block * t.shape[a] + index[a];
-      visit(block);
-      return;
-    }
-    for (std::size_t i : shown_indices[axis]) {
-      if (i == gap) {
-        if (printing_)
-          line(fmt::format("  ⋮ ({} more {}s)", t.shape[axis] - 2 * edge_items,
-                           axis_name(t.axes[axis])));
-        continue;
+  // One 2-D block to print (its index along each leading axis and its flat number), or, when
+  // `gap` is set, the line that stands for the blocks a summary leaves out.
+  struct BlockEntry {
+    std::vector<std::size_t> index;
+    std::size_t block = 0;
+    std::string gap;
+  };
+
+  // Every combination of the leading axes' shown indices, in order, with gap lines between.
+  static std::vector<BlockEntry> shown_blocks(const Tensor& t, bool summarise) {
+    const std::size_t leading = t.rank() >= 2 ? t.rank() - 2 : 0;
+    std::vector<BlockEntry> entries;
+    std::vector<std::size_t> index(leading, 0);
+    const auto visit = [&](const auto& self, std::size_t axis) -> void {
+      if (axis == leading) {
+        std::size_t block = 0;
+        for (std::size_t a = 0; a < leading; ++a) block = block * t.shape[a] + index[a];
+        entries.push_back({index, block, ""});
+        return;
       }
-      index[axis] = i;
-      for_each_block(t, shown_indices, index, axis + 1, visit);
-    }
+      for (std::size_t i : shown(t.shape[axis], summarise)) {
+        if (i == gap) {
+          entries.push_back({{},
+                             0,
+                             fmt::format("  ⋮ ({} more {}s)", t.shape[axis] - 2 * edge_items,
+                                         axis_name(t.axes[axis]))});
+          continue;
+        }
+        index[axis] = i;
+        self(self, axis + 1);
+      }
+    };
+    visit(visit, 0);
+    return entries;
   }
 
   void matrix_block(const Tensor& t, std::size_t block, const std::vector<std::size_t>& rows,
@@ -346,8 +356,7 @@ class TextRenderer {
   const TextOptions& options_;
   std::ostream& out_;
   std::size_t width_;
-  std::size_t number_width_ = 1;
-  bool printing_ = false;  // the measuring pass over the blocks prints nothing
+  std::size_t number_width_ = 1;  // the common width of the numbers of the tensor being printed
 };
 
 }  // namespace

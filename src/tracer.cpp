@@ -256,16 +256,19 @@ Trace trace_attention(const Spec& spec) {
                           "1: how much one query attends to each key."});
   trace.stages.push_back({"weighted_values",
                           "Weighted values: each value row times its weight",
-                          fmt::format("weighted[i,j,:] = weights[i,j] · V{}[j,:]", per_head),
+                          multi_head ? "weighted[h,i,j,:] = weights[h,i,j] · V_h[j,:]"
+                                     : "weighted[i,j,:] = weights[i,j] · V[j,:]",
                           fmt::format("{} ⊙ {} → {}", LxS, Sxd, LxSxd) + repeat(weighted, true),
                           {weighted},
                           ""});
-  trace.stages.push_back({"summation",
-                          "Sum over the keys",
-                          "context[i,:] = Σ_j weighted[i,j,:]   (the same as weights·V)",
-                          fmt::format("{} → {}", LxSxd, Lxd) + repeat(context_heads, true),
-                          {context_heads},
-                          ""});
+  trace.stages.push_back(
+      {"summation",
+       "Sum over the keys",
+       multi_head ? "context[h,i,:] = Σ_j weighted[h,i,j,:]   (the same as weights_h·V_h)"
+                  : "context[i,:] = Σ_j weighted[i,j,:]   (the same as weights·V)",
+       fmt::format("{} → {}", LxSxd, Lxd) + repeat(context_heads, true),
+       {context_heads},
+       ""});
 
   if (multi_head) {
     std::vector<std::string> parts;

@@ -116,6 +116,8 @@ TEST_CASE("several heads print as labelled blocks", "[render]") {
   CHECK_THAT(text, Contains("  head 1 · query c\n"));
   CHECK_THAT(text, Contains("━━ 9/9 · merge_heads · "));
   CHECK_THAT(text, Contains("context = [context_0 | context_1]"));
+  CHECK_THAT(text, Contains("weighted[h,i,j,:] = weights[h,i,j] · V_h[j,:]"));
+  CHECK_THAT(text, Contains("context[h,i,:] = Σ_j weighted[h,i,j,:]"));
 }
 
 TEST_CASE("batched input labels blocks by batch and uses each batch's tokens", "[render]") {
