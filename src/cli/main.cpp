@@ -4,6 +4,7 @@
 // Exit status: 0 success; 1 bad input or I/O failure; 2 bad usage (unknown flag, bad flag value).
 #include <exception>
 #include <iostream>
+#include <new>
 
 #include <fmt/format.h>
 #include <fmt/ostream.h>
@@ -41,6 +42,11 @@ int main(int argc, char** argv) {
   } catch (const attn_trace::Error& e) {
     fmt::print(std::cerr, "attn-trace: error: {}\n", e.what());
     if (!e.hint().empty()) fmt::print(std::cerr, "hint: {}\n", e.hint());
+    return 1;
+  } catch (const std::bad_alloc&) {
+    fmt::print(std::cerr,
+               "attn-trace: error: out of memory: this trace needs more memory than the "
+               "machine has\nhint: trace fewer tokens, or fewer batches at a time\n");
     return 1;
   } catch (const std::exception& e) {
     fmt::print(std::cerr, "attn-trace: error: {}\n", e.what());

@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <fmt/format.h>
@@ -18,7 +19,7 @@ namespace attn_trace::cli {
 namespace {
 
 struct RunOptions {
-  std::string file;  // empty: the default example; "-": standard input
+  std::optional<std::string> file;  // none: the default example; "-": standard input
   TextOptions text;
 };
 
@@ -34,11 +35,11 @@ std::string check_stage_id(const std::string& id) {
 
 void run(const RunOptions& options) {
   Spec spec;
-  if (options.file.empty()) {
+  if (!options.file) {
     const auto example = find_example(default_example);
     spec = load_spec(example->json, fmt::format("example {}", example->name));
   } else {
-    spec = load_spec_file(options.file);
+    spec = load_spec_file(*options.file);
   }
   const Trace trace = trace_attention(spec);
   render_text(trace, options.text, std::cout);
@@ -52,16 +53,24 @@ void setup_run(CLI::App& app) {
   auto options = std::make_shared<RunOptions>();
   CLI::App* sub =
       app.add_subcommand("run", "Trace attention over an input file and print every stage.");
+  sub->set_version_flag("--version", "attn-trace " ATTN_TRACE_VERSION);
   sub->add_option("FILE", options->file,
                   "Input JSON (docs/input-format.md); '-' reads standard input; none traces the "
-                  "bundled example \"I am good\"");
+                  "bundled example \"I am good\"")
+      ->check(CLI::Validator(
+          [](const std::string& file) -> std::string {
+            return file.empty() ? "FILE is an empty string; give a path, or '-' for standard input"
+                                : "";
+          },
+          "", "non-empty"));
   sub->add_option("--precision", options->text.precision, "Decimals per number")
       ->check(CLI::Range(0, 15))
       ->capture_default_str();
   sub->add_flag("--full", options->text.full,
                 "Print every number, even of tensors with more than 1000 elements");
   sub->add_option("--stages", options->text.stages,
-                  "Show only these stages, comma-separated (e.g. scores,softmax)")
+                  fmt::format("Show only these stages, comma-separated (e.g. scores,softmax): {}",
+                              fmt::join(stage_ids(), ", ")))
       ->delimiter(',')
       ->check(CLI::Validator(check_stage_id, "STAGE", "stage id"));
   sub->callback([options] { run(*options); });

@@ -7,6 +7,7 @@ set(EXAMPLE ${PROJECT_SOURCE_DIR}/data/examples/i-am-good.json)
 cli_test(help 0 "attn-trace run" --help)
 cli_test(version 0 "attn-trace ${PROJECT_VERSION}" --version)
 cli_test(run_help 0 "--precision" run --help)
+cli_test(run_version 0 "attn-trace ${PROJECT_VERSION}" run --version)
 cli_test(no_subcommand 2 "Subcommands:")
 
 # The walkthrough: the bundled default example from any directory, a file, standard input.
@@ -24,6 +25,7 @@ cli_test(run_multihead 0 "━━ 3/9 · split_heads" run ${IN}/two_heads.json)
 cli_test(unknown_flag 2 "attn-trace: error: The following argument was not expected: --frobnicate"
          run --frobnicate)
 cli_test(bad_precision 2 "--precision" run --precision 99)
+cli_test(empty_file_name 2 "FILE is an empty string" run {empty})
 cli_test(bad_precision_text 2 "--precision" run --precision many)
 cli_test(unknown_stage 2 "unknown stage 'scroes' (did you mean 'scores'?)" run --stages scroes)
 cli_test(unknown_stage_list 2 "stages are: input, projections, split_heads, scores" run --stages x)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the real attn-trace binary and checks what a user would see.
 #   expect.sh STATUS FRAGMENT [--stdin FILE] BINARY ARGS...
+# An argument written {empty} is passed as an empty string (CMake drops empty arguments).
 # Passes when the exit status is STATUS and stdout+stderr contain FRAGMENT (fixed string). A
 # failing run must never look like a crash: no "terminate called", no "Aborted", no sanitizer report.
 set -u
@@ -8,6 +9,10 @@ status=$1 fragment=$2
 shift 2
 stdin=/dev/null
 if [ "$1" = "--stdin" ]; then stdin=$2; shift 2; fi
+
+args=()
+for arg in "$@"; do [ "$arg" = "{empty}" ] && args+=("") || args+=("$arg"); done
+set -- "${args[@]}"
 
 out=$(mktemp) && trap 'rm -f "$out"' EXIT
 "$@" <"$stdin" >"$out" 2>&1
