@@ -12,9 +12,10 @@
 namespace attn_trace {
 namespace {
 
-constexpr std::size_t edge_items = 3;  // rows/columns/blocks kept at each end of a summary
-constexpr std::size_t gap = SIZE_MAX;  // marks "…" in a list of shown indices
-constexpr std::size_t max_label = 12;  // token labels are cut to this many columns
+constexpr std::size_t edge_items = 3;          // rows/columns/blocks kept at each end of a summary
+constexpr std::size_t gap = SIZE_MAX;          // marks "…" in a list of shown indices
+constexpr std::size_t max_label = 12;          // token labels are cut to this many columns
+constexpr std::size_t max_header_tokens = 20;  // more are summarised in the header
 
 // `text` on lines of at most `width` columns, broken between words; every line after the first
 // starts with `indent`. Runs of spaces inside a line are kept (formulas use them as separators).
@@ -63,10 +64,23 @@ std::string format_number(double value, int precision) {
   if (std::isfinite(value) && std::abs(value) >= 1e9) {
     return fmt::format("{:.{}e}", value, precision);
   }
+  if (std::isnan(value)) return "nan";  // never "-nan": the sign of a nan means nothing
   std::string s = fmt::format("{:.{}f}", value, precision);
   // "-0.0000" says nothing a learner needs; a value that rounds to zero prints as zero.
   if (s.starts_with('-') && s.find_first_not_of("-0.") == std::string::npos) s.erase(0, 1);
   return s;
+}
+
+// "queries", "keys", "heads": the axis name for a count of several.
+std::string axis_plural(Axis axis) {
+  switch (axis) {
+    case Axis::query:
+      return "queries";
+    case Axis::batch:
+      return "batches";
+    default:
+      return std::string(axis_name(axis)) + "s";
+  }
 }
 
 std::string pad_left(const std::string& s, std::size_t width) {
@@ -97,11 +111,12 @@ class TextRenderer {
       }
       stage_block(stage, n + 1, total);
     }
-    for (const std::string& id : options_.stages) {
-      if (trace_.find_stage(id) == nullptr) {
-        line();
-        line(wrap(fmt::format("(no {} stage in this trace: {})", id, why_absent(id)), width_, " "));
-      }
+    for (const SkippedStage& skipped : trace_.skipped) {
+      const auto& wanted = options_.stages;
+      if (std::find(wanted.begin(), wanted.end(), skipped.id) == wanted.end()) continue;
+      line();
+      line(wrap(fmt::format("(no {} stage in this trace: {})", skipped.id, skipped.reason), width_,
+                " "));
     }
   }
 
@@ -110,9 +125,10 @@ class TextRenderer {
 
   void header() {
     const TraceConfig& c = trace_.config;
-    line(trace_.name.empty() ? "attn-trace" : "attn-trace · " + trace_.name);
-    if (!trace_.description.empty()) line(wrap(trace_.description, width_, ""));
-    if (!trace_.source.empty()) line(wrap("source: " + trace_.source, width_, "  "));
+    line(wrap(trace_.name.empty() ? "attn-trace" : "attn-trace · " + printable(trace_.name), width_,
+              "  "));
+    if (!trace_.description.empty()) line(wrap(printable(trace_.description), width_, ""));
+    if (!trace_.source.empty()) line(wrap("source: " + printable(trace_.source), width_, "  "));
     line();
 
     // One list when every batch has the same tokens, else one per batch.
@@ -121,7 +137,11 @@ class TextRenderer {
     std::vector<std::string> token_lines;
     for (std::size_t b = 0; b < (shared ? 1 : trace_.tokens.size()); ++b) {
       std::vector<std::string> labels;
-      for (const std::string& token : trace_.tokens[b]) labels.push_back(token_label(token));
+      const std::vector<std::string>& tokens = trace_.tokens[b];
+      for (std::size_t i :
+           shown(tokens.size(), !options_.full && tokens.size() > max_header_tokens)) {
+        labels.push_back(i == gap ? "…" : token_label(tokens[i]));
+      }
       token_lines.push_back(fmt::format("{}{}", shared ? "" : fmt::format("batch {}: ", b),
                                         fmt::join(labels, " · ")));
     }
@@ -147,12 +167,6 @@ class TextRenderer {
     for (const std::string& warning : trace_.warnings) {
       line(wrap("  warning: " + warning, width_, "           "));
     }
-  }
-
-  static std::string why_absent(std::string_view id) {
-    if (id == "split_heads" || id == "merge_heads") return "it exists only with num_heads > 1";
-    if (id == "out_proj") return "the input gives no output projection (out_proj.weight or W_o)";
-    return "this trace does not compute it";
   }
 
   static std::string scale_rule_text(const TraceConfig& c) {
@@ -199,12 +213,9 @@ class TextRenderer {
     }
   }
 
-  // A token as a one-line label: control characters (a newline, a tab) become spaces.
-  static std::string token_label(std::string token) {
-    std::replace_if(
-        token.begin(), token.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20; },
-        ' ');
-    return truncate_to_width(token, max_label);
+  // A token as a short one-line label.
+  static std::string token_label(const std::string& token) {
+    return truncate_to_width(printable(token), max_label);
   }
 
   void tensor_block(const Tensor& t) {
@@ -223,7 +234,7 @@ class TextRenderer {
     const std::vector<BlockEntry> blocks = shown_blocks(t, summarise);
     const std::vector<std::size_t> rows = shown(t.rows(), summarise);
     const std::vector<std::size_t> cols = shown(t.cols(), summarise);
-    number_width_ = 1;
+    std::size_t number_width = 1;
     for (const BlockEntry& entry : blocks) {
       if (!entry.gap.empty()) continue;
       const auto m = t.block(entry.block);
@@ -232,7 +243,7 @@ class TextRenderer {
           if (r == gap || c == gap) continue;
           const std::string cell =
               format_number(m(static_cast<Index>(r), static_cast<Index>(c)), options_.precision);
-          number_width_ = std::max(number_width_, cell.size());
+          number_width = std::max(number_width, cell.size());
         }
       }
     }
@@ -254,7 +265,7 @@ class TextRenderer {
         }
         line(fmt::format("  {}", fmt::join(parts, " · ")));
       }
-      matrix_block(t, entry.block, rows, cols, b);
+      matrix_block(t, entry.block, rows, cols, b, number_width);
     }
   }
 
@@ -282,8 +293,8 @@ class TextRenderer {
         if (i == gap) {
           entries.push_back({{},
                              0,
-                             fmt::format("  ⋮ ({} more {}s)", t.shape[axis] - 2 * edge_items,
-                                         axis_name(t.axes[axis]))});
+                             fmt::format("  ⋮ ({} more {})", t.shape[axis] - 2 * edge_items,
+                                         axis_plural(t.axes[axis]))});
           continue;
         }
         index[axis] = i;
@@ -295,7 +306,7 @@ class TextRenderer {
   }
 
   void matrix_block(const Tensor& t, std::size_t block, const std::vector<std::size_t>& rows,
-                    const std::vector<std::size_t>& cols, std::size_t b) {
+                    const std::vector<std::size_t>& cols, std::size_t b, std::size_t number_width) {
     const auto m = t.block(block);
     const Axis row_axis = t.rank() >= 2 ? t.axes[t.rank() - 2] : Axis::feature;
     const Axis col_axis = t.axes.back();
@@ -307,7 +318,7 @@ class TextRenderer {
     std::vector<std::size_t> col_width;
     for (std::size_t c : cols) {
       col_width.push_back(c == gap ? 1
-                                   : std::max(number_width_, display_width(label(col_axis, c, b))));
+                                   : std::max(number_width, display_width(label(col_axis, c, b))));
     }
 
     // Split the columns into chunks that fit the width.
@@ -327,7 +338,12 @@ class TextRenderer {
         const auto name = [&](std::size_t k) {
           return cols[k] == gap ? std::string("…") : std::to_string(cols[k]);
         };
-        line(fmt::format("    columns {}–{}", name(first), name(last - 1)));
+        // A chunk may start or end at the summary's gap: name the real columns around it.
+        std::size_t from = first, to = last - 1;
+        if (cols[from] == gap) ++from;
+        if (cols[to] == gap) --to;
+        line(fmt::format("    columns {}–{}{}", name(from), name(to),
+                         cols[first] == gap || cols[last - 1] == gap ? " (and …)" : ""));
       }
       std::string head = std::string(indent, ' ');
       for (std::size_t k = first; k < last; ++k) {
@@ -356,7 +372,6 @@ class TextRenderer {
   const TextOptions& options_;
   std::ostream& out_;
   std::size_t width_;
-  std::size_t number_width_ = 1;  // the common width of the numbers of the tensor being printed
 };
 
 }  // namespace

@@ -5,7 +5,7 @@
 
 namespace attn_trace {
 
-Matrix project(const Matrix& x, const Linear& linear) {
+Matrix project(const MatrixRef& x, const Linear& linear) {
   assert(x.cols() == linear.weight.cols());
   Matrix y(x.rows(), linear.weight.rows());
   y.noalias() = x * linear.weight.transpose();
@@ -13,23 +13,23 @@ Matrix project(const Matrix& x, const Linear& linear) {
   return y;
 }
 
-Matrix head_slice(const Matrix& m, Index head, Index head_dim) {
+Matrix head_slice(const MatrixRef& m, Index head, Index head_dim) {
   assert((head + 1) * head_dim <= m.cols());
   return m.middleCols(head * head_dim, head_dim);
 }
 
-Matrix attention_scores(const Matrix& q, const Matrix& k) {
+Matrix attention_scores(const MatrixRef& q, const MatrixRef& k) {
   assert(q.cols() == k.cols());
   Matrix scores(q.rows(), k.rows());
   scores.noalias() = q * k.transpose();
   return scores;
 }
 
-Matrix scale_scores(const Matrix& scores, double s) {
+Matrix scale_scores(const MatrixRef& scores, double s) {
   return scores * s;
 }
 
-Matrix softmax_rows(const Matrix& scaled) {
+Matrix softmax_rows(const MatrixRef& scaled) {
   Matrix weights(scaled.rows(), scaled.cols());
   for (Index i = 0; i < scaled.rows(); ++i) {
     // pass 1: the row max, for numerical stability
@@ -43,24 +43,14 @@ Matrix softmax_rows(const Matrix& scaled) {
   return weights;
 }
 
-std::vector<Matrix> weighted_values(const Matrix& weights, const Matrix& v) {
-  assert(weights.cols() == v.rows());
-  std::vector<Matrix> weighted;
-  weighted.reserve(static_cast<std::size_t>(weights.rows()));
-  for (Index i = 0; i < weights.rows(); ++i) {
-    // Row j of this block is V[j,:] scaled by how much query i attends to key j.
-    weighted.emplace_back(weights.row(i).transpose().asDiagonal() * v);
-  }
-  return weighted;
+Matrix weighted_values(const MatrixRef& weights_row, const MatrixRef& v) {
+  assert(weights_row.rows() == 1 && weights_row.cols() == v.rows());
+  // Row j is V[j,:] scaled by how much the query attends to key j.
+  return weights_row.transpose().asDiagonal() * v;
 }
 
-Matrix sum_over_keys(const std::vector<Matrix>& weighted) {
-  assert(!weighted.empty());
-  Matrix context(static_cast<Index>(weighted.size()), weighted.front().cols());
-  for (std::size_t i = 0; i < weighted.size(); ++i) {
-    context.row(static_cast<Index>(i)) = weighted[i].colwise().sum();
-  }
-  return context;
+Matrix sum_over_keys(const MatrixRef& weighted) {
+  return weighted.colwise().sum();
 }
 
 Matrix merge_heads(const std::vector<Matrix>& heads) {

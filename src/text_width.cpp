@@ -42,6 +42,26 @@ std::size_t display_width(std::string_view utf8) {
   return width;
 }
 
+std::string printable(std::string_view text) {
+  std::string out;
+  for (std::size_t i = 0; i < text.size();) {
+    const std::size_t start = i;
+    const char32_t cp = next_code_point(text, i);
+    const bool invalid = cp == U'?' && text[start] != '?';
+    const bool control = cp < 0x20 || (cp >= 0x7F && cp <= 0x9F);
+    const bool invisible = (cp >= 0x202A && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069) ||
+                           cp == 0x2028 || cp == 0x2029 || cp == 0x200E || cp == 0x200F;
+    if (invalid) {
+      out += '?';
+    } else if (control || invisible) {
+      out += ' ';
+    } else {
+      out.append(text.substr(start, i - start));
+    }
+  }
+  return out;
+}
+
 std::string truncate_to_width(std::string_view utf8, std::size_t columns) {
   if (display_width(utf8) <= columns) return std::string(utf8);
   std::string out;

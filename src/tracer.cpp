@@ -1,8 +1,9 @@
-// The driver: self-attention in paper order, one stage function per step, every result recorded
-// into the trace with its title, formula and shape algebra.
+// The driver: self-attention in paper order. Each step computes one stage's tensors with the pure
+// functions of stages.hpp and records them, with title, formula and shape algebra, into the trace.
 #include "attn_trace/tracer.hpp"
 
 #include <cmath>
+#include <functional>
 
 #include <fmt/format.h>
 
@@ -22,35 +23,81 @@ std::string dims_text(const Dims& dims) {
   return fmt::format("({})", fmt::join(dims, "×"));
 }
 
-// The tensors of one trace share their leading axes: batch (when the input is batched) and head
-// (when there is more than one head). This makes them, and numbers their 2-D blocks.
-struct Layout {
-  bool batched;
-  std::size_t batches, heads;  // heads is 1 when the head axis is left out
+// "1 batch", "3 batches"
+std::string plural(std::size_t n, std::string_view one, std::string_view many) {
+  return fmt::format("{} {}", n, n == 1 ? one : many);
+}
 
-  Tensor make(std::string name, bool per_head, std::vector<Axis> axes, Dims dims) const {
-    if (per_head && heads > 1) {
-      axes.insert(axes.begin(), Axis::head);
-      dims.insert(dims.begin(), heads);
-    }
-    if (batched) {
-      axes.insert(axes.begin(), Axis::batch);
-      dims.insert(dims.begin(), batches);
-    }
-    return make_tensor(std::move(name), std::move(axes), std::move(dims));
+// The tensors of one trace share their leading axes: batch (when the input is batched) and head
+// (when there is more than one head). Layout builds tensors block by block over those axes, and
+// writes how one block's shape algebra extends to the whole tensor.
+class Layout {
+ public:
+  Layout(const Spec& spec)
+      : batched_(spec.batched),
+        batches_(spec.batch_size()),
+        heads_(spec.num_heads > 1 ? spec.num_heads : 1) {}
+
+  // One (rows × cols) block per batch b: block(b).
+  Tensor per_batch(std::string name, std::vector<Axis> axes, Dims dims,
+                   const std::function<Matrix(Index b)>& block) const {
+    Tensor t = make(std::move(name), false, std::move(axes), std::move(dims));
+    for (Index b = 0; b < batches_; ++b) t.set_block(count(b), block(b));
+    return t;
   }
-  // The block of batch b in a tensor without a head axis, and of batch b, head h in one with it.
-  static std::size_t block(Index b) { return count(b); }
-  std::size_t block(Index b, Index h) const { return count(b) * heads + count(h); }
+
+  // One block per batch b and head h: block(b, h).
+  Tensor per_head(std::string name, std::vector<Axis> axes, Dims dims,
+                  const std::function<Matrix(Index b, Index h)>& block) const {
+    Tensor t = make(std::move(name), true, std::move(axes), std::move(dims));
+    for (Index b = 0; b < batches_; ++b) {
+      for (Index h = 0; h < heads_; ++h) t.set_block(head_block(b, h), block(b, h));
+    }
+    return t;
+  }
+
+  // One block per batch b, head h and query i: block(b, h, i). REQUIRES: dims = {L, rows, cols}.
+  Tensor per_query(std::string name, std::vector<Axis> axes, Dims dims,
+                   const std::function<Matrix(Index b, Index h, Index i)>& block) const {
+    const Index queries = static_cast<Index>(dims.front());
+    Tensor t = make(std::move(name), true, std::move(axes), std::move(dims));
+    for (Index b = 0; b < batches_; ++b) {
+      for (Index h = 0; h < heads_; ++h) {
+        for (Index i = 0; i < queries; ++i) {
+          t.set_block(head_block(b, h) * count(queries) + count(i), block(b, h, i));
+        }
+      }
+    }
+    return t;
+  }
+
+  // The block number of batch b, head h in a tensor with a head axis (or b without one).
+  [[nodiscard]] std::size_t head_block(Index b, Index h) const { return count(b * heads_ + h); }
 
   // ", for each of 2 heads → (2×3×3)": how one block's algebra extends to the whole tensor.
-  std::string repeat(const Tensor& t, bool per_head) const {
+  [[nodiscard]] std::string repeat(const Tensor& t, bool per_head) const {
     std::vector<std::string> over;
-    if (batched) over.push_back(fmt::format("{} batches", batches));
-    if (per_head && heads > 1) over.push_back(fmt::format("{} heads", heads));
+    if (batched_) over.push_back(plural(count(batches_), "batch", "batches"));
+    if (per_head && heads_ > 1) over.push_back(plural(count(heads_), "head", "heads"));
     if (over.empty()) return "";
     return fmt::format(", for each of {} → {}", fmt::join(over, " × "), dims_text(t.shape));
   }
+
+ private:
+  Tensor make(std::string name, bool per_head, std::vector<Axis> axes, Dims dims) const {
+    if (per_head && heads_ > 1) {
+      axes.insert(axes.begin(), Axis::head);
+      dims.insert(dims.begin(), count(heads_));
+    }
+    if (batched_) {
+      axes.insert(axes.begin(), Axis::batch);
+      dims.insert(dims.begin(), count(batches_));
+    }
+    return make_tensor(std::move(name), std::move(axes), std::move(dims));
+  }
+
+  bool batched_;
+  Index batches_, heads_;  // heads_ is 1 when the head axis is left out
 };
 
 // "X·W_qᵀ + b_q" as the user wrote the weights.
@@ -72,225 +119,304 @@ std::string linear_shapes(const Spec& spec, Index rows, const Linear& linear) {
       dims_text({count(rows), count(out)}));
 }
 
-std::string scale_formula(const Spec& spec) {
+std::string scale_formula(const Spec& spec, std::string_view h) {
+  const std::string lhs = fmt::format("scaled{0} = scores{0}", h);
   const double s = spec.scale();
   switch (spec.scale_rule) {
     case ScaleRule::head_dim:
-      return fmt::format("scaled = scores × 1/√d = scores × 1/√{} = scores × {:.6g}",
-                         spec.head_dim(), s);
+      return fmt::format("{} × 1/√d = scores{} × 1/√{} = scores{} × {:.6g}", lhs, h,
+                         spec.head_dim(), h, s);
     case ScaleRule::embed_dim:
-      return fmt::format("scaled = scores × 1/√E = scores × 1/√{} = scores × {:.6g}",
-                         spec.embed_dim(), s);
+      return fmt::format("{} × 1/√E = scores{} × 1/√{} = scores{} × {:.6g}", lhs, h,
+                         spec.embed_dim(), h, s);
     case ScaleRule::none:
-      return "scaled = scores × 1 (scale \"none\": no scaling)";
+      return lhs + " × 1 (scale \"none\": no scaling)";
     case ScaleRule::custom:
-      return fmt::format("scaled = scores × {:.6g}", s);
+      return fmt::format("{} × {:.6g}", lhs, s);
   }
   return "";
+}
+
+// A warning for the first stage whose numbers are not all finite: every later stage inherits them.
+void warn_non_finite(Trace& trace) {
+  for (const Stage& stage : trace.stages) {
+    for (const Tensor& t : stage.tensors) {
+      std::size_t bad = 0;
+      for (double v : t.data) bad += std::isfinite(v) ? 0 : 1;
+      if (bad == 0) continue;
+      trace.warnings.push_back(fmt::format(
+          "{}: {} of {} numbers of {} are not finite (inf or nan): the values are beyond double "
+          "precision, and every later stage inherits them",
+          stage.id, bad, t.size(), t.name));
+      return;
+    }
+  }
 }
 
 }  // namespace
 
 Trace trace_attention(const Spec& spec) {
-  const Index B = spec.batch_size(), L = spec.q_len(), S = spec.kv_len(), E = spec.embed_dim();
+  const Index L = spec.q_len(), S = spec.kv_len(), E = spec.embed_dim();
   const Index D = spec.model_dim(), H = spec.num_heads, d = spec.head_dim();
-  const Index E_out = spec.out_proj ? spec.out_proj->weight.rows() : D;
   const bool multi_head = H > 1;
-  const double scale = spec.scale();
-  const Layout layout{spec.batched, count(B), multi_head ? count(H) : 1};
+  const std::string h = multi_head ? "_h" : "";  // the head subscript in formulas
+  const Layout layout(spec);
   using enum Axis;
 
-  Tensor X = layout.make("X", false, {query, feature}, {count(L), count(E)});
-  Tensor Q = layout.make("Q", false, {query, feature}, {count(L), count(D)});
-  Tensor K = layout.make("K", false, {key, feature}, {count(S), count(D)});
-  Tensor V = layout.make("V", false, {key, feature}, {count(S), count(D)});
-  Tensor Q_heads = layout.make("Q", true, {query, feature}, {count(L), count(d)});
-  Tensor K_heads = layout.make("K", true, {key, feature}, {count(S), count(d)});
-  Tensor V_heads = layout.make("V", true, {key, feature}, {count(S), count(d)});
-  Tensor scores = layout.make("scores", true, {query, key}, {count(L), count(S)});
-  Tensor scaled = layout.make("scaled", true, {query, key}, {count(L), count(S)});
-  Tensor weights = layout.make("weights", true, {query, key}, {count(L), count(S)});
-  Tensor weighted =
-      layout.make("weighted", true, {query, key, feature}, {count(L), count(S), count(d)});
-  Tensor context_heads = layout.make("context", true, {query, feature}, {count(L), count(d)});
-  Tensor context = layout.make("context", false, {query, feature}, {count(L), count(D)});
-  Tensor output = layout.make("output", false, {query, feature}, {count(L), count(E_out)});
-
-  for (Index b = 0; b < B; ++b) {
-    const Matrix& x = spec.inputs[count(b)];
-    X.set_block(layout.block(b), x);
-
-    // Q, K, V: learned projections of X, or X itself when no weights were given.
-    const Matrix q = spec.learned_projections() ? project(x, *spec.q_proj) : x;
-    const Matrix k = spec.learned_projections() ? project(x, *spec.k_proj) : x;
-    const Matrix v = spec.learned_projections() ? project(x, *spec.v_proj) : x;
-    Q.set_block(layout.block(b), q);
-    K.set_block(layout.block(b), k);
-    V.set_block(layout.block(b), v);
-
-    std::vector<Matrix> head_contexts;
-    for (Index h = 0; h < H; ++h) {
-      const std::size_t block = layout.block(b, h);
-      const Matrix q_h = head_slice(q, h, d);
-      const Matrix k_h = head_slice(k, h, d);
-      const Matrix v_h = head_slice(v, h, d);
-      const Matrix head_scores = attention_scores(q_h, k_h);
-      const Matrix head_scaled = scale_scores(head_scores, scale);
-      const Matrix head_weights = softmax_rows(head_scaled);  // each row sums to 1
-      const std::vector<Matrix> head_weighted = weighted_values(head_weights, v_h);
-      Matrix head_context = sum_over_keys(head_weighted);  // = head_weights · v_h
-
-      Q_heads.set_block(block, q_h);
-      K_heads.set_block(block, k_h);
-      V_heads.set_block(block, v_h);
-      scores.set_block(block, head_scores);
-      scaled.set_block(block, head_scaled);
-      weights.set_block(block, head_weights);
-      for (Index i = 0; i < L; ++i) {
-        weighted.set_block(block * count(L) + count(i), head_weighted[count(i)]);
-      }
-      context_heads.set_block(block, head_context);
-      head_contexts.push_back(std::move(head_context));
-    }
-
-    // The heads side by side again: (L, D).
-    const Matrix merged = merge_heads(head_contexts);
-    context.set_block(layout.block(b), merged);
-    if (spec.out_proj) output.set_block(layout.block(b), project(merged, *spec.out_proj));
-  }
-
-  // Record the stages in paper order.
   Trace trace;
   trace.name = spec.name;
   trace.description = spec.description;
   trace.source = spec.source;
-  trace.config = TraceConfig{.batch = spec.batched ? std::optional<Index>(B) : std::nullopt,
-                             .q_len = L,
-                             .kv_len = S,
-                             .embed_dim = E,
-                             .model_dim = D,
-                             .num_heads = H,
-                             .head_dim = d,
-                             .scale = scale,
-                             .scale_rule = spec.scale_rule,
-                             .weight_layout = spec.weight_layout,
-                             .learned_projections = spec.learned_projections(),
-                             .out_proj = spec.out_proj.has_value()};
+  trace.config =
+      TraceConfig{.batch = spec.batched ? std::optional<Index>(spec.batch_size()) : std::nullopt,
+                  .q_len = L,
+                  .kv_len = S,
+                  .embed_dim = E,
+                  .model_dim = D,
+                  .num_heads = H,
+                  .head_dim = d,
+                  .scale = spec.scale(),
+                  .scale_rule = spec.scale_rule,
+                  .weight_layout = spec.weight_layout,
+                  .learned_projections = spec.learned_projections(),
+                  .out_proj = spec.out_proj.has_value()};
   trace.tokens = spec.tokens;
   trace.kv_tokens = spec.tokens;  // self-attention: the keys are the queries' tokens
   trace.notes = spec.notes;
+  // Later stages read the tensors of earlier ones by reference: no reallocation allowed.
+  trace.stages.reserve(stage_ids().size());
+  const auto record = [&](Stage stage) -> const Stage& {
+    return trace.stages.emplace_back(std::move(stage));
+  };
+  const auto skip = [&](std::string id, std::string reason) {
+    trace.skipped.push_back({std::move(id), std::move(reason)});
+  };
 
   const std::string LxE = dims_text({count(L), count(E)});
   const std::string LxD = dims_text({count(L), count(D)});
   const std::string Lxd = dims_text({count(L), count(d)});
   const std::string LxS = dims_text({count(L), count(S)});
-  const std::string Sxd = dims_text({count(S), count(d)});
-  const std::string LxSxd = dims_text({count(L), count(S), count(d)});
-  const auto repeat = [&](const Tensor& t, bool per_head) { return layout.repeat(t, per_head); };
 
-  trace.stages.push_back({"input",
-                          "The input: one vector per token",
-                          fmt::format("X = one row of E = {} numbers per token", E),
-                          LxE + repeat(X, false),
-                          {X},
-                          ""});
+  // 1. X: one row of E numbers per token.
+  Tensor X_in = layout.per_batch("X", {query, feature}, {count(L), count(E)},
+                                 [&](Index b) { return spec.inputs[count(b)]; });
+  const std::string input_shapes = LxE + layout.repeat(X_in, false);
+  const Tensor& X =
+      record({"input",
+              "The input: one vector per token",
+              fmt::format("X = one row of E = {} per token", plural(count(E), "number", "numbers")),
+              input_shapes,
+              {std::move(X_in)},
+              ""})
+          .tensors[0];
 
+  // 2. Q, K, V = X·Wᵀ + b (or X itself when no weights were given): (L, D) each.
+  const auto projection = [&](std::string name, Axis rows, const std::optional<Linear>& linear) {
+    return layout.per_batch(std::move(name), {rows, feature}, {count(L), count(D)}, [&](Index b) {
+      return linear ? project(X.block(count(b)), *linear) : Matrix(X.block(count(b)));
+    });
+  };
+  Stage projections;
+  projections.id = "projections";
+  projections.tensors = {projection("Q", query, spec.q_proj), projection("K", key, spec.k_proj),
+                         projection("V", key, spec.v_proj)};
+  const std::string repeat_qkv = layout.repeat(projections.tensors[0], false);
   if (spec.learned_projections()) {
+    projections.title = "Query, key and value projections";
     const auto formula = [&](std::string_view name, std::string_view suffix, const Linear& p) {
       return fmt::format("{} = {}", name,
                          linear_formula(spec, "X", fmt::format("W_{}", suffix),
                                         fmt::format("b_{}", suffix), p.bias.has_value()));
     };
-    trace.stages.push_back(
-        {"projections",
-         "Query, key and value projections",
-         fmt::format("{}   {}   {}", formula("Q", "q", *spec.q_proj),
-                     formula("K", "k", *spec.k_proj), formula("V", "v", *spec.v_proj)),
-         linear_shapes(spec, L, *spec.q_proj) + " each" + repeat(Q, false),
-         {Q, K, V},
-         ""});
+    projections.formula =
+        fmt::format("{}   {}   {}", formula("Q", "q", *spec.q_proj),
+                    formula("K", "k", *spec.k_proj), formula("V", "v", *spec.v_proj));
+    const std::string q = linear_shapes(spec, L, *spec.q_proj);
+    const std::string k = linear_shapes(spec, S, *spec.k_proj);
+    const std::string v = linear_shapes(spec, S, *spec.v_proj);
+    projections.shapes =
+        (q == k && k == v ? q + " each" : fmt::format("Q: {}; K: {}; V: {}", q, k, v)) + repeat_qkv;
   } else {
-    trace.stages.push_back({"projections",
-                            "Query, key and value (no learned projections)",
-                            "Q = K = V = X",
-                            LxE + " → " + LxE + repeat(Q, false),
-                            {Q, K, V},
-                            "No weights were given, so Q, K and V are the input itself: the "
-                            "textbooks' basic self-attention."});
+    projections.title = "Query, key and value (no learned projections)";
+    projections.formula = "Q = K = V = X";
+    projections.shapes = LxE + " → " + LxE + repeat_qkv;
+    projections.note =
+        "No Q/K/V weights were given, so Q, K and V are the input itself: the textbooks' basic "
+        "self-attention.";
   }
+  const Stage& qkv = record(std::move(projections));
 
+  // 3. Head h takes columns h·d … (h+1)·d − 1 of Q, K and V: (H, L, d) each.
+  const auto split = [&](std::size_t which, Axis rows) {
+    const Tensor& whole = qkv.tensors[which];
+    return layout.per_head(
+        whole.name, {rows, feature}, {count(L), count(d)},
+        [&](Index b, Index head) { return head_slice(whole.block(count(b)), head, d); });
+  };
+  const Stage* heads = &qkv;  // with one head, the projections are the heads
   if (multi_head) {
-    trace.stages.push_back(
-        {"split_heads",
-         "Split into heads",
-         fmt::format("Q_h = Q[:, h·d … (h+1)·d − 1] with d = D/H = {}/{} = {}; likewise K_h, V_h",
-                     D, H, d),
-         fmt::format("{} → {} × {}", LxD, H, Lxd) +
-             (spec.batched ? fmt::format(", for each of {} batches → ", B) : " = ") +
-             dims_text(Q_heads.shape),
-         {Q_heads, K_heads, V_heads},
-         ""});
+    Tensor Q_heads = split(0, query);
+    const std::string shapes =
+        fmt::format("{} → {} × {}", LxD, H, Lxd) +
+        (spec.batched ? fmt::format(", for each of {} → ",
+                                    plural(count(spec.batch_size()), "batch", "batches"))
+                      : std::string(" = ")) +
+        dims_text(Q_heads.shape);
+    heads = &record({"split_heads",
+                     "Split into heads",
+                     fmt::format("Q_h = Q[:, h·d … (h+1)·d − 1] with d = D/H = {}/{} = {}; "
+                                 "likewise K_h, V_h",
+                                 D, H, d),
+                     shapes,
+                     {std::move(Q_heads), split(1, key), split(2, key)},
+                     ""});
+  } else {
+    skip("split_heads", "it exists only with num_heads > 1");
   }
+  const Tensor& Q_h = heads->tensors[0];
+  const Tensor& K_h = heads->tensors[1];
+  const Tensor& V_h = heads->tensors[2];
 
-  const std::string per_head = multi_head ? "_h" : "";
-  trace.stages.push_back(
-      {"scores",
-       "Attention scores: every query against every key",
-       fmt::format("scores{0} = Q{0}·K{0}ᵀ", per_head),
-       fmt::format("{}·{} → {}", Lxd, dims_text({count(d), count(S)}), LxS) + repeat(scores, true),
-       {scores},
-       ""});
-  trace.stages.push_back({"scaling",
-                          "Scaling the scores",
-                          scale_formula(spec),
-                          LxS + " → " + LxS + repeat(scaled, true),
-                          {scaled},
-                          ""});
-  trace.stages.push_back({"softmax",
-                          "Softmax over each row",
-                          "weights[i,j] = exp(scaled[i,j] − m_i) / Σ_k exp(scaled[i,k] − m_i)",
-                          LxS + " → " + LxS + repeat(weights, true),
-                          {weights},
-                          "m_i = max_k scaled[i,k], the row's largest score: subtracting it keeps "
-                          "exp from overflowing and does not change the result. Each row sums to "
-                          "1: how much one query attends to each key."});
-  trace.stages.push_back({"weighted_values",
-                          "Weighted values: each value row times its weight",
-                          multi_head ? "weighted[h,i,j,:] = weights[h,i,j] · V_h[j,:]"
-                                     : "weighted[i,j,:] = weights[i,j] · V[j,:]",
-                          fmt::format("{} ⊙ {} → {}", LxS, Sxd, LxSxd) + repeat(weighted, true),
-                          {weighted},
-                          ""});
-  trace.stages.push_back(
+  // 4. scores = Q_h·K_hᵀ: every query against every key, (H, L, S).
+  Tensor scores_t =
+      layout.per_head("scores", {query, key}, {count(L), count(S)}, [&](Index b, Index head) {
+        const std::size_t block = layout.head_block(b, head);
+        return attention_scores(Q_h.block(block), K_h.block(block));
+      });
+  const std::string scores_shapes =
+      fmt::format("{}·{} → {}", Lxd, dims_text({count(d), count(S)}), LxS) +
+      layout.repeat(scores_t, true);
+  const Tensor& scores = record({"scores",
+                                 "Attention scores: every query against every key",
+                                 fmt::format("scores{0} = Q{0}·K{0}ᵀ", h),
+                                 scores_shapes,
+                                 {std::move(scores_t)},
+                                 ""})
+                             .tensors[0];
+
+  // 5. scaled = scores × scale.
+  Tensor scaled_t =
+      layout.per_head("scaled", {query, key}, {count(L), count(S)}, [&](Index b, Index head) {
+        return scale_scores(scores.block(layout.head_block(b, head)), spec.scale());
+      });
+  const std::string scaled_shapes = LxS + " → " + LxS + layout.repeat(scaled_t, true);
+  const Tensor& scaled = record({"scaling",
+                                 "Scaling the scores",
+                                 scale_formula(spec, h),
+                                 scaled_shapes,
+                                 {std::move(scaled_t)},
+                                 ""})
+                             .tensors[0];
+
+  // 6. weights = softmax of each row of scaled; each row sums to 1.
+  Tensor weights_t = layout.per_head(
+      "weights", {query, key}, {count(L), count(S)},
+      [&](Index b, Index head) { return softmax_rows(scaled.block(layout.head_block(b, head))); });
+  const std::string weights_shapes = LxS + " → " + LxS + layout.repeat(weights_t, true);
+  const Tensor& weights =
+      record({"softmax",
+              "Softmax over each row",
+              fmt::format("weights{0}[i,j] = exp(scaled{0}[i,j] − m_i) / Σ_k exp(scaled{0}[i,k] "
+                          "− m_i)",
+                          h),
+              weights_shapes,
+              {std::move(weights_t)},
+              fmt::format("m_i = max_k scaled{}[i,k], the row's largest score: subtracting it "
+                          "keeps exp from overflowing and does not change the result. Each row "
+                          "sums to 1: how much one query attends to each key.",
+                          h)})
+          .tensors[0];
+
+  // 7. weighted[i,j,:] = weights[i,j] · V[j,:]: one (S, d) block per query.
+  Tensor weighted_t =
+      layout.per_query("weighted", {query, key, feature}, {count(L), count(S), count(d)},
+                       [&](Index b, Index head, Index i) {
+                         const std::size_t block = layout.head_block(b, head);
+                         return weighted_values(weights.block(block).row(i), V_h.block(block));
+                       });
+  const std::string weighted_shapes =
+      fmt::format("{} ⊙ {} → {}", dims_text({count(L), count(S), 1}),
+                  dims_text({1, count(S), count(d)}), dims_text({count(L), count(S), count(d)})) +
+      layout.repeat(weighted_t, true);
+  const Tensor& weighted =
+      record({"weighted_values",
+              "Weighted values: each value row times its weight",
+              fmt::format("weighted{0}[i,j,:] = weights{0}[i,j] · V{0}[j,:]", h),
+              weighted_shapes,
+              {std::move(weighted_t)},
+              "Each key's value row, scaled by how much the query "
+              "attends to that key (broadcast over the last axis)."})
+          .tensors[0];
+
+  // 8. context[i,:] = Σ_j weighted[i,j,:]: (H, L, d).
+  Tensor context_t =
+      layout.per_head("context", {query, feature}, {count(L), count(d)}, [&](Index b, Index head) {
+        Matrix context(L, d);
+        const std::size_t first = layout.head_block(b, head) * count(L);
+        for (Index i = 0; i < L; ++i)
+          context.row(i) = sum_over_keys(weighted.block(first + count(i)));
+        return context;
+      });
+  const std::string context_shapes =
+      fmt::format("{} → {}", dims_text({count(L), count(S), count(d)}), Lxd) +
+      layout.repeat(context_t, true);
+  const Stage& summation = record(
       {"summation",
        "Sum over the keys",
-       multi_head ? "context[h,i,:] = Σ_j weighted[h,i,j,:]   (the same as weights_h·V_h)"
-                  : "context[i,:] = Σ_j weighted[i,j,:]   (the same as weights·V)",
-       fmt::format("{} → {}", LxSxd, Lxd) + repeat(context_heads, true),
-       {context_heads},
+       fmt::format("context{0}[i,:] = Σ_j weighted{0}[i,j,:]   (the same as weights{0}·V{0})", h),
+       context_shapes,
+       {std::move(context_t)},
        ""});
+  const Tensor* context = &summation.tensors[0];
 
+  // 9. The heads side by side again: (L, D).
   if (multi_head) {
-    std::vector<std::string> parts;
-    for (Index h = 0; h < H; ++h) parts.push_back(fmt::format("context_{}", h));
-    trace.stages.push_back({"merge_heads",
-                            "Merge the heads",
-                            fmt::format("context = [{}]", fmt::join(parts, " | ")),
-                            fmt::format("{} × {} → {}", H, Lxd, LxD) + repeat(context, false),
-                            {context},
-                            ""});
+    Tensor merged =
+        layout.per_batch("context", {query, feature}, {count(L), count(D)}, [&](Index b) {
+          std::vector<Matrix> parts;
+          for (Index head = 0; head < H; ++head) {
+            parts.emplace_back(context->block(layout.head_block(b, head)));
+          }
+          return merge_heads(parts);
+        });
+    const std::string parts = H <= 4 ? [&] {
+      std::vector<std::string> names;
+      for (Index head = 0; head < H; ++head) names.push_back(fmt::format("context_{}", head));
+      return fmt::format("{}", fmt::join(names, " | "));
+    }()
+                                     : fmt::format("context_0 | context_1 | … | context_{}", H - 1);
+    const std::string shapes =
+        fmt::format("{} × {} → {}", H, Lxd, LxD) + layout.repeat(merged, false);
+    context = &record({"merge_heads",
+                       "Merge the heads",
+                       fmt::format("context = [{}]", parts),
+                       shapes,
+                       {std::move(merged)},
+                       ""})
+                   .tensors[0];
+  } else {
+    skip("merge_heads", "it exists only with num_heads > 1");
   }
 
+  // 10. output = context·W_oᵀ + b_o.
   if (spec.out_proj) {
-    trace.stages.push_back(
-        {"out_proj",
-         "Output projection",
-         fmt::format("output = {}", linear_formula(spec, "context", "W_o", "b_o",
-                                                   spec.out_proj->bias.has_value())),
-         linear_shapes(spec, L, *spec.out_proj) + repeat(output, false),
-         {output},
-         ""});
+    Tensor output = layout.per_batch(
+        "output", {query, feature}, {count(L), count(spec.out_proj->weight.rows())},
+        [&](Index b) { return project(context->block(count(b)), *spec.out_proj); });
+    const std::string shapes =
+        linear_shapes(spec, L, *spec.out_proj) + layout.repeat(output, false);
+    record({"out_proj",
+            "Output projection",
+            fmt::format("output = {}", linear_formula(spec, "context", "W_o", "b_o",
+                                                      spec.out_proj->bias.has_value())),
+            shapes,
+            {std::move(output)},
+            ""});
+  } else {
+    skip("out_proj", "the input gives no output projection (out_proj.weight or W_o)");
   }
+
+  warn_non_finite(trace);
   return trace;
 }
 

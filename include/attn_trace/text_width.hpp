@@ -13,4 +13,9 @@ namespace attn_trace {
 // `utf8` cut to at most `columns` columns, ending in "…" when it was cut.
 [[nodiscard]] std::string truncate_to_width(std::string_view utf8, std::size_t columns);
 
+// `text` safe to print on one terminal line: control characters (newlines, tabs, escape sequences,
+// C1 controls) and invisible direction or line-separator marks become spaces; invalid UTF-8
+// bytes become '?'.
+[[nodiscard]] std::string printable(std::string_view text);
+
 }  // namespace attn_trace

@@ -22,6 +22,12 @@ struct Stage {
   std::string note;  // a sentence for the reader, or empty
 };
 
+// A stage of stage_ids() that this trace does not have, and why (e.g. split_heads with one head).
+struct SkippedStage {
+  std::string id;
+  std::string reason;
+};
+
 struct TraceConfig {
   std::optional<Index> batch;  // B, or none for unbatched input
   Index q_len = 0, kv_len = 0, embed_dim = 0, model_dim = 0, num_heads = 1, head_dim = 0;
@@ -38,8 +44,9 @@ struct Trace {
   std::vector<std::vector<std::string>> tokens;     // query labels, one list per batch
   std::vector<std::vector<std::string>> kv_tokens;  // key labels, one list per batch
   std::vector<std::string> notes;
-  std::vector<std::string> warnings;
-  std::vector<Stage> stages;  // in the order they were computed
+  std::vector<std::string> warnings;  // numbers the reader should not trust (inf, nan)
+  std::vector<Stage> stages;          // in the order they were computed
+  std::vector<SkippedStage> skipped;  // every other stage id, with the reason
 
   // The stage with this id, or nullptr when this trace has none (e.g. split_heads for one head).
   [[nodiscard]] const Stage* find_stage(std::string_view id) const;

@@ -97,3 +97,13 @@ TEST_CASE("every row of the attention weights sums to 1", "[example]") {
   const auto m = weights.block(0);
   for (Index i = 0; i < m.rows(); ++i) CHECK(m.row(i).sum() == Approx(1.0).epsilon(1e-15));
 }
+
+TEST_CASE("stages a trace leaves out are listed with the reason", "[example]") {
+  const Trace trace = default_trace();
+  REQUIRE(trace.skipped.size() == 2);
+  CHECK(trace.skipped[0].id == "split_heads");
+  CHECK(trace.skipped[0].reason == "it exists only with num_heads > 1");
+  CHECK(trace.skipped[1].id == "merge_heads");
+  CHECK(trace.stages.size() + trace.skipped.size() == stage_ids().size());
+  CHECK(trace.warnings.empty());
+}

@@ -2,6 +2,8 @@
 // algebra, labelled rows and columns, precision, filtering, summaries and the 80-column fit.
 #include <sstream>
 
+#include <fmt/format.h>
+
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
@@ -116,8 +118,8 @@ TEST_CASE("several heads print as labelled blocks", "[render]") {
   CHECK_THAT(text, Contains("  head 1 · query c\n"));
   CHECK_THAT(text, Contains("━━ 9/9 · merge_heads · "));
   CHECK_THAT(text, Contains("context = [context_0 | context_1]"));
-  CHECK_THAT(text, Contains("weighted[h,i,j,:] = weights[h,i,j] · V_h[j,:]"));
-  CHECK_THAT(text, Contains("context[h,i,:] = Σ_j weighted[h,i,j,:]"));
+  CHECK_THAT(text, Contains("weighted_h[i,j,:] = weights_h[i,j] · V_h[j,:]"));
+  CHECK_THAT(text, Contains("context_h[i,:] = Σ_j weighted_h[i,j,:]"));
 }
 
 TEST_CASE("batched input labels blocks by batch and uses each batch's tokens", "[render]") {
@@ -173,4 +175,78 @@ TEST_CASE("shape algebra of batched multi-head traces names every axis once", "[
                             "(2×2×3×3)"));
   CHECK_THAT(text, Contains("shapes: 2 × (3×2) → (3×4), for each of 2 batches → (2×3×4)"));
   CHECK_THAT(text, Contains("  batch 1 · head 1 · query 2\n"));
+}
+
+TEST_CASE("the summary starts above 1000 numbers, as numpy's", "[render]") {
+  TextOptions options;
+  options.stages = {"scores"};
+  // 1000 scores (no summary) against 1012 (summary): L = 10 with 10 × 10 × 10 heads won't do, so
+  // use a batch: B = 10, L = 10 → 10 × 10 × 10 = 1000 scores.
+  json batched = json::array();
+  for (int b = 0; b < 10; ++b) batched.push_back(ramp_input(10, 2));
+  CHECK_THAT(render(json{{"input", batched}}.dump(), options), !Contains("--full shows all"));
+  batched.push_back(ramp_input(10, 2));  // 1100 scores
+  const std::string summary = render(json{{"input", batched}}.dump(), options);
+  CHECK_THAT(summary, Contains("1100 numbers: the first and last 3 of each axis shown"));
+  CHECK_THAT(summary, Contains("  ⋮ (5 more batches)"));
+}
+
+TEST_CASE("summaries name what they leave out", "[render]") {
+  TextOptions options;
+  options.stages = {"weighted_values"};
+  // weighted is (L, S, d) = (12, 12, 8): blocks per query, summarised.
+  const std::string text = render(json{{"input", ramp_input(12, 8)}}.dump(), options);
+  CHECK_THAT(text, Contains("  ⋮ (6 more queries)"));
+  CHECK_THAT(text, Contains("  query 11\n"));
+  CHECK_THAT(text, !Contains("  query 5\n"));
+
+  // A chunk of columns that ends at the gap names the real columns around it.
+  options.stages = {"scores"};
+  options.precision = 15;
+  const std::string wide = render(json{{"input", ramp_input(40, 2)}}.dump(), options);
+  CHECK_THAT(wide, Contains("    columns 0–2 (and …)"));
+  CHECK_THAT(wide, !Contains("–…"));
+}
+
+TEST_CASE("long token lists are summarised in the header", "[render]") {
+  json tokens = json::array();
+  for (int i = 0; i < 30; ++i) tokens.push_back(fmt::format("t{}", i));
+  const std::string input = json{{"input", ramp_input(30, 2)}, {"tokens", tokens}}.dump();
+  CHECK_THAT(render(input), Contains("tokens   t0 · t1 · t2 · … · t27 · t28 · t29\n"));
+  TextOptions options;
+  options.full = true;
+  options.stages = {"input"};
+  CHECK_THAT(render(input, options), Contains("t14 · t15"));
+}
+
+TEST_CASE("text from the file cannot break the layout or the terminal", "[render]") {
+  const json doc = {{"input", ramp_input(2, 2)},
+                    {"name", "line one\nline two\x1b[31m"},
+                    {"description", "tab\there"},
+                    {"tokens", {"a\nb", "\xe2\x80\xae" "evil"}}};
+  const std::string text = render(doc.dump());
+  CHECK_THAT(text, Contains("attn-trace · line one line two [31m\n"));
+  CHECK_THAT(text, Contains("tab here"));
+  CHECK_THAT(text, Contains("tokens   a b ·  evil"));
+  CHECK_THAT(text, !Contains("\x1b"));
+  CHECK_THAT(text, !Contains("\xe2\x80\xae"));
+}
+
+TEST_CASE("numbers beyond double precision are flagged, nan prints as nan", "[render]") {
+  const std::string text = render(R"({"input": [[1e200, 1e200], [1, 2]]})");
+  CHECK_THAT(text, Contains("warning: scores: 1 of 4 numbers of scores are not finite"));
+  CHECK_THAT(text, Contains("nan"));
+  CHECK_THAT(text, !Contains("-nan"));
+}
+
+TEST_CASE("the 80-column fit holds for wide Chinese and Korean labels", "[render]") {
+  const json doc = {{"input", ramp_input(4, 12)},
+                    {"num_heads", 3},
+                    {"tokens", {"我很好我很好我很好", "안녕하세요", "good", "très-bien"}}};
+  const std::string text = render(doc.dump());
+  CHECK_THAT(text, Contains("我很好我很…"));
+  for (const std::string& line : lines_of(text)) {
+    INFO(line);
+    CHECK(display_width(line) <= 80);
+  }
 }
