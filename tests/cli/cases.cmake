@@ -18,7 +18,11 @@ add_test(NAME cli.run_stdin COMMAND bash ${EXPECT} 0 "━━ 3/8 · scores" --st
          $<TARGET_FILE:attn-trace> run -)
 cli_test(run_stages 0 "━━ 5/8 · softmax" run --stages scores,softmax)
 cli_test(run_precision 0 "    I     0.17000000  0.02000000" run --precision 8 --stages projections)
-cli_test(run_full 0 "0.9000" run --full --stages input)
+# --full: 40 tokens give 1600 scores, summarised without it; row 20 only shows with --full.
+cli_test(run_summary 0 "1600 numbers: the first and last 3 of each axis shown" run ${IN}/forty_tokens.json --stages scores)
+cli_test(run_full 0 "    t20 " run ${IN}/forty_tokens.json --full --stages scores)
+cli_test(run_precision_0 0 "    good  0   0     0" run --precision 0 --stages softmax)
+cli_test(run_precision_15 0 "    I     0.325663146715340" run --precision 15 --stages softmax)
 cli_test(run_multihead 0 "━━ 3/9 · split_heads" run ${IN}/two_heads.json)
 
 # Bad usage: exit 2.

@@ -223,7 +223,10 @@ TEST_CASE("text from the file cannot break the layout or the terminal", "[render
   const json doc = {{"input", ramp_input(2, 2)},
                     {"name", "line one\nline two\x1b[31m"},
                     {"description", "tab\there"},
-                    {"tokens", {"a\nb", "\xe2\x80\xae" "evil"}}};
+                    {"tokens",
+                     {"a\nb",
+                      "\xe2\x80\xae"
+                      "evil"}}};
   const std::string text = render(doc.dump());
   CHECK_THAT(text, Contains("attn-trace · line one line two [31m\n"));
   CHECK_THAT(text, Contains("tab here"));
