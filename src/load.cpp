@@ -26,7 +26,8 @@
 namespace attn_trace {
 namespace {
 
-using json = nlohmann::json;
+// Ordered, so that problems are reported in the order they stand in the file.
+using json = nlohmann::ordered_json;
 
 constexpr std::string_view root_keys[] = {"input",       "tokens",        "name",
                                           "description", "source",        "num_heads",
@@ -262,7 +263,9 @@ class Loader {
       return;
     }
     const json& tokens = root["tokens"];
-    const bool per_batch = tokens.is_array() && !tokens.empty() && tokens[0].is_array();
+    const bool per_batch =
+        tokens.is_array() &&
+        std::any_of(tokens.begin(), tokens.end(), [](const json& t) { return t.is_array(); });
     if (!per_batch) {
       spec.tokens.assign(spec.inputs.size(), read_token_list(tokens, "tokens", length));
       return;
@@ -487,14 +490,16 @@ class Loader {
     const Index model = spec.model_dim();
     if (root.contains("num_heads")) {
       const json& value = root["num_heads"];
-      if (!value.is_number_integer() || value.get<std::int64_t>() < 1) {
+      // 2 and 2.0 are the same count; 1.5, 0 and -1 are not counts.
+      const double heads = value.is_number() ? value.get<double>() : 0;
+      if (!value.is_number() || heads < 1 || heads != std::floor(heads)) {
         fail("num_heads", fmt::format("expected a whole number ≥ 1, found {}", describe(value)));
       }
-      if (value.get<std::int64_t>() > model) {
-        fail("num_heads", fmt::format("expected at most {} heads (the width of Q), found {}", model,
-                                      value.dump()));
+      if (heads > static_cast<double>(model)) {
+        fail("num_heads", fmt::format("expected at most {} (the width of Q, K and V), found {}",
+                                      model, value.dump()));
       }
-      spec.num_heads = static_cast<Index>(value.get<std::int64_t>());
+      spec.num_heads = static_cast<Index>(heads);
     }
     if (model % spec.num_heads != 0) {
       std::vector<std::string> divisors;
@@ -568,7 +573,17 @@ std::size_t token_start(std::string_view text, std::size_t end) {
   if (line_end == std::string_view::npos) line_end = text.size();
   const std::string_view line_text = text.substr(line_start, line_end - line_start);
   const std::size_t column = offset - line_start + 1;
-  const std::string caret(display_width(line_text.substr(0, column - 1)), ' ');
+  // Tabs stay tabs under the line, so the caret lands where the terminal shows the column.
+  std::string caret;
+  const std::string_view before_caret = line_text.substr(0, column - 1);
+  for (std::size_t i = 0; i < before_caret.size();) {
+    const std::size_t next = before_caret.find('\t', i);
+    const std::size_t end = next == std::string_view::npos ? before_caret.size() : next;
+    caret.append(display_width(before_caret.substr(i, end - i)), ' ');
+    if (next == std::string_view::npos) break;
+    caret += '\t';
+    i = next + 1;
+  }
   throw Error(fmt::format("{}:{}:{}: {}\n  {}\n  {}^", file, line, column, what, line_text, caret),
               std::move(hint));
 }
@@ -601,9 +616,15 @@ std::size_t token_start(std::string_view text, std::size_t end) {
   } else if (what.find("while parsing array - unexpected") != std::string::npos &&
              what.find("expected ']'") != std::string::npos) {
     hint = "is a comma missing between two elements?";
+  } else if (what.find("expected end of input") != std::string::npos) {
+    hint = "the JSON closed before this: is a bracket one too many?";
   } else if (what.find("unexpected ']'") != std::string::npos ||
              what.find("unexpected '}'") != std::string::npos) {
-    hint = "JSON allows no comma after the last element";
+    const std::size_t before =
+        offset == 0 ? std::string_view::npos : text.find_last_not_of(" \t\r\n", offset - 1);
+    hint = before != std::string_view::npos && text[before] == ','
+               ? "JSON allows no comma after the last element"
+               : "is this bracket one too many, or is one missing before it?";
   } else if (last_read.ends_with("/")) {
     hint = "JSON has no comments; put notes in \"description\"";
   } else if (last_read.ends_with("'")) {
@@ -616,6 +637,30 @@ std::size_t token_start(std::string_view text, std::size_t end) {
   fail_at(text, file, offset, what, std::move(hint));
 }
 
+// Where `literal` first stands as a number: outside every string, not inside a longer number.
+std::size_t find_number(std::string_view text, std::string_view literal) {
+  const auto numeric = [](char c) {
+    return std::isdigit(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '+' ||
+           c == 'e' || c == 'E';
+  };
+  bool in_string = false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (c == '\\')
+        ++i;
+      else if (c == '"')
+        in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (text.substr(i, literal.size()) == literal && (i == 0 || !numeric(text[i - 1])) &&
+               (i + literal.size() == text.size() || !numeric(text[i + literal.size()]))) {
+      return i;
+    }
+  }
+  return std::string_view::npos;
+}
+
 // nlohmann throws out_of_range (without a position) for a number beyond double range, naming the
 // literal: find it in the text to point at it.
 [[noreturn]] void fail_number_range(std::string_view text, const std::string& file,
@@ -625,7 +670,7 @@ std::size_t token_start(std::string_view text, std::size_t end) {
   const std::size_t close = what.rfind('\'');
   const std::string literal =
       open != std::string::npos && close > open ? what.substr(open + 1, close - open - 1) : "";
-  const std::size_t offset = literal.empty() ? std::string_view::npos : text.find(literal);
+  const std::size_t offset = literal.empty() ? std::string_view::npos : find_number(text, literal);
   const std::string message =
       fmt::format("number {} is out of range: a double holds up to about 1.8e308", literal);
   if (offset == std::string_view::npos) throw Error(fmt::format("{}: {}", file, message));

@@ -346,15 +346,20 @@ TEST_CASE("weights that would be silently dropped are errors", "[load][errors]")
   }
 }
 
+namespace {
+// What the CLI prints for `text`: the message and the hint.
+std::string message_and_hint(const std::string& text) {
+  try {
+    (void)load_spec(text, "x.json");
+  } catch (const Error& e) {
+    return std::string(e.what()) + "\nhint: " + e.hint();
+  }
+  return "no error";
+}
+}  // namespace
+
 TEST_CASE("common JSON mistakes get a caret on the right column and a hint", "[load][errors]") {
-  const auto hint_for = [](const std::string& text) {
-    try {
-      (void)load_spec(text, "x.json");
-    } catch (const Error& e) {
-      return std::string(e.what()) + "\nhint: " + e.hint();
-    }
-    return std::string("no error");
-  };
+  const auto hint_for = message_and_hint;
   CHECK_THAT(
       hint_for("{\"input\": [[1, 2] [3, 4]]}"),
       Contains("x.json:1:19: ") && Contains("hint: is a comma missing between two elements?"));
@@ -369,6 +374,39 @@ TEST_CASE("common JSON mistakes get a caret on the right column and a hint", "[l
              Contains("hint: the text ends before every [ and { is closed"));
   CHECK_THAT(hint_for("{\"input\": [[1, 2]], \"tokens\": [I]}"),
              Contains("x.json:1:32: ") && Contains("text needs double quotes"));
+}
+
+TEST_CASE("stray brackets, tabs and numbers in strings", "[load][errors]") {
+  CHECK_THAT(message_and_hint("{\"input\": [[1, 2]]}}"),
+             Contains("x.json:1:20: ") && Contains("hint: the JSON closed before this"));
+  CHECK_THAT(message_and_hint("{\"input\": [[1, 2]]]}"),
+             Contains("hint: is this bracket one too many"));
+  // The caret line keeps the tabs of the offending line.
+  REQUIRE_THROWS_WITH(load_spec("{\n\t\"input\": [[1, 2],\n\t\t[3 4]]}", "x.json"),
+                      Contains("x.json:3:6: ") && Contains("\n  \t\t[3 4]]}\n  \t\t   ^"));
+  // The out-of-range number, not the same characters inside a string before it.
+  REQUIRE_THROWS_WITH(
+      load_spec("{\"description\": \"like 1e400\", \"input\": [[1e400]]}", "x.json"),
+      Contains("x.json:1:42: number 1e400 is out of range"));
+}
+
+TEST_CASE("head counts and token lists, read the way a person means them", "[load]") {
+  json doc = {{"input", json::parse("[[1, 2, 3, 4]]")}, {"num_heads", 2.0}};
+  CHECK(load(doc).num_heads == 2);
+  doc["num_heads"] = json::parse("18446744073709551615");
+  require_error(doc,
+                "num_heads: expected at most 4 (the width of Q, K and V), found "
+                "18446744073709551615");
+  doc["num_heads"] = 0;
+  require_error(doc, "num_heads: expected a whole number ≥ 1, found a number 0");
+
+  json tokens = base();
+  tokens["tokens"] = json::parse(R"(["a", ["b"], "c"])");
+  require_error(tokens, "tokens: expected a list of token labels, found a list of lists");
+
+  // Problems are reported in file order: zeta first.
+  REQUIRE_THROWS_WITH(load_spec(R"({"input": [[1]], "zeta": 1, "alpha": 2})", "ex.json"),
+                      Contains("ex.json: zeta: unknown key \"zeta\""));
 }
 
 TEST_CASE("files that cannot be read", "[load][errors]") {
