@@ -48,15 +48,6 @@ constexpr std::string_view weight_keys[] = {"in_proj_weight",
                                             "W_o",
                                             "b_o"};
 
-std::string join(std::span<const std::string_view> words, std::string_view separator) {
-  std::string out;
-  for (std::size_t i = 0; i < words.size(); ++i) {
-    if (i > 0) out += separator;
-    out += words[i];
-  }
-  return out;
-}
-
 // "a string \"x\"", "a number 3", "an array of 2 elements": what the user actually wrote.
 std::string describe(const json& value) {
   switch (value.type()) {
@@ -137,10 +128,10 @@ class Loader {
       }
       if (const auto suggestion = nearest(key, known)) {
         fail(path, fmt::format("unknown key \"{}\"; did you mean \"{}\"?", key, *suggestion),
-             fmt::format("known keys {}: {}", where, join(known, ", ")));
+             fmt::format("known keys {}: {}", where, fmt::join(known, ", ")));
       }
       fail(path, fmt::format("unknown key \"{}\"", key),
-           fmt::format("known keys {}: {}", where, join(known, ", ")));
+           fmt::format("known keys {}: {}", where, fmt::join(known, ", ")));
     }
   }
 
@@ -351,7 +342,6 @@ class Loader {
     }
     check_keys(weights, "weights", weight_keys);
     const auto has = [&](const char* key) { return weights.contains(key); };
-    const Index embed = spec.embed_dim();
 
     // Which of the three forms was used? Exactly one, or none at all.
     std::vector<std::string_view> forms;
@@ -370,7 +360,8 @@ class Loader {
     }
     if (forms.size() > 1) {
       fail("weights",
-           fmt::format("two forms of the Q/K/V weights given at once: {}", join(forms, " and ")),
+           fmt::format("two forms of the Q/K/V weights given at once: {}",
+                       fmt::join(forms, " and ")),
            "give exactly one: in_proj_weight (packed), q_proj_weight/k_proj_weight/v_proj_weight, "
            "or W_q/W_k/W_v");
     }
@@ -397,7 +388,7 @@ class Loader {
            "a bias needs the weights it belongs to");
     }
 
-    read_out_proj(weights, spec, embed);
+    read_out_proj(weights, spec);
   }
 
   void read_packed(const json& weights, Spec& spec) const {
@@ -461,7 +452,7 @@ class Loader {
     spec.v_proj = Linear{read_weight(weights, keys[2], embed, model, spec, same), std::nullopt};
   }
 
-  void read_out_proj(const json& weights, Spec& spec, Index /*embed*/) const {
+  void read_out_proj(const json& weights, Spec& spec) const {
     const bool torch_names =
         weights.contains("out_proj.weight") || weights.contains("out_proj.bias");
     const bool plain_names = weights.contains("W_o") || weights.contains("b_o");

@@ -7,8 +7,7 @@
 namespace attn_trace {
 
 using Matrix = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-using Vector = Eigen::VectorXd;        // a bias: one value per output feature
-using RowVector = Eigen::RowVectorXd;  // one token's vector
+using Vector = Eigen::VectorXd;  // a bias: one value per output feature
 using Index = Eigen::Index;
 
 }  // namespace attn_trace

@@ -78,8 +78,8 @@ TEST_CASE("attention_scores is Q·Kᵀ", "[stages]") {
 }
 
 TEST_CASE("the multi-head tutorial's normalised attention values", "[stages]") {
-  // Seed 004: query = key = [1, 2, 3, 4, 5, 6]; two heads give (1 + 4 + 9)/√3 for head 0,
-  // three heads give (1 + 4)/√2.
+  // The multi-head tutorial: query = key = [1, 2, 3, 4, 5, 6]; two heads give (1 + 4 + 9)/√3 for
+  // head 0, three heads give (1 + 4)/√2.
   const Matrix qk = rows({{1, 2, 3, 4, 5, 6}});
   const Matrix two_heads = attention_scores(head_slice(qk, 0, 3), head_slice(qk, 0, 3));
   CHECK(scale_scores(two_heads, 1 / std::sqrt(3.0))(0, 0) == exactly((1 + 4 + 9) / std::sqrt(3.0)));
