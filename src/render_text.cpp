@@ -192,7 +192,15 @@ class TextRenderer {
     line(wrap("  " + stage.formula, width_, "      "));
     line(wrap("  shapes: " + stage.shapes, width_, "      "));
     if (!stage.note.empty()) line(wrap("  " + stage.note, width_, "  "));
-    for (const Tensor& tensor : stage.tensors) tensor_block(tensor);
+    for (const Tensor& tensor : stage.tensors) {
+      if (const auto why = left_out(stage, tensor, options_.weighted_limit)) {
+        line();
+        line(wrap(fmt::format("{} ({}): {}", tensor.name, fmt::join(tensor.shape, "×"), *why),
+                  width_, "  "));
+        continue;
+      }
+      tensor_block(tensor);
+    }
   }
 
   static std::string repeat(std::string_view s, std::size_t n) {
@@ -237,7 +245,7 @@ class TextRenderer {
     std::size_t number_width = 1;
     for (const BlockEntry& entry : blocks) {
       if (!entry.gap.empty()) continue;
-      const auto m = t.block(entry.block);
+      const Matrix m = t.block_values(entry.block);
       for (std::size_t r : rows) {
         for (std::size_t c : cols) {
           if (r == gap || c == gap) continue;
@@ -307,7 +315,7 @@ class TextRenderer {
 
   void matrix_block(const Tensor& t, std::size_t block, const std::vector<std::size_t>& rows,
                     const std::vector<std::size_t>& cols, std::size_t b, std::size_t number_width) {
-    const auto m = t.block(block);
+    const Matrix m = t.block_values(block);
     const Axis row_axis = t.rank() >= 2 ? t.axes[t.rank() - 2] : Axis::feature;
     const Axis col_axis = t.axes.back();
 

@@ -23,6 +23,10 @@ std::string_view axis_name(Axis axis) {
   return "?";
 }
 
+std::size_t Tensor::size() const {
+  return std::accumulate(shape.begin(), shape.end(), std::size_t{1}, std::multiplies<>());
+}
+
 std::size_t Tensor::rows() const {
   return rank() >= 2 ? shape[rank() - 2] : 1;
 }
@@ -37,9 +41,13 @@ std::size_t Tensor::block_count() const {
 }
 
 Eigen::Map<const Matrix> Tensor::block(std::size_t block) const {
-  assert(block < block_count());
+  assert(block < block_count() && !generated());
   const std::size_t stride = rows() * cols();
   return {data.data() + block * stride, static_cast<Index>(rows()), static_cast<Index>(cols())};
+}
+
+Matrix Tensor::block_values(std::size_t block) const {
+  return generated() ? generate(block) : Matrix(this->block(block));
 }
 
 void Tensor::set_block(std::size_t block, const Matrix& m) {
@@ -52,9 +60,16 @@ void Tensor::set_block(std::size_t block, const Matrix& m) {
 
 Tensor make_tensor(std::string name, std::vector<Axis> axes, std::vector<std::size_t> shape) {
   assert(axes.size() == shape.size());
-  const std::size_t size =
-      std::accumulate(shape.begin(), shape.end(), std::size_t{1}, std::multiplies<>());
-  return Tensor{std::move(name), std::move(axes), std::move(shape), std::vector<double>(size, 0.0)};
+  Tensor t{std::move(name), std::move(axes), std::move(shape), {}, {}};
+  t.data.assign(t.size(), 0.0);
+  return t;
+}
+
+Tensor make_generated_tensor(std::string name, std::vector<Axis> axes,
+                             std::vector<std::size_t> shape,
+                             std::function<Matrix(std::size_t block)> generate) {
+  assert(axes.size() == shape.size());
+  return Tensor{std::move(name), std::move(axes), std::move(shape), {}, std::move(generate)};
 }
 
 }  // namespace attn_trace

@@ -3,6 +3,8 @@
 
 #include <array>
 
+#include <fmt/format.h>
+
 namespace attn_trace {
 
 const Stage* Trace::find_stage(std::string_view id) const {
@@ -17,6 +19,16 @@ std::span<const std::string_view> stage_ids() {
       "input",   "projections",     "split_heads", "scores",      "scaling",
       "softmax", "weighted_values", "summation",   "merge_heads", "out_proj"};
   return ids;
+}
+
+std::optional<std::string> left_out(const Stage& stage, const Tensor& tensor,
+                                    std::size_t weighted_limit) {
+  if (stage.id != "weighted_values" || tensor.size() <= weighted_limit) return std::nullopt;
+  return fmt::format(
+      "{} holds {} numbers, more than the limit of {}, so it is left out; run with "
+      "--weighted-limit {} to include it (it is then computed while being written, never held "
+      "in memory whole). The summation stage shows what it adds up to.",
+      tensor.name, tensor.size(), weighted_limit, tensor.size());
 }
 
 }  // namespace attn_trace

@@ -4,6 +4,8 @@
 
 #include <cmath>
 #include <functional>
+#include <memory>
+#include <numeric>
 
 #include <fmt/format.h>
 
@@ -57,10 +59,23 @@ class Layout {
   }
 
   // One block per batch b, head h and query i: block(b, h, i). REQUIRES: dims = {L, rows, cols}.
-  Tensor per_query(std::string name, std::vector<Axis> axes, Dims dims,
-                   const std::function<Matrix(Index b, Index h, Index i)>& block) const {
+  // Stored when it has at most `max_stored` numbers, else generated block by block on demand.
+  Tensor per_query(std::string name, std::vector<Axis> axes, Dims dims, std::size_t max_stored,
+                   std::function<Matrix(Index b, Index h, Index i)> block) const {
     const Index queries = static_cast<Index>(dims.front());
-    Tensor t = make(std::move(name), true, std::move(axes), std::move(dims));
+    lead(true, axes, dims);
+    const std::size_t size =
+        std::accumulate(dims.begin(), dims.end(), std::size_t{1}, std::multiplies<>());
+    if (size > max_stored) {
+      return make_generated_tensor(
+          std::move(name), std::move(axes), std::move(dims),
+          [block = std::move(block), queries, heads = heads_](std::size_t n) {
+            const Index flat = static_cast<Index>(n);
+            const Index i = flat % queries, head = flat / queries % heads;
+            return block(flat / queries / heads, head, i);
+          });
+    }
+    Tensor t = make_tensor(std::move(name), std::move(axes), std::move(dims));
     for (Index b = 0; b < batches_; ++b) {
       for (Index h = 0; h < heads_; ++h) {
         for (Index i = 0; i < queries; ++i) {
@@ -84,7 +99,8 @@ class Layout {
   }
 
  private:
-  Tensor make(std::string name, bool per_head, std::vector<Axis> axes, Dims dims) const {
+  // Puts the leading axes (batch, then head) in front of a block's axes.
+  void lead(bool per_head, std::vector<Axis>& axes, Dims& dims) const {
     if (per_head && heads_ > 1) {
       axes.insert(axes.begin(), Axis::head);
       dims.insert(dims.begin(), count(heads_));
@@ -93,6 +109,10 @@ class Layout {
       axes.insert(axes.begin(), Axis::batch);
       dims.insert(dims.begin(), count(batches_));
     }
+  }
+
+  Tensor make(std::string name, bool per_head, std::vector<Axis> axes, Dims dims) const {
+    lead(per_head, axes, dims);
     return make_tensor(std::move(name), std::move(axes), std::move(dims));
   }
 
@@ -328,12 +348,16 @@ Trace trace_attention(const Spec& spec) {
           .tensors[0];
 
   // 7. weighted[i,j,:] = weights[i,j] · V[j,:]: one (S, d) block per query.
-  Tensor weighted_t =
-      layout.per_query("weighted", {query, key, feature}, {count(L), count(S), count(d)},
-                       [&](Index b, Index head, Index i) {
-                         const std::size_t block = layout.head_block(b, head);
-                         return weighted_values(weights.block(block).row(i), V_h.block(block));
-                       });
+  //    Held when small; else each block is computed when a renderer asks for it, from copies of
+  //    the weights and V_h it needs (a generated tensor must not depend on this function's state).
+  const auto weights_kept = std::make_shared<const Tensor>(weights);
+  const auto values_kept = std::make_shared<const Tensor>(V_h);
+  Tensor weighted_t = layout.per_query(
+      "weighted", {query, key, feature}, {count(L), count(S), count(d)}, default_weighted_limit,
+      [weights_kept, values_kept, heads = multi_head ? H : 1](Index b, Index head, Index i) {
+        const std::size_t block = count(b * heads + head);
+        return weighted_values(weights_kept->block(block).row(i), values_kept->block(block));
+      });
   const std::string weighted_shapes =
       fmt::format("{} ⊙ {} → {}", dims_text({count(L), count(S), 1}),
                   dims_text({1, count(S), count(d)}), dims_text({count(L), count(S), count(d)})) +
@@ -354,7 +378,7 @@ Trace trace_attention(const Spec& spec) {
         Matrix context(L, d);
         const std::size_t first = layout.head_block(b, head) * count(L);
         for (Index i = 0; i < L; ++i)
-          context.row(i) = sum_over_keys(weighted.block(first + count(i)));
+          context.row(i) = sum_over_keys(weighted.block_values(first + count(i)));
         return context;
       });
   const std::string context_shapes =

@@ -10,10 +10,11 @@
 namespace attn_trace {
 
 struct TextOptions {
-  int precision = 4;                // decimals per number
-  bool full = false;                // never summarise large tensors
-  std::vector<std::string> stages;  // stage ids to show; empty shows all
-  int width = 80;                   // terminal columns to fit
+  int precision = 4;                                    // decimals per number
+  bool full = false;                                    // never summarise large tensors
+  std::vector<std::string> stages;                      // stage ids to show; empty shows all
+  int width = 80;                                       // terminal columns to fit
+  std::size_t weighted_limit = default_weighted_limit;  // larger weighted_values are left out
 };
 
 // A tensor of more elements than this is summarised (first and last rows and columns) unless

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -22,16 +23,23 @@ struct Tensor {
   std::string name;                // X, Q, K, V, scores, scaled, weights, weighted, context, output
   std::vector<Axis> axes;          // one per dimension
   std::vector<std::size_t> shape;  // one per dimension
-  std::vector<double> data;        // row-major, product(shape) values
+  std::vector<double> data;        // row-major, product(shape) values; empty when generated
+  // Set for a tensor too large to hold whole (weighted_values of a long sequence): computes one
+  // 2-D block on demand, so that a renderer can write it block by block. Such a tensor has no data.
+  std::function<Matrix(std::size_t block)> generate;
 
   [[nodiscard]] std::size_t rank() const { return shape.size(); }
-  [[nodiscard]] std::size_t size() const { return data.size(); }
+  [[nodiscard]] std::size_t size() const;  // product(shape), whether stored or generated
+  [[nodiscard]] bool generated() const { return static_cast<bool>(generate); }
   [[nodiscard]] std::size_t rows() const;  // second-to-last dimension (1 for a rank-1 tensor)
   [[nodiscard]] std::size_t cols() const;  // last dimension
   // Number of 2-D blocks: the product of every dimension but the last two.
   [[nodiscard]] std::size_t block_count() const;
   // Block `block` (a flat index over the leading dimensions) as a rows() × cols() matrix.
+  // REQUIRES: !generated().
   [[nodiscard]] Eigen::Map<const Matrix> block(std::size_t block) const;
+  // The same block, stored or generated.
+  [[nodiscard]] Matrix block_values(std::size_t block) const;
   // Copies `m` (rows() × cols()) into block `block`.
   void set_block(std::size_t block, const Matrix& m);
 };
@@ -39,5 +47,10 @@ struct Tensor {
 // A zero-filled tensor. REQUIRES: axes.size() == shape.size().
 [[nodiscard]] Tensor make_tensor(std::string name, std::vector<Axis> axes,
                                  std::vector<std::size_t> shape);
+
+// A tensor whose blocks `generate` computes on demand; it holds no numbers.
+[[nodiscard]] Tensor make_generated_tensor(std::string name, std::vector<Axis> axes,
+                                           std::vector<std::size_t> shape,
+                                           std::function<Matrix(std::size_t block)> generate);
 
 }  // namespace attn_trace

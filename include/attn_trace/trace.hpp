@@ -55,4 +55,13 @@ struct Trace {
 // Every stage id that any trace can contain, in paper order.
 [[nodiscard]] std::span<const std::string_view> stage_ids();
 
+// weighted_values holds B·H·L·S·d numbers: 200 million for one BERT-base layer (L = 512, 12
+// heads). Above this many the tracer does not hold it (its blocks are generated on demand), and
+// renderers leave it out unless the user raises their limit (--weighted-limit).
+inline constexpr std::size_t default_weighted_limit = 1'000'000;
+
+// Why a renderer with this limit leaves `tensor` of `stage` out, or nothing when it is written.
+[[nodiscard]] std::optional<std::string> left_out(const Stage& stage, const Tensor& tensor,
+                                                  std::size_t weighted_limit);
+
 }  // namespace attn_trace

@@ -107,3 +107,32 @@ TEST_CASE("stages a trace leaves out are listed with the reason", "[example]") {
   CHECK(trace.stages.size() + trace.skipped.size() == stage_ids().size());
   CHECK(trace.warnings.empty());
 }
+
+TEST_CASE("a large weighted_values is generated block by block, with the same numbers", "[scale]") {
+  // Two heads, L = 100, E = 250: weighted is 2 × 100 × 100 × 125 = 2.5 million numbers.
+  Spec spec;
+  Matrix x(100, 250);
+  for (Index i = 0; i < x.rows(); ++i) {
+    for (Index j = 0; j < x.cols(); ++j) x(i, j) = std::sin(0.37 * static_cast<double>(i * 7 + j));
+  }
+  spec.inputs = {x};
+  spec.tokens = {std::vector<std::string>(100, "t")};
+  spec.num_heads = 2;
+  const Trace trace = trace_attention(spec);
+  const Tensor& weighted = trace.find_stage("weighted_values")->tensors.at(0);
+  REQUIRE(weighted.generated());
+  CHECK(weighted.data.empty());
+  CHECK(weighted.size() == 2u * 100 * 100 * 125);
+  const Tensor& weights = trace.find_stage("softmax")->tensors.at(0);
+  const Tensor& V = trace.find_stage("split_heads")->tensors.at(2);
+  const Tensor& context = trace.find_stage("summation")->tensors.at(0);
+  for (std::size_t head : {0u, 1u}) {
+    for (Index i : {0, 57, 99}) {
+      const Matrix block = weighted.block_values(head * 100 + static_cast<std::size_t>(i));
+      const Matrix expected = weights.block(head).row(i).transpose().asDiagonal() * V.block(head);
+      CHECK(block == expected);
+      const Matrix context_row = context.block(head).row(i);
+      CHECK(context_row.isApprox(weights.block(head).row(i) * V.block(head), 1e-13));
+    }
+  }
+}

@@ -253,3 +253,19 @@ TEST_CASE("the 80-column fit holds for wide Chinese and Korean labels", "[render
     CHECK(display_width(line) <= 80);
   }
 }
+
+TEST_CASE("a weighted_values above the limit is left out, and generated when asked for",
+          "[render][scale]") {
+  // L = 120, E = d = 80: weighted holds 120 × 120 × 80 = 1,152,000 numbers, above the default.
+  const std::string input = json{{"input", ramp_input(120, 80)}}.dump();
+  TextOptions options;
+  options.stages = {"weighted_values"};
+  const std::string text = render(input, options);
+  CHECK_THAT(text, Contains("weighted (120×120×80): weighted holds 1152000 numbers, more than"));
+  CHECK_THAT(text, Contains("--weighted-limit 1152000 to include it"));
+  CHECK_THAT(text, !Contains("[query × key × feature]"));
+  options.weighted_limit = 1'152'000;
+  const std::string generated = render(input, options);
+  CHECK_THAT(generated, Contains("weighted (120×120×80)   [query × key × feature]"));
+  CHECK_THAT(generated, Contains("  ⋮ (114 more queries)"));
+}
