@@ -10,6 +10,8 @@
 #include "attn_trace/error.hpp"
 #include "attn_trace/examples.hpp"
 #include "attn_trace/load.hpp"
+#include "attn_trace/output_file.hpp"
+#include "attn_trace/render_json.hpp"
 #include "attn_trace/render_text.hpp"
 #include "attn_trace/suggest.hpp"
 #include "attn_trace/tracer.hpp"
@@ -19,9 +21,23 @@ namespace attn_trace::cli {
 namespace {
 
 struct RunOptions {
-  std::optional<std::string> file;  // none: the default example; "-": standard input
+  std::optional<std::string> file;    // none: the default example; "-": standard input
+  std::string format = "text";        // text | json
+  std::optional<std::string> output;  // -o PATH; none: standard output
+  std::size_t weighted_limit = default_weighted_limit;
   TextOptions text;
 };
+
+// One renderer per format, each reading the finished trace.
+void render(const Trace& trace, const RunOptions& options, std::ostream& out) {
+  if (options.format == "json") {
+    render_json(trace, JsonOptions{options.text.stages, options.weighted_limit}, out);
+  } else {
+    TextOptions text = options.text;
+    text.weighted_limit = options.weighted_limit;
+    render_text(trace, text, out);
+  }
+}
 
 // --stages takes known stage ids only; a typo is a usage error that lists them.
 std::string check_stage_id(const std::string& id) {
@@ -42,7 +58,13 @@ void run(const RunOptions& options) {
     spec = load_spec_file(*options.file);
   }
   const Trace trace = trace_attention(spec);
-  render_text(trace, options.text, std::cout);
+  if (options.output) {
+    AtomicFile file(*options.output);
+    render(trace, options, file.stream());
+    file.commit();
+    return;
+  }
+  render(trace, options, std::cout);
   std::cout.flush();
   if (!std::cout) throw Error("cannot write to standard output");
 }
@@ -65,6 +87,16 @@ void setup_run(CLI::App& app) {
           "", "non-empty"));
   sub->add_option("--precision", options->text.precision, "Decimals per number")
       ->check(CLI::Range(0, 15))
+      ->capture_default_str();
+  sub->add_option("--format", options->format, "Output format: text (the walkthrough) or json")
+      ->check(CLI::IsMember({"text", "json"}))
+      ->capture_default_str();
+  sub->add_option("-o,--output", options->output,
+                  "Write to this file instead of standard output (atomically: a failure never "
+                  "leaves a partial file)");
+  sub->add_option("--weighted-limit", options->weighted_limit,
+                  "Write weighted_values only when it has at most this many numbers")
+      ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   sub->add_flag("--full", options->text.full,
                 "Print every number, even of tensors with more than 1000 elements");

@@ -1,0 +1,23 @@
+// The JSON export: the whole trace as one document, written as it goes (no document tree is
+// built). The format is documented in docs/trace-format.md and docs/trace.schema.json.
+#pragma once
+
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "attn_trace/trace.hpp"
+
+namespace attn_trace {
+
+struct JsonOptions {
+  std::vector<std::string> stages;                      // stage ids to write; empty writes all
+  std::size_t weighted_limit = default_weighted_limit;  // larger weighted_values are left out
+};
+
+// The format's version: a reader can rely on every field of docs/trace-format.md for it.
+inline constexpr int trace_format_version = 1;
+
+void render_json(const Trace& trace, const JsonOptions& options, std::ostream& out);
+
+}  // namespace attn_trace

@@ -1,0 +1,276 @@
+// The JSON export, streamed: numbers go into a buffer that is handed to the stream every few
+// megabytes, so memory stays flat however large the trace is. See docs/trace-format.md.
+#include "attn_trace/render_json.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <iterator>
+
+#include <fmt/format.h>
+
+namespace attn_trace {
+namespace {
+
+constexpr std::size_t flush_bytes = 1 << 22;
+
+class JsonWriter {
+ public:
+  explicit JsonWriter(std::ostream& out) : out_(out) {}
+  ~JsonWriter() = default;
+
+  void raw(std::string_view text) { buffer_.append(text); }
+
+  // A JSON string: quotes, backslashes and control characters escaped; UTF-8 passes through.
+  void string(std::string_view text) {
+    buffer_.push_back('"');
+    for (const char c : text) {
+      const auto byte = static_cast<unsigned char>(c);
+      if (c == '"' || c == '\\') {
+        buffer_.push_back('\\');
+        buffer_.push_back(c);
+      } else if (c == '\n') {
+        raw("\\n");
+      } else if (c == '\t') {
+        raw("\\t");
+      } else if (byte < 0x20 || byte == 0x7F) {
+        fmt::format_to(std::back_inserter(buffer_), "\\u{:04x}", byte);
+      } else {
+        buffer_.push_back(c);
+      }
+    }
+    buffer_.push_back('"');
+  }
+
+  // The shortest text that reads back as the same double; JSON has no inf or nan, so those are
+  // the strings "inf", "-inf" and "nan".
+  void number(double value) {
+    if (std::isnan(value)) {
+      raw("\"nan\"");
+    } else if (std::isinf(value)) {
+      raw(value > 0 ? "\"inf\"" : "\"-inf\"");
+    } else {
+      fmt::format_to(std::back_inserter(buffer_), "{}", value);
+    }
+  }
+
+  void integer(long long value) { fmt::format_to(std::back_inserter(buffer_), "{}", value); }
+
+  // `"key": ` on a new line at the given depth, with a comma before it unless it is the first.
+  void key(std::string_view name, int depth, bool first = false) {
+    raw(first ? "\n" : ",\n");
+    indent(depth);
+    string(name);
+    raw(": ");
+  }
+
+  void indent(int depth) { buffer_.append(std::string(static_cast<std::size_t>(depth) * 2, ' ')); }
+
+  void flush_if_full() {
+    if (buffer_.size() >= flush_bytes) flush();
+  }
+  void flush() {
+    out_.write(buffer_.data(), static_cast<std::streamsize>(buffer_.size()));
+    buffer_.clear();
+  }
+
+ private:
+  std::ostream& out_;
+  fmt::memory_buffer buffer_;
+};
+
+void string_list(JsonWriter& w, const std::vector<std::string>& items) {
+  w.raw("[");
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    if (i > 0) w.raw(", ");
+    w.string(items[i]);
+  }
+  w.raw("]");
+}
+
+// Unbatched: one list of labels; batched: one list per batch.
+void token_lists(JsonWriter& w, const Trace& trace,
+                 const std::vector<std::vector<std::string>>& tokens) {
+  if (!trace.config.batch) {
+    string_list(w, tokens.front());
+    return;
+  }
+  w.raw("[");
+  for (std::size_t b = 0; b < tokens.size(); ++b) {
+    if (b > 0) w.raw(", ");
+    string_list(w, tokens[b]);
+  }
+  w.raw("]");
+}
+
+// The numbers of `t` as nested lists, row-major; each innermost row on one line. Generated
+// tensors are computed one block at a time, here, while being written.
+void tensor_data(JsonWriter& w, const Tensor& t, int depth) {
+  const std::size_t leading = t.rank() - 2;
+  const auto write_block = [&](std::size_t block, int at) {
+    const Matrix m = t.block_values(block);
+    w.raw("[");
+    for (Index r = 0; r < m.rows(); ++r) {
+      w.raw(r == 0 ? "\n" : ",\n");
+      w.indent(at + 1);
+      w.raw("[");
+      for (Index c = 0; c < m.cols(); ++c) {
+        if (c > 0) w.raw(", ");
+        w.number(m(r, c));
+      }
+      w.raw("]");
+      w.flush_if_full();
+    }
+    w.raw("\n");
+    w.indent(at);
+    w.raw("]");
+  };
+  // Nested lists over the leading axes, down to the blocks.
+  const auto nest = [&](const auto& self, std::size_t axis, std::size_t block, int at) -> void {
+    if (axis == leading) {
+      write_block(block, at);
+      return;
+    }
+    w.raw("[");
+    for (std::size_t i = 0; i < t.shape[axis]; ++i) {
+      w.raw(i == 0 ? "\n" : ",\n");
+      w.indent(at + 1);
+      self(self, axis + 1, block * t.shape[axis] + i, at + 1);
+    }
+    w.raw("\n");
+    w.indent(at);
+    w.raw("]");
+  };
+  nest(nest, 0, 0, depth);
+}
+
+void config(JsonWriter& w, const TraceConfig& c) {
+  w.raw("{");
+  w.key("batch", 2, true);
+  c.batch ? w.integer(*c.batch) : w.raw("null");
+  w.key("q_len", 2);
+  w.integer(c.q_len);
+  w.key("kv_len", 2);
+  w.integer(c.kv_len);
+  w.key("embed_dim", 2);
+  w.integer(c.embed_dim);
+  w.key("proj_dim", 2);
+  w.integer(c.model_dim);
+  w.key("num_heads", 2);
+  w.integer(c.num_heads);
+  w.key("head_dim", 2);
+  w.integer(c.head_dim);
+  w.key("scale", 2);
+  w.number(c.scale);
+  w.key("scale_rule", 2);
+  w.string(scale_rule_name(c.scale_rule));
+  w.key("weight_layout", 2);
+  w.string(weight_layout_name(c.weight_layout));
+  w.key("projections", 2);
+  w.string(c.learned_projections ? "learned" : "identity");
+  w.key("out_proj", 2);
+  w.raw(c.out_proj ? "true" : "false");
+  w.raw("\n  }");
+}
+
+void stage(JsonWriter& w, const Stage& s, const JsonOptions& options) {
+  w.raw("{");
+  w.key("id", 3, true);
+  w.string(s.id);
+  w.key("title", 3);
+  w.string(s.title);
+  w.key("formula", 3);
+  w.string(s.formula);
+  w.key("shapes", 3);
+  w.string(s.shapes);
+  if (!s.note.empty()) {
+    w.key("note", 3);
+    w.string(s.note);
+  }
+  w.key("tensors", 3);
+  w.raw("[");
+  for (std::size_t n = 0; n < s.tensors.size(); ++n) {
+    const Tensor& t = s.tensors[n];
+    w.raw(n == 0 ? "\n" : ",\n");
+    w.indent(4);
+    w.raw("{");
+    w.key("name", 5, true);
+    w.string(t.name);
+    w.key("axes", 5);
+    std::vector<std::string> axes;
+    for (Axis a : t.axes) axes.emplace_back(axis_name(a));
+    string_list(w, axes);
+    w.key("shape", 5);
+    w.raw("[");
+    for (std::size_t i = 0; i < t.shape.size(); ++i) {
+      if (i > 0) w.raw(", ");
+      w.integer(static_cast<long long>(t.shape[i]));
+    }
+    w.raw("]");
+    if (const auto why = left_out(s, t, options.weighted_limit)) {
+      w.key("omitted", 5);
+      w.string(*why);
+    } else {
+      w.key("data", 5);
+      tensor_data(w, t, 5);
+    }
+    w.raw("\n");
+    w.indent(4);
+    w.raw("}");
+  }
+  w.raw("\n      ]\n    }");
+}
+
+}  // namespace
+
+void render_json(const Trace& trace, const JsonOptions& options, std::ostream& out) {
+  JsonWriter w(out);
+  w.raw("{");
+  w.key("format", 1, true);
+  w.string("attn-trace");
+  w.key("version", 1);
+  w.integer(trace_format_version);
+  for (const auto& [key, value] :
+       {std::pair<std::string_view, const std::string&>{"name", trace.name},
+        {"description", trace.description},
+        {"source", trace.source}}) {
+    if (value.empty()) continue;
+    w.key(key, 1);
+    w.string(value);
+  }
+  w.key("config", 1);
+  config(w, trace.config);
+  w.key("tokens", 1);
+  token_lists(w, trace, trace.tokens);
+  w.key("kv_tokens", 1);
+  token_lists(w, trace, trace.kv_tokens);
+  w.key("notes", 1);
+  string_list(w, trace.notes);
+  w.key("warnings", 1);
+  string_list(w, trace.warnings);
+  w.key("skipped", 1);
+  w.raw("[");
+  for (std::size_t i = 0; i < trace.skipped.size(); ++i) {
+    w.raw(i == 0 ? "\n    {" : ",\n    {");
+    w.raw("\"id\": ");
+    w.string(trace.skipped[i].id);
+    w.raw(", \"reason\": ");
+    w.string(trace.skipped[i].reason);
+    w.raw("}");
+  }
+  w.raw(trace.skipped.empty() ? "]" : "\n  ]");
+  w.key("stages", 1);
+  w.raw("[");
+  bool first = true;
+  for (const Stage& s : trace.stages) {
+    const auto& wanted = options.stages;
+    if (!wanted.empty() && std::find(wanted.begin(), wanted.end(), s.id) == wanted.end()) continue;
+    w.raw(first ? "\n    " : ",\n    ");
+    first = false;
+    stage(w, s, options);
+    w.flush_if_full();
+  }
+  w.raw(first ? "]\n}\n" : "\n  ]\n}\n");
+  w.flush();
+}
+
+}  // namespace attn_trace
