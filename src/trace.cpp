@@ -26,8 +26,8 @@ std::optional<std::string> left_out(const Stage& stage, const Tensor& tensor,
   if (stage.id != "weighted_values" || tensor.size() <= weighted_limit) return std::nullopt;
   return fmt::format(
       "{} holds {} numbers, more than the limit of {}, so it is left out; run with "
-      "--weighted-limit {} to include it (it is then computed while being written, never held "
-      "in memory whole). The summation stage shows what it adds up to.",
+      "--weighted-limit {} to include it (a large one is computed while being written, never "
+      "held in memory whole). The summation stage shows what it adds up to.",
       tensor.name, tensor.size(), weighted_limit, tensor.size());
 }
 

@@ -46,3 +46,10 @@ cli_test(typo_key 1 "did you mean \"in_proj_weight\"?" run ${IN}/typo_key.json)
 cli_test(heads_hint 1 "hint: head counts that would: 1, 2, 4" run ${IN}/bad_heads.json)
 add_test(NAME cli.empty_stdin COMMAND bash ${EXPECT} 1 "<stdin>:1:1: the file is empty"
          $<TARGET_FILE:attn-trace> run -)
+
+# The JSON export and output files (more in tests/cli/output_file.sh and tests/json/).
+cli_test(json_format 0 "\"format\": \"attn-trace\"" run --format json)
+cli_test(json_stages 0 "\"id\": \"softmax\"" run --format json --stages softmax)
+cli_test(bad_format 2 "--format" run --format yaml)
+cli_test(bad_weighted_limit 2 "--weighted-limit" run --weighted-limit -5)
+cli_test(weighted_limit_text 0 "--weighted-limit 3200 to include it" run ${IN}/forty_tokens.json --weighted-limit 10)
