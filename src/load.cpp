@@ -12,8 +12,6 @@
 #include <fstream>
 #include <iostream>
 #include <iterator>
-#include <map>
-#include <set>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -22,6 +20,7 @@
 #include "attn_trace/error.hpp"
 #include "attn_trace/suggest.hpp"
 #include "attn_trace/text_width.hpp"
+#include "fast_json.hpp"
 
 namespace attn_trace {
 namespace {
@@ -142,6 +141,18 @@ class Loader {
     return value.get<std::string>();
   }
 
+  // Element `index` of the array at `path`, which must be a finite number. The path of the element
+  // is only spelled out for a message: loading millions of numbers must not format millions of
+  // strings.
+  double read_number(const json& value, const std::string& path, std::size_t index) const {
+    if (value.is_number()) {
+      const double number = value.get<double>();
+      if (std::isfinite(number)) return number;
+    }
+    return read_number(value, fmt::format("{}[{}]", path, index));
+  }
+
+  // `value` at `path`, which must be a finite number.
   double read_number(const json& value, const std::string& path) const {
     if (!value.is_number()) fail(path, fmt::format("expected a number, found {}", describe(value)));
     const double number = value.get<double>();
@@ -162,7 +173,7 @@ class Loader {
              fmt::format("expected a number (this is a vector, not a matrix), found {}",
                          describe(value[i])));
       }
-      v(static_cast<Index>(i)) = read_number(value[i], fmt::format("{}[{}]", path, i));
+      v(static_cast<Index>(i)) = read_number(value[i], path, i);
     }
     return v;
   }
@@ -191,8 +202,7 @@ class Loader {
              "every row of a matrix must have the same length");
       }
       for (std::size_t j = 0; j < cols; ++j) {
-        m(static_cast<Index>(i), static_cast<Index>(j)) =
-            read_number(row[j], fmt::format("{}[{}]", row_path, j));
+        m(static_cast<Index>(i), static_cast<Index>(j)) = read_number(row[j], row_path, j);
       }
     }
     return m;
@@ -668,69 +678,30 @@ std::size_t find_number(std::string_view text, std::string_view literal) {
   fail_at(text, file, offset, message, "");
 }
 
-// JSON lets a key appear twice in one object and keeps the last value: a weight written twice
-// would silently lose one copy. Remembers the first such key while parsing.
-class DuplicateKeys {
- public:
-  bool operator()(int /*depth*/, json::parse_event_t event, json& parsed) {
-    using enum json::parse_event_t;
-    if (event == object_start) {
-      open_objects_.emplace_back();
-    } else if (event == object_end) {
-      open_objects_.pop_back();
-    } else if (event == key) {
-      const std::string& name = parsed.get_ref<const std::string&>();
-      const std::size_t occurrence = ++occurrences_[name];
-      if (!open_objects_.back().insert(name).second && !duplicate_) {
-        duplicate_ = name;
-        duplicate_occurrence_ = occurrence;
-      }
-    }
-    return true;
-  }
-
-  // Throws Error pointing at the second copy of the first duplicated key, if there was one.
-  void check(std::string_view text, const std::string& file) const {
-    if (!duplicate_) return;
-    const std::string message = fmt::format(
-        "duplicate key \"{}\": JSON keeps only the last value, so an earlier one would be "
-        "silently dropped",
-        *duplicate_);
-    // The n-th occurrence of "name" followed by a colon is the n-th key of that name.
-    const std::string quoted = "\"" + *duplicate_ + "\"";
-    std::size_t seen = 0;
-    for (std::size_t at = text.find(quoted); at != std::string_view::npos;
-         at = text.find(quoted, at + 1)) {
-      const std::size_t after = text.find_first_not_of(" \t\r\n", at + quoted.size());
-      if (after != std::string_view::npos && text[after] == ':' &&
-          ++seen == duplicate_occurrence_) {
-        fail_at(text, file, at, message, "keep one of them");
-      }
-    }
-    throw Error(fmt::format("{}: {}", file, message), "keep one of them");
-  }
-
- private:
-  std::vector<std::set<std::string>> open_objects_;
-  std::map<std::string, std::size_t> occurrences_;
-  std::optional<std::string> duplicate_;
-  std::size_t duplicate_occurrence_ = 0;
-};
-
 }  // namespace
 
 Spec load_spec(std::string_view text, const std::string& file) {
-  json root;
-  DuplicateKeys duplicates;
-  try {
-    root = json::parse(text.begin(), text.end(), std::ref(duplicates));
-  } catch (const json::parse_error& error) {
-    fail_parse(text, file, error);
-  } catch (const json::out_of_range& error) {
-    fail_number_range(text, file, error);
+  // The fast parser reads valid JSON; for anything else, nlohmann's parser explains what is wrong.
+  std::optional<detail::FastParse> parsed = detail::parse_fast(text);
+  if (!parsed) {
+    try {
+      parsed = detail::FastParse{json::parse(text.begin(), text.end()), std::nullopt, 0};
+    } catch (const json::parse_error& error) {
+      fail_parse(text, file, error);
+    } catch (const json::out_of_range& error) {
+      fail_number_range(text, file, error);
+    }
   }
-  duplicates.check(text, file);
-  return Loader(file).load(root);
+  // JSON lets a key appear twice in one object and keeps one value: a weight written twice would
+  // silently lose a copy.
+  if (parsed->duplicate_key) {
+    fail_at(text, file, parsed->duplicate_offset,
+            fmt::format("duplicate key \"{}\": JSON keeps only one value, so the other would be "
+                        "silently dropped",
+                        *parsed->duplicate_key),
+            "keep one of them");
+  }
+  return Loader(file).load(parsed->document);
 }
 
 Spec load_spec_file(const std::string& path) {

@@ -1,0 +1,315 @@
+// Recursive descent over RFC 8259 JSON, strict: anything it does not accept, nlohmann's parser
+// gets to explain. Numbers: std::from_chars (exact, like strtod, several times faster).
+#include "fast_json.hpp"
+
+#include <charconv>
+#include <cstdint>
+
+namespace attn_trace::detail {
+namespace {
+
+using json = nlohmann::ordered_json;
+
+constexpr int max_depth = 256;  // inputs nest 4 deep; deeper text goes to nlohmann's parser
+
+class Parser {
+ public:
+  explicit Parser(std::string_view text) : text_(text) {}
+
+  std::optional<FastParse> parse() {
+    // A UTF-8 byte-order mark, as Windows editors write it, is not part of the document.
+    if (text_.substr(0, 3) == "\xEF\xBB\xBF") at_ = 3;
+    FastParse result;
+    if (!value(result.document, 0)) return std::nullopt;
+    skip_space();
+    if (at_ != text_.size()) return std::nullopt;
+    result.duplicate_key = std::move(duplicate_key_);
+    result.duplicate_offset = duplicate_offset_;
+    return result;
+  }
+
+ private:
+  void skip_space() {
+    while (at_ < text_.size() &&
+           (text_[at_] == ' ' || text_[at_] == '\n' || text_[at_] == '\r' || text_[at_] == '\t')) {
+      ++at_;
+    }
+  }
+
+  bool value(json& out, int depth) {
+    skip_space();
+    if (at_ >= text_.size() || depth > max_depth) return false;
+    switch (text_[at_]) {
+      case '{':
+        return object(out, depth);
+      case '[':
+        return array(out, depth);
+      case '"': {
+        std::string s;
+        if (!string(s)) return false;
+        out = std::move(s);
+        return true;
+      }
+      case 't':
+        return literal("true", out, true);
+      case 'f':
+        return literal("false", out, false);
+      case 'n':
+        return literal("null", out, nullptr);
+      default:
+        return number(out);
+    }
+  }
+
+  template <typename T>
+  bool literal(std::string_view word, json& out, T v) {
+    if (text_.substr(at_, word.size()) != word) return false;
+    at_ += word.size();
+    out = v;
+    return true;
+  }
+
+  bool object(json& out, int depth) {
+    ++at_;  // {
+    out = json::object();
+    skip_space();
+    if (at_ < text_.size() && text_[at_] == '}') {
+      ++at_;
+      return true;
+    }
+    while (true) {
+      skip_space();
+      const std::size_t key_at = at_;
+      std::string key;
+      if (at_ >= text_.size() || text_[at_] != '"' || !string(key)) return false;
+      skip_space();
+      if (at_ >= text_.size() || text_[at_] != ':') return false;
+      ++at_;
+      json item;
+      if (!value(item, depth + 1)) return false;
+      if (out.contains(key)) {
+        if (!duplicate_key_) duplicate_key_ = key, duplicate_offset_ = key_at;
+      } else {
+        out.emplace(std::move(key), std::move(item));
+      }
+      skip_space();
+      if (at_ >= text_.size()) return false;
+      if (text_[at_] == ',') {
+        ++at_;
+        continue;
+      }
+      if (text_[at_] != '}') return false;
+      ++at_;
+      return true;
+    }
+  }
+
+  bool array(json& out, int depth) {
+    ++at_;  // [
+    json::array_t items;
+    skip_space();
+    if (at_ < text_.size() && text_[at_] == ']') {
+      ++at_;
+      out = std::move(items);
+      return true;
+    }
+    while (true) {
+      items.emplace_back();
+      if (!value(items.back(), depth + 1)) return false;
+      skip_space();
+      if (at_ >= text_.size()) return false;
+      if (text_[at_] == ',') {
+        ++at_;
+        continue;
+      }
+      if (text_[at_] != ']') return false;
+      ++at_;
+      out = std::move(items);
+      return true;
+    }
+  }
+
+  // -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?, as an integer when it is one and fits.
+  bool number(json& out) {
+    const std::size_t start = at_;
+    const auto digit = [&] { return at_ < text_.size() && text_[at_] >= '0' && text_[at_] <= '9'; };
+    const auto digits = [&] {
+      if (!digit()) return false;
+      while (digit()) ++at_;
+      return true;
+    };
+    if (at_ < text_.size() && text_[at_] == '-') ++at_;
+    if (at_ < text_.size() && text_[at_] == '0') {
+      ++at_;
+    } else if (!digits()) {
+      return false;
+    }
+    bool integral = true;
+    if (at_ < text_.size() && text_[at_] == '.') {
+      ++at_;
+      integral = false;
+      if (!digits()) return false;
+    }
+    if (at_ < text_.size() && (text_[at_] == 'e' || text_[at_] == 'E')) {
+      ++at_;
+      integral = false;
+      if (at_ < text_.size() && (text_[at_] == '+' || text_[at_] == '-')) ++at_;
+      if (!digits()) return false;
+    }
+    const char* first = text_.data() + start;
+    const char* last = text_.data() + at_;
+    if (integral) {
+      if (*first == '-') {
+        std::int64_t i = 0;
+        if (std::from_chars(first, last, i).ec == std::errc()) return out = i, true;
+      } else {
+        std::uint64_t u = 0;
+        if (std::from_chars(first, last, u).ec == std::errc()) return out = u, true;
+      }
+    }
+    double d = 0;
+    const auto [end, ec] = std::from_chars(first, last, d);
+    if (ec != std::errc() || end != last) return false;  // beyond double range: nlohmann says so
+    out = d;
+    return true;
+  }
+
+  // A string with its escapes decoded; the text must be valid UTF-8 without raw control bytes.
+  bool string(std::string& out) {
+    ++at_;  // "
+    while (at_ < text_.size()) {
+      const auto c = static_cast<unsigned char>(text_[at_]);
+      if (c == '"') {
+        ++at_;
+        return true;
+      }
+      if (c < 0x20) return false;
+      if (c == '\\') {
+        if (!escape(out)) return false;
+      } else if (c < 0x80) {
+        out.push_back(static_cast<char>(c));
+        ++at_;
+      } else if (!utf8_sequence(out)) {
+        return false;
+      }
+    }
+    return false;
+  }
+
+  bool escape(std::string& out) {
+    if (++at_ >= text_.size()) return false;
+    const char c = text_[at_++];
+    switch (c) {
+      case '"':
+        out += '"';
+        return true;
+      case '\\':
+        out += '\\';
+        return true;
+      case '/':
+        out += '/';
+        return true;
+      case 'b':
+        out += '\b';
+        return true;
+      case 'f':
+        out += '\f';
+        return true;
+      case 'n':
+        out += '\n';
+        return true;
+      case 'r':
+        out += '\r';
+        return true;
+      case 't':
+        out += '\t';
+        return true;
+      case 'u':
+        break;
+      default:
+        return false;
+    }
+    std::uint32_t cp = 0;
+    if (!hex4(cp)) return false;
+    if (cp >= 0xD800 && cp <= 0xDBFF) {  // a surrogate pair: \uD83D\uDE00
+      std::uint32_t low = 0;
+      if (text_.substr(at_, 2) != "\\u") return false;
+      at_ += 2;
+      if (!hex4(low) || low < 0xDC00 || low > 0xDFFF) return false;
+      cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
+    } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
+      return false;
+    }
+    append_utf8(out, cp);
+    return true;
+  }
+
+  bool hex4(std::uint32_t& cp) {
+    if (at_ + 4 > text_.size()) return false;
+    const auto [end, ec] = std::from_chars(text_.data() + at_, text_.data() + at_ + 4, cp, 16);
+    if (ec != std::errc() || end != text_.data() + at_ + 4) return false;
+    at_ += 4;
+    return true;
+  }
+
+  static void append_utf8(std::string& out, std::uint32_t cp) {
+    if (cp < 0x80) {
+      out += static_cast<char>(cp);
+    } else if (cp < 0x800) {
+      out += static_cast<char>(0xC0 | (cp >> 6));
+      out += static_cast<char>(0x80 | (cp & 0x3F));
+    } else if (cp < 0x10000) {
+      out += static_cast<char>(0xE0 | (cp >> 12));
+      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+      out += static_cast<char>(0x80 | (cp & 0x3F));
+    } else {
+      out += static_cast<char>(0xF0 | (cp >> 18));
+      out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+      out += static_cast<char>(0x80 | (cp & 0x3F));
+    }
+  }
+
+  // One well-formed multi-byte UTF-8 character (no overlong forms, surrogates or > U+10FFFF).
+  bool utf8_sequence(std::string& out) {
+    const auto byte = [&](std::size_t k) {
+      return at_ + k < text_.size() ? static_cast<unsigned char>(text_[at_ + k]) : 0u;
+    };
+    const unsigned lead = byte(0);
+    std::size_t length = 0;
+    unsigned low = 0x80, high = 0xBF;  // allowed range of the second byte
+    if (lead >= 0xC2 && lead <= 0xDF) {
+      length = 2;
+    } else if (lead >= 0xE0 && lead <= 0xEF) {
+      length = 3;
+      if (lead == 0xE0) low = 0xA0;
+      if (lead == 0xED) high = 0x9F;
+    } else if (lead >= 0xF0 && lead <= 0xF4) {
+      length = 4;
+      if (lead == 0xF0) low = 0x90;
+      if (lead == 0xF4) high = 0x8F;
+    } else {
+      return false;
+    }
+    if (byte(1) < low || byte(1) > high) return false;
+    for (std::size_t k = 2; k < length; ++k) {
+      if (byte(k) < 0x80 || byte(k) > 0xBF) return false;
+    }
+    out.append(text_.substr(at_, length));
+    at_ += length;
+    return true;
+  }
+
+  std::string_view text_;
+  std::size_t at_ = 0;
+  std::optional<std::string> duplicate_key_;
+  std::size_t duplicate_offset_ = 0;
+};
+
+}  // namespace
+
+std::optional<FastParse> parse_fast(std::string_view text) {
+  return Parser(text).parse();
+}
+
+}  // namespace attn_trace::detail

@@ -1,0 +1,28 @@
+// A fast parser for valid JSON, used by the loader before nlohmann's own parser. A model's weights
+// are millions of numbers; nlohmann's parser spends most of the load time on them, while this one
+// reads them with std::from_chars. It produces the same document (an nlohmann::ordered_json) but
+// gives up, returning nothing, on anything that is not plain valid JSON — the loader then runs
+// nlohmann's parser, whose precise diagnostics (line, column, what was expected) it reports.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+namespace attn_trace::detail {
+
+struct FastParse {
+  nlohmann::ordered_json document;
+  // The first key that appears twice in one object, and the offset of its second copy.
+  std::optional<std::string> duplicate_key;
+  std::size_t duplicate_offset = 0;
+};
+
+// The document of `text`, or nothing when `text` is not valid JSON (or holds a number beyond
+// double range, or nests deeper than any input needs).
+[[nodiscard]] std::optional<FastParse> parse_fast(std::string_view text);
+
+}  // namespace attn_trace::detail
