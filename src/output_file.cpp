@@ -27,7 +27,8 @@ AtomicFile::AtomicFile(std::string path) : path_(std::move(path)) {
   }
   const fs::path destination(path_);
   const fs::path folder = destination.has_parent_path() ? destination.parent_path() : ".";
-  std::string pattern = (folder / ("." + destination.filename().string() + ".tmp-XXXXXX")).string();
+  const std::string pattern =
+      (folder / fmt::format(".{}.tmp-XXXXXX", destination.filename().string())).string();
   std::vector<char> name(pattern.begin(), pattern.end());
   name.push_back('\0');
   const int fd = ::mkstemp(name.data());

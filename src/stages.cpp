@@ -2,6 +2,7 @@
 #include "attn_trace/stages.hpp"
 
 #include <cassert>
+#include <cmath>
 
 namespace attn_trace {
 
@@ -35,7 +36,10 @@ Matrix softmax_rows(const MatrixRef& scaled) {
     // pass 1: the row max, for numerical stability
     const double row_max = scaled.row(i).maxCoeff();
     // pass 2: exp and sum
-    weights.row(i) = (scaled.row(i).array() - row_max).exp().matrix();
+    // std::exp, not Eigen's vectorised exp, which clamps its input: exp(−1000) must be 0, not
+    // 1e−308, to match PyTorch (and −inf, from a mask, must give exactly 0).
+    weights.row(i) =
+        (scaled.row(i).array() - row_max).unaryExpr([](double x) { return std::exp(x); });
     const double sum = weights.row(i).sum();
     // pass 3: normalise, so the row sums to 1
     weights.row(i) /= sum;
@@ -49,8 +53,11 @@ Matrix weighted_values(const MatrixRef& weights_row, const MatrixRef& v) {
   return weights_row.transpose().asDiagonal() * v;
 }
 
-Matrix sum_over_keys(const MatrixRef& weighted) {
-  return weighted.colwise().sum();
+Matrix weighted_sum(const MatrixRef& weights, const MatrixRef& v) {
+  assert(weights.cols() == v.rows());
+  Matrix context(weights.rows(), v.cols());
+  context.noalias() = weights * v;
+  return context;
 }
 
 Matrix merge_heads(const std::vector<Matrix>& heads) {

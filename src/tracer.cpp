@@ -362,24 +362,19 @@ Trace trace_attention(const Spec& spec) {
       fmt::format("{} ⊙ {} → {}", dims_text({count(L), count(S), 1}),
                   dims_text({1, count(S), count(d)}), dims_text({count(L), count(S), count(d)})) +
       layout.repeat(weighted_t, true);
-  const Tensor& weighted =
-      record({"weighted_values",
-              "Weighted values: each value row times its weight",
-              fmt::format("weighted{0}[i,j,:] = weights{0}[i,j] · V{0}[j,:]", h),
-              weighted_shapes,
-              {std::move(weighted_t)},
-              "Each key's value row, scaled by how much the query "
-              "attends to that key (broadcast over the last axis)."})
-          .tensors[0];
+  record({"weighted_values",
+          "Weighted values: each value row times its weight",
+          fmt::format("weighted{0}[i,j,:] = weights{0}[i,j] · V{0}[j,:]", h),
+          weighted_shapes,
+          {std::move(weighted_t)},
+          "Each key's value row, scaled by how much the query "
+          "attends to that key (broadcast over the last axis)."});
 
-  // 8. context[i,:] = Σ_j weighted[i,j,:]: (H, L, d).
+  // 8. context[i,:] = Σ_j weighted[i,j,:] = (weights·V)[i,:]: (H, L, d).
   Tensor context_t =
       layout.per_head("context", {query, feature}, {count(L), count(d)}, [&](Index b, Index head) {
-        Matrix context(L, d);
-        const std::size_t first = layout.head_block(b, head) * count(L);
-        for (Index i = 0; i < L; ++i)
-          context.row(i) = sum_over_keys(weighted.block_values(first + count(i)));
-        return context;
+        const std::size_t block = layout.head_block(b, head);
+        return weighted_sum(weights.block(block), V_h.block(block));
       });
   const std::string context_shapes =
       fmt::format("{} → {}", dims_text({count(L), count(S), count(d)}), Lxd) +

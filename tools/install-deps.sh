@@ -8,6 +8,7 @@ packages=(
   cmake ninja-build g++            # toolchain
   libcli11-dev libfmt-dev nlohmann-json3-dev libeigen3-dev   # libraries
   catch2                           # tests
+  python3 python3-jsonschema       # tests: the JSON export read by a second parser and validated
 )
 
 missing=()

@@ -34,9 +34,10 @@ using MatrixRef = Eigen::Ref<const Matrix>;
 // attention weights, as a 1 × S matrix.
 [[nodiscard]] Matrix weighted_values(const MatrixRef& weights_row, const MatrixRef& v);
 
-// For one query i: context[:] = Σ_j weighted[j,:]   (S, d) → (1, d)
-// Summed over every query, this is weights·V.
-[[nodiscard]] Matrix sum_over_keys(const MatrixRef& weighted);
+// context[i,:] = Σ_j weighted[i,j,:] = Σ_j weights[i,j]·V[j,:], i.e. context = weights·V
+// (L, S)·(S, d) → (L, d). The sum over the keys of weighted_values' blocks, computed without
+// making the blocks, as PyTorch does (one matrix product).
+[[nodiscard]] Matrix weighted_sum(const MatrixRef& weights, const MatrixRef& v);
 
 // context = [context_0 | context_1 | … | context_{H−1}]   H × (L, d) → (L, H·d)
 [[nodiscard]] Matrix merge_heads(const std::vector<Matrix>& heads);

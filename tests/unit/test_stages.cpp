@@ -109,6 +109,12 @@ TEST_CASE("softmax_rows normalises each row with the max subtracted", "[stages]"
     CHECK(big(0, 0) == exactly(1 / (1 + std::exp(1.0))));
     CHECK(big(0, 1) == exactly(std::exp(1.0) / (1 + std::exp(1.0))));
   }
+  SECTION("a key far below the row max gets exactly 0, as in PyTorch") {
+    const Matrix far = softmax_rows(rows({{0, -800, -1e300}}));
+    CHECK(far(0, 0) == 1.0);
+    CHECK(far(0, 1) == 0.0);
+    CHECK(far(0, 2) == 0.0);
+  }
   SECTION("a single key gets all the weight") {
     CHECK(softmax_rows(rows({{-3.5}})) == rows({{1}}));
   }
@@ -122,11 +128,11 @@ TEST_CASE("weighted_values scales value row j by weights[i,j]", "[stages]") {
   CHECK(first == rows({{0.25, 0.5, 0.75}, {3, 3.75, 4.5}}));
   CHECK(second == rows({{1, 2, 3}, {0, 0, 0}}));
 
-  SECTION("sum_over_keys adds them up, which is weights·V") {
-    CHECK(sum_over_keys(first) == rows({{3.25, 4.25, 5.25}}));
-    CHECK(sum_over_keys(second) == rows({{1, 2, 3}}));
-    const Matrix weights_v = weights * v;
-    CHECK(sum_over_keys(first).isApprox(weights_v.row(0), 1e-15));
+  SECTION("weighted_sum adds each query's weighted rows up") {
+    const Matrix context = weighted_sum(weights, v);
+    CHECK(context == rows({{3.25, 4.25, 5.25}, {1, 2, 3}}));
+    CHECK(context.row(0) == first.colwise().sum());
+    CHECK(context.row(1) == second.colwise().sum());
   }
 }
 
