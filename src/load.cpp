@@ -715,10 +715,18 @@ Spec load_spec_file(const std::string& path) {
   }
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error(fmt::format("{}: cannot open: {}", path, std::strerror(errno)));
-  std::ostringstream text;
-  text << in.rdbuf();
+  // A regular file is read in one go (a model's weights can be tens of megabytes); a pipe, whose
+  // size is unknown, as a stream.
+  std::string text;
+  if (std::filesystem::is_regular_file(path, ec)) {
+    text.resize(static_cast<std::size_t>(std::filesystem::file_size(path, ec)));
+    in.read(text.data(), static_cast<std::streamsize>(text.size()));
+    text.resize(static_cast<std::size_t>(in.gcount()));
+  } else {
+    text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
   if (in.bad()) throw Error(fmt::format("{}: cannot read: {}", path, std::strerror(errno)));
-  return load_spec(text.str(), path);
+  return load_spec(text, path);
 }
 
 }  // namespace attn_trace

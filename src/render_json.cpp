@@ -4,8 +4,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <condition_variable>
+#include <deque>
 #include <future>
 #include <iterator>
+#include <mutex>
+#include <thread>
 
 #include <fmt/compile.h>
 #include <fmt/format.h>
@@ -44,10 +48,61 @@ void append_rows(fmt::memory_buffer& out, const Matrix& m, Index first, Index la
   }
 }
 
+// Hands full buffers to the stream on a thread of its own, in order, so that writing a large
+// trace (hundreds of megabytes) overlaps with formatting the next numbers.
+class BackgroundWriter {
+ public:
+  explicit BackgroundWriter(std::ostream& out) : out_(out), thread_([this] { run(); }) {}
+  BackgroundWriter(const BackgroundWriter&) = delete;
+  BackgroundWriter& operator=(const BackgroundWriter&) = delete;
+  ~BackgroundWriter() { finish(); }
+
+  // Queues `buffer` for writing; waits while two buffers are already waiting.
+  void push(std::string buffer) {
+    std::unique_lock lock(mutex_);
+    changed_.wait(lock, [this] { return queue_.size() < 2; });
+    queue_.push_back(std::move(buffer));
+    changed_.notify_all();
+  }
+
+  // Writes what is queued and stops the thread. The stream is the caller's again afterwards.
+  void finish() {
+    {
+      std::lock_guard lock(mutex_);
+      if (done_) return;
+      done_ = true;
+    }
+    changed_.notify_all();
+    thread_.join();
+  }
+
+ private:
+  void run() {
+    while (true) {
+      std::string buffer;
+      {
+        std::unique_lock lock(mutex_);
+        changed_.wait(lock, [this] { return !queue_.empty() || done_; });
+        if (queue_.empty()) return;
+        buffer = std::move(queue_.front());
+        queue_.pop_front();
+      }
+      changed_.notify_all();
+      out_.write(buffer.data(), static_cast<std::streamsize>(buffer.size()));
+    }
+  }
+
+  std::ostream& out_;
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::deque<std::string> queue_;
+  bool done_ = false;
+  std::thread thread_;  // last: it starts once everything above exists
+};
+
 class JsonWriter {
  public:
-  explicit JsonWriter(std::ostream& out) : out_(out) {}
-  ~JsonWriter() = default;
+  explicit JsonWriter(std::ostream& out) : writer_(out) {}
 
   void raw(std::string_view text) { buffer_.append(text); }
 
@@ -91,12 +146,17 @@ class JsonWriter {
     if (buffer_.size() >= flush_bytes) flush();
   }
   void flush() {
-    out_.write(buffer_.data(), static_cast<std::streamsize>(buffer_.size()));
+    writer_.push(fmt::to_string(buffer_));
     buffer_.clear();
+  }
+  // Everything written; the stream may be checked.
+  void finish() {
+    flush();
+    writer_.finish();
   }
 
  private:
-  std::ostream& out_;
+  BackgroundWriter writer_;
   fmt::memory_buffer buffer_;
 };
 
@@ -297,7 +357,7 @@ void render_json(const Trace& trace, const JsonOptions& options, std::ostream& o
     w.flush_if_full();
   }
   w.raw(first ? "]\n}\n" : "\n  ]\n}\n");
-  w.flush();
+  w.finish();
 }
 
 }  // namespace attn_trace

@@ -3,6 +3,7 @@
 #include "attn_trace/tracer.hpp"
 
 #include <cmath>
+#include <exception>
 #include <functional>
 #include <memory>
 #include <numeric>
@@ -52,9 +53,20 @@ class Layout {
   Tensor per_head(std::string name, std::vector<Axis> axes, Dims dims,
                   const std::function<Matrix(Index b, Index h)>& block) const {
     Tensor t = make(std::move(name), true, std::move(axes), std::move(dims));
-    for (Index b = 0; b < batches_; ++b) {
-      for (Index h = 0; h < heads_; ++h) t.set_block(head_block(b, h), block(b, h));
+    // The heads are independent: compute them on every core. An exception (out of memory) must
+    // not leave the parallel loop, so it is carried out and rethrown.
+    const Index blocks = batches_ * heads_;
+    std::exception_ptr failure;
+#pragma omp parallel for schedule(dynamic)
+    for (Index n = 0; n < blocks; ++n) {
+      try {
+        t.set_block(count(n), block(n / heads_, n % heads_));
+      } catch (...) {
+#pragma omp critical
+        failure = std::current_exception();
+      }
     }
+    if (failure) std::rethrow_exception(failure);
     return t;
   }
 
@@ -87,7 +99,9 @@ class Layout {
   }
 
   // The block number of batch b, head h in a tensor with a head axis (or b without one).
-  [[nodiscard]] std::size_t head_block(Index b, Index h) const { return count(b * heads_ + h); }
+  [[nodiscard]] std::size_t head_block(Index b, Index h) const {
+    return count(b * heads_ + h);
+  }
 
   // ", for each of 2 heads → (2×3×3)": how one block's algebra extends to the whole tensor.
   [[nodiscard]] std::string repeat(const Tensor& t, bool per_head) const {

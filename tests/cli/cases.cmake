@@ -53,3 +53,6 @@ cli_test(json_stages 0 "\"id\": \"softmax\"" run --format json --stages softmax)
 cli_test(bad_format 2 "--format" run --format yaml)
 cli_test(bad_weighted_limit 2 "--weighted-limit" run --weighted-limit -5)
 cli_test(weighted_limit_text 0 "--weighted-limit 3200 to include it" run ${IN}/forty_tokens.json --weighted-limit 10)
+# A pipe given as a file name (process substitution, /dev/stdin) is read as a stream.
+add_test(NAME cli.run_dev_stdin COMMAND bash ${EXPECT} 0 "━━ 3/8 · scores" --stdin ${EXAMPLE}
+         $<TARGET_FILE:attn-trace> run /dev/stdin)
