@@ -57,7 +57,7 @@ class Parser {
       case 'n':
         return literal("null", out, nullptr);
       default:
-        return number(out);
+        return number([&](auto n) { out = n; });
     }
   }
 
@@ -114,8 +114,14 @@ class Parser {
       return true;
     }
     while (true) {
-      items.emplace_back();
-      if (!value(items.back(), depth + 1)) return false;
+      // Numbers, most of any input, are built in place.
+      skip_space();
+      if (at_ < text_.size() && (text_[at_] == '-' || (text_[at_] >= '0' && text_[at_] <= '9'))) {
+        if (!number([&](auto n) { items.emplace_back(n); })) return false;
+      } else {
+        items.emplace_back();
+        if (!value(items.back(), depth + 1)) return false;
+      }
       skip_space();
       if (at_ >= text_.size()) return false;
       if (text_[at_] == ',') {
@@ -130,7 +136,8 @@ class Parser {
   }
 
   // -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?, as an integer when it is one and fits.
-  bool number(json& out) {
+  template <typename Store>
+  bool number(Store&& store) {
     const std::size_t start = at_;
     const auto digit = [&] { return at_ < text_.size() && text_[at_] >= '0' && text_[at_] <= '9'; };
     const auto digits = [&] {
@@ -161,16 +168,16 @@ class Parser {
     if (integral) {
       if (*first == '-') {
         std::int64_t i = 0;
-        if (std::from_chars(first, last, i).ec == std::errc()) return out = i, true;
+        if (std::from_chars(first, last, i).ec == std::errc()) return store(i), true;
       } else {
         std::uint64_t u = 0;
-        if (std::from_chars(first, last, u).ec == std::errc()) return out = u, true;
+        if (std::from_chars(first, last, u).ec == std::errc()) return store(u), true;
       }
     }
     double d = 0;
     const auto [end, ec] = std::from_chars(first, last, d);
     if (ec != std::errc() || end != last) return false;  // beyond double range: nlohmann says so
-    out = d;
+    store(d);
     return true;
   }
 

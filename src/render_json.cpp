@@ -58,7 +58,7 @@ class BackgroundWriter {
   ~BackgroundWriter() { finish(); }
 
   // Queues `buffer` for writing; waits while two buffers are already waiting.
-  void push(std::string buffer) {
+  void push(fmt::memory_buffer buffer) {
     std::unique_lock lock(mutex_);
     changed_.wait(lock, [this] { return queue_.size() < 2; });
     queue_.push_back(std::move(buffer));
@@ -79,7 +79,7 @@ class BackgroundWriter {
  private:
   void run() {
     while (true) {
-      std::string buffer;
+      fmt::memory_buffer buffer;
       {
         std::unique_lock lock(mutex_);
         changed_.wait(lock, [this] { return !queue_.empty() || done_; });
@@ -95,7 +95,7 @@ class BackgroundWriter {
   std::ostream& out_;
   std::mutex mutex_;
   std::condition_variable changed_;
-  std::deque<std::string> queue_;
+  std::deque<fmt::memory_buffer> queue_;
   bool done_ = false;
   std::thread thread_;  // last: it starts once everything above exists
 };
@@ -146,8 +146,13 @@ class JsonWriter {
     if (buffer_.size() >= flush_bytes) flush();
   }
   void flush() {
-    writer_.push(fmt::to_string(buffer_));
-    buffer_.clear();
+    writer_.push(std::move(buffer_));
+    buffer_ = fmt::memory_buffer();
+  }
+  // Writes `rows` after everything so far, without copying it.
+  void append_buffer(fmt::memory_buffer rows) {
+    flush();
+    writer_.push(std::move(rows));
   }
   // Everything written; the stream may be checked.
   void finish() {
@@ -201,8 +206,7 @@ void tensor_data(JsonWriter& w, const Tensor& t, int depth) {
         return rows;
       });
       append_rows(w.buffer(), m, 0, half, at + 1);
-      const fmt::memory_buffer rest = second.get();
-      w.buffer().append(rest);
+      w.append_buffer(second.get());
     } else {
       append_rows(w.buffer(), m, 0, m.rows(), at + 1);
     }
