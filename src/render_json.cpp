@@ -238,18 +238,13 @@ void config(JsonWriter& w, const TraceConfig& c) {
   w.raw("{");
   w.key("batch", 2, true);
   c.batch ? w.integer(*c.batch) : w.raw("null");
-  w.key("q_len", 2);
-  w.integer(c.q_len);
-  w.key("kv_len", 2);
-  w.integer(c.kv_len);
-  w.key("embed_dim", 2);
-  w.integer(c.embed_dim);
-  w.key("proj_dim", 2);
-  w.integer(c.model_dim);
-  w.key("num_heads", 2);
-  w.integer(c.num_heads);
-  w.key("head_dim", 2);
-  w.integer(c.head_dim);
+  const std::pair<std::string_view, Index> sizes[] = {
+      {"q_len", c.q_len},        {"kv_len", c.kv_len},       {"embed_dim", c.embed_dim},
+      {"proj_dim", c.model_dim}, {"num_heads", c.num_heads}, {"head_dim", c.head_dim}};
+  for (const auto& [name, value] : sizes) {
+    w.key(name, 2);
+    w.integer(value);
+  }
   w.key("scale", 2);
   w.number(c.scale);
   w.key("scale_rule", 2);
