@@ -1,6 +1,10 @@
 // Writing a file so that nobody ever sees it half-written: the text goes to a temporary file in
-// the same folder, renamed over the destination only when complete. A failure leaves no new file
-// behind and keeps an existing one intact.
+// the same folder, renamed over the destination only when complete. A failure (or Ctrl-C) leaves
+// no new file behind and keeps an existing one intact.
+//
+// A destination that is not a regular file — a FIFO, a terminal, /dev/stdout — cannot be replaced
+// atomically and is written directly; a symbolic link is followed, and the file it points to is
+// the one replaced.
 #pragma once
 
 #include <fstream>
@@ -10,8 +14,8 @@ namespace attn_trace {
 
 class AtomicFile {
  public:
-  // Creates the temporary file beside `path`. Throws Error when that folder cannot be written or
-  // `path` is a directory.
+  // Creates the temporary file beside `path` (or opens `path` itself when it is not a regular
+  // file). Throws Error when that folder cannot be written or `path` is a directory.
   explicit AtomicFile(std::string path);
   AtomicFile(const AtomicFile&) = delete;
   AtomicFile& operator=(const AtomicFile&) = delete;
@@ -24,10 +28,13 @@ class AtomicFile {
   // the temporary file) when any of that fails.
   void commit();
 
- private:
+  // Gives up: removes the temporary file and throws Error saying `what` went wrong.
   [[noreturn]] void fail(const std::string& what);
 
-  std::string path_, temporary_;
+ private:
+  std::string path_;       // as the user gave it, for messages
+  std::string target_;     // the file that is replaced (symbolic links followed)
+  std::string temporary_;  // empty when writing `target_` directly
   std::ofstream out_;
   bool done_ = false;
 };

@@ -52,5 +52,35 @@ check "a missing folder is named" grep -q "the folder $dir/missing does not exis
 "$binary" run -o "$dir" >"$dir/out" 2>&1
 check "a directory as output exits 1" [ $? -eq 1 ]
 
+# 5. Ctrl-C or kill in the middle of a long export: the temporary file goes with the process.
+python3 -c 'import json; print(json.dumps({"input": [[((i * 7 + j * 3) % 11) / 10 - 0.5 for j in range(64)] for i in range(300)]}))' >"$dir/long.json"
+"$binary" run "$dir/long.json" --format json --weighted-limit 100000000 -o "$dir/long-trace.json" &
+pid=$!
+started=no
+for _ in $(seq 200); do
+  [ -n "$(find "$dir" -name '.*.tmp-*')" ] && started=yes && break
+  sleep 0.01
+done
+kill -TERM $pid
+wait $pid
+status=$?
+check "the export was writing when killed" [ $started = yes ]
+check "a killed export dies by SIGTERM (status $status)" [ $status -eq 143 ]
+check "a killed export leaves no temporary" no_temporaries
+check "a killed export leaves no file" [ ! -e "$dir/long-trace.json" ]
+
+# 6. Destinations that are not regular files are written in place; links are followed.
+mkfifo "$dir/fifo"
+cat "$dir/fifo" >"$dir/from-fifo" &
+"$binary" run --stages input -o "$dir/fifo" >/dev/null 2>&1
+wait
+check "a FIFO stays a FIFO" [ -p "$dir/fifo" ]
+check "a FIFO receives the trace" grep -q "attn-trace · I am good" "$dir/from-fifo"
+echo old >"$dir/real.json" && chmod 600 "$dir/real.json" && ln -s real.json "$dir/link.json"
+"$binary" run --stages input -o "$dir/link.json" >/dev/null 2>&1
+check "a link stays a link" [ -L "$dir/link.json" ]
+check "the linked file is replaced" grep -q "I am good" "$dir/real.json"
+check "a replaced file keeps its permissions" [ "$(stat -c %a "$dir/real.json")" = 600 ]
+
 echo "$passes passed, $failures failed"
 [ $failures -eq 0 ]
