@@ -3,7 +3,9 @@
 #include "fast_json.hpp"
 
 #include <charconv>
+#include <cmath>
 #include <cstdint>
+#include <cstdlib>
 
 namespace attn_trace::detail {
 namespace {
@@ -176,7 +178,15 @@ class Parser {
     }
     double d = 0;
     const auto [end, ec] = std::from_chars(first, last, d);
-    if (ec != std::errc() || end != last) return false;  // beyond double range: nlohmann says so
+    if (end != last) return false;
+    if (ec == std::errc::result_out_of_range) {
+      // Too small is 0 (or the nearest subnormal), as strtod and so nlohmann read it; too large
+      // is an error that nlohmann's parser reports.
+      d = std::strtod(std::string(first, last).c_str(), nullptr);
+      if (!std::isfinite(d)) return false;
+    } else if (ec != std::errc()) {
+      return false;
+    }
     store(d);
     return true;
   }

@@ -732,11 +732,13 @@ Spec load_spec_file(const std::string& path) {
   // A regular file is read in one go (a model's weights can be tens of megabytes); a pipe, whose
   // size is unknown, as a stream.
   std::string text;
-  if (std::filesystem::is_regular_file(path, ec)) {
-    text.resize(static_cast<std::size_t>(std::filesystem::file_size(path, ec)));
+  const std::uintmax_t size =
+      std::filesystem::is_regular_file(path, ec) ? std::filesystem::file_size(path, ec) : 0;
+  if (!ec && size > 0) {
+    text.resize(static_cast<std::size_t>(size));
     in.read(text.data(), static_cast<std::streamsize>(text.size()));
     text.resize(static_cast<std::size_t>(in.gcount()));
-  } else {
+  } else {  // a pipe, or a file that does not know its size (/proc)
     text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
   }
   if (in.bad()) throw Error(fmt::format("{}: cannot read: {}", path, std::strerror(errno)));

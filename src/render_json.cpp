@@ -3,12 +3,15 @@
 #include "attn_trace/render_json.hpp"
 
 #include <algorithm>
+#include <atomic>
+#include <cerrno>
 #include <cmath>
 #include <condition_variable>
 #include <deque>
 #include <future>
 #include <iterator>
 #include <mutex>
+#include <system_error>
 #include <thread>
 
 #include <fmt/compile.h>
@@ -34,7 +37,8 @@ void append_number(fmt::memory_buffer& out, double value) {
 }
 
 // Rows first … last − 1 of m, one list per line at indentation `at`, each after a separator.
-void append_rows(fmt::memory_buffer& out, const Matrix& m, Index first, Index last, int at) {
+void append_rows(fmt::memory_buffer& out, const Eigen::Map<const Matrix>& m, Index first,
+                 Index last, int at) {
   const std::string indent(static_cast<std::size_t>(at) * 2, ' ');
   for (Index r = first; r < last; ++r) {
     out.append(std::string_view(r == 0 ? "\n" : ",\n"));
@@ -57,8 +61,11 @@ class BackgroundWriter {
   BackgroundWriter& operator=(const BackgroundWriter&) = delete;
   ~BackgroundWriter() { finish(); }
 
-  // Queues `buffer` for writing; waits while two buffers are already waiting.
+  // Queues `buffer` for writing; waits while two buffers are already waiting. Once a write has
+  // failed (disk full, file too large), throws std::system_error with its cause: there is no
+  // point formatting the rest.
   void push(fmt::memory_buffer buffer) {
+    if (const int error = failure_.load()) throw std::system_error(error, std::generic_category());
     std::unique_lock lock(mutex_);
     changed_.wait(lock, [this] { return queue_.size() < 2; });
     queue_.push_back(std::move(buffer));
@@ -89,6 +96,7 @@ class BackgroundWriter {
       }
       changed_.notify_all();
       out_.write(buffer.data(), static_cast<std::streamsize>(buffer.size()));
+      if (!out_ && failure_.load() == 0) failure_ = errno != 0 ? errno : EIO;
     }
   }
 
@@ -97,7 +105,8 @@ class BackgroundWriter {
   std::condition_variable changed_;
   std::deque<fmt::memory_buffer> queue_;
   bool done_ = false;
-  std::thread thread_;  // last: it starts once everything above exists
+  std::atomic<int> failure_ = 0;  // errno of the first failed write
+  std::thread thread_;            // last: it starts once everything above exists
 };
 
 class JsonWriter {
@@ -194,7 +203,13 @@ void token_lists(JsonWriter& w, const Trace& trace,
 void tensor_data(JsonWriter& w, const Tensor& t, int depth) {
   const std::size_t leading = t.rank() - 2;
   const auto write_block = [&](std::size_t block, int at) {
-    const Matrix m = t.block_values(block);
+    // A stored block is read in place; a generated one is computed now.
+    Matrix generated;
+    if (t.generated()) generated = t.generate(block);
+    const Eigen::Map<const Matrix> m =
+        t.generated()
+            ? Eigen::Map<const Matrix>(generated.data(), generated.rows(), generated.cols())
+            : t.block(block);
     w.raw("[");
     if (m.size() >= parallel_numbers) {
       // Formatting the numbers is most of the export's time: the second half of the rows goes

@@ -364,13 +364,20 @@ Trace trace_attention(const Spec& spec) {
   // 7. weighted[i,j,:] = weights[i,j] · V[j,:]: one (S, d) block per query.
   //    Held when small; else each block is computed when a renderer asks for it, from copies of
   //    the weights and V_h it needs (a generated tensor must not depend on this function's state).
-  const auto weights_kept = std::make_shared<const Tensor>(weights);
-  const auto values_kept = std::make_shared<const Tensor>(V_h);
+  const bool generated = weights.size() * count(d) > default_weighted_limit;
+  std::shared_ptr<const Tensor> weights_kept, values_kept;
+  if (generated) {
+    weights_kept = std::make_shared<const Tensor>(weights);
+    values_kept = std::make_shared<const Tensor>(V_h);
+  }
+  const Tensor* weights_used = generated ? weights_kept.get() : &weights;
+  const Tensor* values_used = generated ? values_kept.get() : &V_h;
   Tensor weighted_t = layout.per_query(
       "weighted", {query, key, feature}, {count(L), count(S), count(d)}, default_weighted_limit,
-      [weights_kept, values_kept, heads = multi_head ? H : 1](Index b, Index head, Index i) {
+      [weights_kept, values_kept, weights_used, values_used, heads = multi_head ? H : 1](
+          Index b, Index head, Index i) {
         const std::size_t block = count(b * heads + head);
-        return weighted_values(weights_kept->block(block).row(i), values_kept->block(block));
+        return weighted_values(weights_used->block(block).row(i), values_used->block(block));
       });
   const std::string weighted_shapes =
       fmt::format("{} ⊙ {} → {}", dims_text({count(L), count(S), 1}),

@@ -4,6 +4,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <system_error>
 
 #include <fmt/format.h>
 
@@ -60,11 +61,19 @@ void run(const RunOptions& options) {
   const Trace trace = trace_attention(spec);
   if (options.output) {
     AtomicFile file(*options.output);
-    render(trace, options, file.stream());
+    try {
+      render(trace, options, file.stream());
+    } catch (const std::system_error& e) {  // a write failed half way
+      file.fail(e.code().message());
+    }
     file.commit();
     return;
   }
-  render(trace, options, std::cout);
+  try {
+    render(trace, options, std::cout);
+  } catch (const std::system_error& e) {
+    throw Error(fmt::format("cannot write to standard output: {}", e.code().message()));
+  }
   std::cout.flush();
   if (!std::cout) throw Error("cannot write to standard output");
 }

@@ -414,3 +414,13 @@ TEST_CASE("files that cannot be read", "[load][errors]") {
                       Contains("/nonexistent/x.json: cannot open: No such file or directory"));
   REQUIRE_THROWS_WITH(load_spec_file("/tmp"), Contains("/tmp: is a directory"));
 }
+
+TEST_CASE("numbers too small for a double are 0, as strtod reads them", "[load]") {
+  const Spec spec = load_spec(R"({"input": [[1, 1e-400], [-1e-400, 4e-320]]})", "tiny.json");
+  CHECK(spec.inputs[0](0, 1) == 0.0);
+  CHECK(spec.inputs[0](1, 0) == 0.0);
+  CHECK(spec.inputs[0](1, 1) == 4e-320);
+  // and a duplicate key beside them is still found
+  REQUIRE_THROWS_WITH(load_spec(R"({"name": "a", "name": "b", "input": [[1e-400]]})", "d.json"),
+                      Catch::Contains("duplicate key \"name\""));
+}
