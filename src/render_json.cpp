@@ -25,14 +25,47 @@ constexpr std::size_t flush_bytes = 1 << 22;
 constexpr Index parallel_numbers = 20'000;
 
 // The shortest text that reads back as the same double; JSON has no inf or nan, so those are the
-// strings "inf", "-inf" and "nan".
+// strings "inf", "-inf" and "nan". The digits come from fmt's Dragonbox (the shortest decimal that
+// rounds to the double); they are laid out here, as JavaScript prints numbers, because formatting
+// millions of numbers is most of an export's time and fmt's general path costs twice as much.
 void append_number(fmt::memory_buffer& out, double value) {
   if (std::isnan(value)) {
     out.append(std::string_view("\"nan\""));
-  } else if (std::isinf(value)) {
+    return;
+  }
+  if (std::isinf(value)) {
     out.append(std::string_view(value > 0 ? "\"inf\"" : "\"-inf\""));
-  } else {
-    fmt::format_to(std::back_inserter(out), FMT_COMPILE("{}"), value);
+    return;
+  }
+  if (value == 0) {  // "-0" would read back as the integer 0: keep the sign with "-0.0"
+    out.append(std::string_view(std::signbit(value) ? "-0.0" : "0"));
+    return;
+  }
+  if (value < 0) out.push_back('-');
+  const auto decimal = fmt::detail::dragonbox::to_decimal(std::abs(value));
+  char digits[20];
+  char* first = fmt::format_to(digits, FMT_COMPILE("{}"), decimal.significand);
+  const int count = static_cast<int>(first - digits);
+  const std::string_view d(digits, static_cast<std::size_t>(count));
+  const int point = count + decimal.exponent;  // digits before the decimal point
+  if (decimal.exponent >= 0 && point <= 21) {  // 1200
+    out.append(d);
+    out.append(std::string(static_cast<std::size_t>(decimal.exponent), '0'));
+  } else if (point > 0 && point <= 21) {  // 12.34
+    out.append(d.substr(0, static_cast<std::size_t>(point)));
+    out.push_back('.');
+    out.append(d.substr(static_cast<std::size_t>(point)));
+  } else if (point > -6 && point <= 0) {  // 0.0001234
+    out.append(std::string_view("0."));
+    out.append(std::string(static_cast<std::size_t>(-point), '0'));
+    out.append(d);
+  } else {  // 1.234e-7, 1e+300
+    out.push_back(d[0]);
+    if (count > 1) {
+      out.push_back('.');
+      out.append(d.substr(1));
+    }
+    fmt::format_to(std::back_inserter(out), FMT_COMPILE("e{}"), point - 1);
   }
 }
 

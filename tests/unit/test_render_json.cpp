@@ -176,3 +176,29 @@ TEST_CASE("a weighted_values above the limit is omitted, and written block by bl
     }
   }
 }
+
+TEST_CASE("every kind of double is written so that it reads back exactly", "[json]") {
+  // The input stage writes X as given: numbers of every magnitude, sign and digit count.
+  const Trace trace = trace_of(R"({"input": [
+      [0.1, -0.0, 5e-324, 1.7976931348623157e308],
+      [123456789012345678, 1e21, 1e22, 1e-7],
+      [0.000001, 1.5e-6, -2.2250738585072014e-308, 4.9406564584124654e-320],
+      [1, -1.25, 3.141592653589793, 100]]})");
+  std::ostringstream out;
+  render_json(trace, JsonOptions{{"input"}, default_weighted_limit}, out);
+  const std::string text = out.str();
+  const json doc = json::parse(text);
+  const Tensor& X = trace.stages[0].tensors[0];
+  std::vector<json> numbers;
+  flatten(doc["stages"][0]["tensors"][0]["data"], X.shape, 0, numbers);
+  for (std::size_t i = 0; i < numbers.size(); ++i) {
+    INFO(i << ": " << numbers[i].dump());
+    CHECK(numbers[i].get<double>() == X.data[i]);
+    CHECK(std::signbit(numbers[i].get<double>()) == std::signbit(X.data[i]));
+  }
+  // As a reader sees them: short, and plain where plain is short.
+  CHECK(text.find("[0.1, -0.0, 5e-324, 1.7976931348623157e308]") != std::string::npos);
+  CHECK(text.find("[123456789012345680, 1e21, 1e22, 1e-7]") != std::string::npos);
+  CHECK(text.find("[0.000001, 0.0000015, ") != std::string::npos);
+  CHECK(text.find("[1, -1.25, 3.141592653589793, 100]") != std::string::npos);
+}
