@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cmath>
 #include <condition_variable>
+#include <cstring>
 #include <deque>
 #include <future>
 #include <iterator>
@@ -28,61 +29,84 @@ constexpr Index parallel_numbers = 20'000;
 // strings "inf", "-inf" and "nan". The digits come from fmt's Dragonbox (the shortest decimal that
 // rounds to the double); they are laid out here, as JavaScript prints numbers, because formatting
 // millions of numbers is most of an export's time and fmt's general path costs twice as much.
-void append_number(fmt::memory_buffer& out, double value) {
-  static constexpr std::string_view zeros = "000000000000000000000";
+// Writes `value` at `p` (at most max_number_chars characters) and returns the end.
+constexpr std::size_t max_number_chars = 32;
+char* write_number(char* p, double value) {
+  const auto put = [&p](std::string_view text) {
+    std::memcpy(p, text.data(), text.size());
+    p += text.size();
+  };
   if (std::isnan(value)) {
-    out.append(std::string_view("\"nan\""));
-    return;
+    put("\"nan\"");
+    return p;
   }
   if (std::isinf(value)) {
-    out.append(std::string_view(value > 0 ? "\"inf\"" : "\"-inf\""));
-    return;
+    put(value > 0 ? "\"inf\"" : "\"-inf\"");
+    return p;
   }
   if (value == 0) {  // "-0" would read back as the integer 0: keep the sign with "-0.0"
-    out.append(std::string_view(std::signbit(value) ? "-0.0" : "0"));
-    return;
+    put(std::signbit(value) ? "-0.0" : "0");
+    return p;
   }
-  if (value < 0) out.push_back('-');
+  if (value < 0) *p++ = '-';
   const auto decimal = fmt::detail::dragonbox::to_decimal(std::abs(value));
-  char digits[20];
-  char* first = fmt::format_to(digits, FMT_COMPILE("{}"), decimal.significand);
-  const int count = static_cast<int>(first - digits);
+  char digits[24];
+  const int count =
+      static_cast<int>(fmt::format_to(digits, FMT_COMPILE("{}"), decimal.significand) - digits);
   const std::string_view d(digits, static_cast<std::size_t>(count));
   const int point = count + decimal.exponent;  // digits before the decimal point
   if (decimal.exponent >= 0 && point <= 21) {  // 1200
-    out.append(d);
-    out.append(zeros.substr(0, static_cast<std::size_t>(decimal.exponent)));
+    put(d);
+    std::memset(p, '0', static_cast<std::size_t>(decimal.exponent));
+    p += decimal.exponent;
   } else if (point > 0 && point <= 21) {  // 12.34
-    out.append(d.substr(0, static_cast<std::size_t>(point)));
-    out.push_back('.');
-    out.append(d.substr(static_cast<std::size_t>(point)));
+    put(d.substr(0, static_cast<std::size_t>(point)));
+    *p++ = '.';
+    put(d.substr(static_cast<std::size_t>(point)));
   } else if (point > -6 && point <= 0) {  // 0.0001234
-    out.append(std::string_view("0."));
-    out.append(zeros.substr(0, static_cast<std::size_t>(-point)));
-    out.append(d);
-  } else {  // 1.234e-7, 1e+300
-    out.push_back(d[0]);
+    put("0.");
+    std::memset(p, '0', static_cast<std::size_t>(-point));
+    p += -point;
+    put(d);
+  } else {  // 1.234e-7, 1e300
+    *p++ = d[0];
     if (count > 1) {
-      out.push_back('.');
-      out.append(d.substr(1));
+      *p++ = '.';
+      put(d.substr(1));
     }
-    fmt::format_to(std::back_inserter(out), FMT_COMPILE("e{}"), point - 1);
+    p = fmt::format_to(p, FMT_COMPILE("e{}"), point - 1);
   }
+  return p;
+}
+
+void append_number(fmt::memory_buffer& out, double value) {
+  const std::size_t size = out.size();
+  out.resize(size + max_number_chars);
+  out.resize(static_cast<std::size_t>(write_number(out.data() + size, value) - out.data()));
 }
 
 // Rows first … last − 1 of m, one list per line at indentation `at`, each after a separator.
+// Each row is written straight into room reserved for it.
 void append_rows(fmt::memory_buffer& out, const Eigen::Map<const Matrix>& m, Index first,
                  Index last, int at) {
-  const std::string indent(static_cast<std::size_t>(at) * 2, ' ');
+  const std::size_t indent = static_cast<std::size_t>(at) * 2;
+  const std::size_t row_room =
+      4 + indent + static_cast<std::size_t>(m.cols()) * (max_number_chars + 2);
   for (Index r = first; r < last; ++r) {
-    out.append(std::string_view(r == 0 ? "\n" : ",\n"));
-    out.append(std::string_view(indent));
-    out.push_back('[');
+    const std::size_t size = out.size();
+    out.resize(size + row_room);
+    char* p = out.data() + size;
+    if (r > 0) *p++ = ',';
+    *p++ = '\n';
+    std::memset(p, ' ', indent);
+    p += indent;
+    *p++ = '[';
     for (Index c = 0; c < m.cols(); ++c) {
-      if (c > 0) out.append(std::string_view(", "));
-      append_number(out, m(r, c));
+      if (c > 0) *p++ = ',', *p++ = ' ';
+      p = write_number(p, m(r, c));
     }
-    out.push_back(']');
+    *p++ = ']';
+    out.resize(static_cast<std::size_t>(p - out.data()));
   }
 }
 
