@@ -1,5 +1,6 @@
 // The JSON export, streamed: numbers go into a buffer that is handed to the stream every few
-// megabytes, so memory stays flat however large the trace is. See docs/trace-format.md.
+// megabytes, so memory grows with the largest 2-D block, not with the document.
+// See docs/trace-format.md.
 #include "attn_trace/render_json.hpp"
 
 #include <algorithm>
