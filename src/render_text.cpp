@@ -238,14 +238,16 @@ class TextRenderer {
                        t.size(), edge_items));
     }
 
-    // Format every shown number once, to find the common width.
-    const std::vector<BlockEntry> blocks = shown_blocks(t, summarise);
+    // Fetch every shown block once (a generated one is computed here) and format its shown
+    // numbers, to find the common width.
+    std::vector<BlockEntry> blocks = shown_blocks(t, summarise);
     const std::vector<std::size_t> rows = shown(t.rows(), summarise);
     const std::vector<std::size_t> cols = shown(t.cols(), summarise);
     std::size_t number_width = 1;
-    for (const BlockEntry& entry : blocks) {
+    for (BlockEntry& entry : blocks) {
       if (!entry.gap.empty()) continue;
-      const Matrix m = t.block_values(entry.block);
+      entry.values = t.block_values(entry.block);
+      const Matrix& m = entry.values;
       for (std::size_t r : rows) {
         for (std::size_t c : cols) {
           if (r == gap || c == gap) continue;
@@ -273,7 +275,7 @@ class TextRenderer {
         }
         line(fmt::format("  {}", fmt::join(parts, " · ")));
       }
-      matrix_block(t, entry.block, rows, cols, b, number_width);
+      matrix_block(t, entry.values, rows, cols, b, number_width);
     }
   }
 
@@ -283,6 +285,7 @@ class TextRenderer {
     std::vector<std::size_t> index;
     std::size_t block = 0;
     std::string gap;
+    Matrix values;  // the block's numbers, once fetched
   };
 
   // Every combination of the leading axes' shown indices, in order, with gap lines between.
@@ -294,7 +297,7 @@ class TextRenderer {
       if (axis == leading) {
         std::size_t block = 0;
         for (std::size_t a = 0; a < leading; ++a) block = block * t.shape[a] + index[a];
-        entries.push_back({index, block, ""});
+        entries.push_back({index, block, "", {}});
         return;
       }
       for (std::size_t i : shown(t.shape[axis], summarise)) {
@@ -302,7 +305,8 @@ class TextRenderer {
           entries.push_back({{},
                              0,
                              fmt::format("  ⋮ ({} more {})", t.shape[axis] - 2 * edge_items,
-                                         axis_plural(t.axes[axis]))});
+                                         axis_plural(t.axes[axis])),
+                             {}});
           continue;
         }
         index[axis] = i;
@@ -313,9 +317,8 @@ class TextRenderer {
     return entries;
   }
 
-  void matrix_block(const Tensor& t, std::size_t block, const std::vector<std::size_t>& rows,
+  void matrix_block(const Tensor& t, const Matrix& m, const std::vector<std::size_t>& rows,
                     const std::vector<std::size_t>& cols, std::size_t b, std::size_t number_width) {
-    const Matrix m = t.block_values(block);
     const Axis row_axis = t.rank() >= 2 ? t.axes[t.rank() - 2] : Axis::feature;
     const Axis col_axis = t.axes.back();
 
