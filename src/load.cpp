@@ -12,12 +12,14 @@
 #include <fstream>
 #include <iostream>
 #include <iterator>
+#include <limits>
 #include <sstream>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "attn_trace/error.hpp"
+#include "attn_trace/masks.hpp"
 #include "attn_trace/suggest.hpp"
 #include "attn_trace/text_width.hpp"
 #include "fast_json.hpp"
@@ -28,9 +30,10 @@ namespace {
 // Ordered, so that problems are reported in the order they stand in the file.
 using json = nlohmann::ordered_json;
 
-constexpr std::string_view root_keys[] = {"input",       "tokens",        "name",
-                                          "description", "source",        "num_heads",
-                                          "scale",       "weight_layout", "weights"};
+constexpr std::string_view root_keys[] = {
+    "input",     "tokens",        "name",      "description",      "source",       "num_heads",
+    "scale",     "weight_layout", "weights",   "kv_input",         "key_input",    "value_input",
+    "kv_tokens", "mask",          "attn_mask", "key_padding_mask", "add_zero_attn"};
 constexpr std::string_view weight_keys[] = {"in_proj_weight",
                                             "in_proj_bias",
                                             "q_proj_weight",
@@ -45,7 +48,9 @@ constexpr std::string_view weight_keys[] = {"in_proj_weight",
                                             "out_proj.weight",
                                             "out_proj.bias",
                                             "W_o",
-                                            "b_o"};
+                                            "b_o",
+                                            "bias_k",
+                                            "bias_v"};
 
 // "a string \"x\"", "a number 3", "an array of 2 elements": what the user actually wrote.
 std::string describe(const json& value) {
@@ -94,11 +99,14 @@ class Loader {
     spec.description = optional_string(root, "description");
     spec.source = optional_string(root, "source");
     read_input(root, spec);
+    read_key_inputs(root, spec);
     read_tokens(root, spec);
     read_layout(root, spec);
     read_weights(root, spec);
     read_num_heads(root, spec);
     read_scale(root, spec);
+    read_add_zero_attn(root, spec);
+    read_masks(root, spec);
     return spec;
   }
 
@@ -213,36 +221,92 @@ class Loader {
       fail("input", "missing: the input matrix X is required, (L, E) or batched (B, L, E)");
     }
     const json& input = root["input"];
-    const bool batched = input.is_array() && !input.empty() && input[0].is_array() &&
-                         !input[0].empty() && input[0][0].is_array();
-    spec.batched = batched;
-    if (!batched) {
-      spec.inputs.push_back(read_matrix(input, "input"));
+    spec.batched = input.is_array() && !input.empty() && input[0].is_array() && !input[0].empty() &&
+                   input[0][0].is_array();
+    spec.inputs = read_rows(input, "input", spec.batched);
+  }
+
+  // A matrix of rows (L, width), or B of them when `batched`, all of the same shape.
+  std::vector<Matrix> read_rows(const json& value, const std::string& path, bool batched) const {
+    if (!batched) return {read_matrix(value, path)};
+    if (!value.is_array() || value.empty()) {
+      fail(path, fmt::format("expected a batch of matrices (B, L, E), found {}", describe(value)));
+    }
+    std::vector<Matrix> rows;
+    for (std::size_t b = 0; b < value.size(); ++b) {
+      const std::string at = fmt::format("{}[{}]", path, b);
+      Matrix x = read_matrix(value[b], at);
+      if (b > 0 && (x.rows() != rows[0].rows() || x.cols() != rows[0].cols())) {
+        fail(at,
+             fmt::format("expected shape {} like {}[0], found {}",
+                         shape_text(rows[0].rows(), rows[0].cols()), path,
+                         shape_text(x.rows(), x.cols())),
+             "every batch must have the same number of tokens and the same width");
+      }
+      rows.push_back(std::move(x));
+    }
+    return rows;
+  }
+
+  // Cross-attention: kv_input, or key_input and value_input, shaped like input (batched or not).
+  void read_key_inputs(const json& root, Spec& spec) const {
+    const bool kv = root.contains("kv_input"), k = root.contains("key_input"),
+               v = root.contains("value_input");
+    if (kv && (k || v)) {
+      fail(k ? "key_input" : "value_input", "given with kv_input",
+           "kv_input is the source of both K and V; key_input and value_input give one each: "
+           "use one form");
+    }
+    if (k != v) {
+      fail(k ? "value_input" : "key_input", "missing: key_input and value_input come together",
+           "for one source of both K and V, write kv_input");
+    }
+    if (!kv && !k) return;
+    const auto read = [&](const char* key) {
+      const json& value = root[key];
+      const bool batched = value.is_array() && !value.empty() && value[0].is_array() &&
+                           !value[0].empty() && value[0][0].is_array();
+      if (batched != spec.batched) {
+        fail(key,
+             spec.batched
+                 ? fmt::format("expected a batch of {} matrices (B, S, width) like input, found {}",
+                               spec.batch_size(), "a single matrix")
+                 : "expected a matrix (S, width) like input, found a batch of matrices",
+             "the keys and values are batched exactly when the queries are");
+      }
+      std::vector<Matrix> rows = read_rows(value, key, batched);
+      if (rows.size() != spec.inputs.size()) {
+        fail(key, fmt::format("expected {} batches like input, found {}", spec.inputs.size(),
+                              rows.size()));
+      }
+      return rows;
+    };
+    if (kv) {
+      spec.key_source = KeySource::kv_input;
+      spec.key_inputs = read("kv_input");
+      spec.value_inputs = spec.key_inputs;
       return;
     }
-    for (std::size_t b = 0; b < input.size(); ++b) {
-      const std::string path = fmt::format("input[{}]", b);
-      Matrix x = read_matrix(input[b], path);
-      if (b > 0 && (x.rows() != spec.inputs[0].rows() || x.cols() != spec.inputs[0].cols())) {
-        fail(path,
-             fmt::format("expected shape {} like input[0], found {}",
-                         shape_text(spec.inputs[0].rows(), spec.inputs[0].cols()),
-                         shape_text(x.rows(), x.cols())),
-             "every batch must have the same number of tokens and the same embed dim");
-      }
-      spec.inputs.push_back(std::move(x));
+    spec.key_source = KeySource::separate;
+    spec.key_inputs = read("key_input");
+    spec.value_inputs = read("value_input");
+    const Index keys = spec.key_inputs.front().rows(), values = spec.value_inputs.front().rows();
+    if (values != keys) {
+      fail("value_input",
+           fmt::format("expected {} rows, one per row of key_input, found {}", keys, values),
+           "key j and value j belong to the same token");
     }
   }
 
-  std::vector<std::string> read_token_list(const json& value, const std::string& path,
-                                           Index length) const {
+  std::vector<std::string> read_token_list(const json& value, const std::string& path, Index length,
+                                           const char* rows_of) const {
     if (!value.is_array()) {
       fail(path, fmt::format("expected a list of {} token label{}, found {}", length,
                              length == 1 ? "" : "s", describe(value)));
     }
     if (static_cast<Index>(value.size()) != length) {
-      fail(path, fmt::format("expected {} token label{}, one per row of input, found {}", length,
-                             length == 1 ? "" : "s", value.size()));
+      fail(path, fmt::format("expected {} token label{}, one per row of {}, found {}", length,
+                             length == 1 ? "" : "s", rows_of, value.size()));
     }
     std::vector<std::string> tokens;
     for (std::size_t i = 0; i < value.size(); ++i) {
@@ -256,32 +320,50 @@ class Loader {
   }
 
   void read_tokens(const json& root, Spec& spec) const {
-    const Index length = spec.q_len();
-    if (!root.contains("tokens")) {
-      std::vector<std::string> numbers;
-      for (Index i = 0; i < length; ++i) numbers.push_back(std::to_string(i));
-      spec.tokens.assign(spec.inputs.size(), numbers);
+    spec.tokens = read_token_lists(root, "tokens", spec.q_len(), spec, "input");
+    if (spec.key_source == KeySource::self) {
+      if (root.contains("kv_tokens")) {
+        fail("kv_tokens", "given without kv_input or key_input/value_input",
+             "in self-attention the keys are the query tokens, labelled by \"tokens\"");
+      }
+      spec.kv_tokens = spec.tokens;
       return;
     }
-    const json& tokens = root["tokens"];
+    spec.kv_tokens =
+        read_token_lists(root, "kv_tokens", spec.kv_len(), spec,
+                         spec.key_source == KeySource::kv_input ? "kv_input" : "key_input");
+  }
+
+  // `key`'s labels: one list of `length`, or one per batch; numbers 0 … length−1 when absent.
+  std::vector<std::vector<std::string>> read_token_lists(const json& root, const char* key,
+                                                         Index length, const Spec& spec,
+                                                         const char* rows_of) const {
+    if (!root.contains(key)) {
+      std::vector<std::string> numbers;
+      for (Index i = 0; i < length; ++i) numbers.push_back(std::to_string(i));
+      return std::vector<std::vector<std::string>>(spec.inputs.size(), numbers);
+    }
+    const json& tokens = root[key];
     const bool per_batch =
         tokens.is_array() &&
         std::any_of(tokens.begin(), tokens.end(), [](const json& t) { return t.is_array(); });
     if (!per_batch) {
-      spec.tokens.assign(spec.inputs.size(), read_token_list(tokens, "tokens", length));
-      return;
+      return std::vector<std::vector<std::string>>(spec.inputs.size(),
+                                                   read_token_list(tokens, key, length, rows_of));
     }
     if (!spec.batched) {
-      fail("tokens", "expected a list of token labels, found a list of lists",
+      fail(key, "expected a list of token labels, found a list of lists",
            "one list per batch is only for batched input (B, L, E)");
     }
     if (tokens.size() != spec.inputs.size()) {
-      fail("tokens", fmt::format("expected one list of labels per batch ({} lists), found {}",
-                                 spec.inputs.size(), tokens.size()));
+      fail(key, fmt::format("expected one list of labels per batch ({} lists), found {}",
+                            spec.inputs.size(), tokens.size()));
     }
+    std::vector<std::vector<std::string>> lists;
     for (std::size_t b = 0; b < tokens.size(); ++b) {
-      spec.tokens.push_back(read_token_list(tokens[b], fmt::format("tokens[{}]", b), length));
+      lists.push_back(read_token_list(tokens[b], fmt::format("{}[{}]", key, b), length, rows_of));
     }
+    return lists;
   }
 
   void read_layout(const json& root, Spec& spec) const {
@@ -343,8 +425,25 @@ class Loader {
     return v;
   }
 
+  // Without Q/K/V weights, K and V are the key and value inputs themselves.
+  void check_identity_widths(const Spec& spec) const {
+    if (spec.learned_projections() || spec.key_source == KeySource::self) return;
+    const auto check = [&](const char* key, Index width) {
+      if (width == spec.embed_dim()) return;
+      fail(key,
+           fmt::format("expected {} columns like input (E = {}), found {}", spec.embed_dim(),
+                       spec.embed_dim(), width),
+           "without Q/K/V weights, K and V are the inputs themselves, and Q·Kᵀ needs rows of one "
+           "width; give q_proj_weight (E, E), k_proj_weight (E, kdim) and v_proj_weight (E, vdim) "
+           "to project them");
+    };
+    const bool kv = spec.key_source == KeySource::kv_input;
+    check(kv ? "kv_input" : "key_input", spec.key_dim());
+    if (!kv) check("value_input", spec.value_dim());
+  }
+
   void read_weights(const json& root, Spec& spec) const {
-    if (!root.contains("weights")) return;
+    if (!root.contains("weights")) return check_identity_widths(spec);
     const json& weights = root["weights"];
     if (!weights.is_object()) {
       fail("weights",
@@ -398,11 +497,61 @@ class Loader {
            "a bias needs the weights it belongs to");
     }
 
+    check_identity_widths(spec);
     read_out_proj(weights, spec);
+    read_bias_kv(weights, spec);
+  }
+
+  // add_bias_kv's bias_k and bias_v: D numbers each, or PyTorch's (1, 1, D) parameter as it is.
+  void read_bias_kv(const json& weights, Spec& spec) const {
+    const bool k = weights.contains("bias_k"), v = weights.contains("bias_v");
+    if (!k && !v) return;
+    if (k != v) {
+      fail(k ? "weights.bias_v" : "weights.bias_k",
+           "missing: bias_k and bias_v come together (nn.MultiheadAttention's add_bias_kv)");
+    }
+    const Index model = spec.model_dim();
+    const auto read = [&](const char* key) {
+      const std::string path = fmt::format("weights.{}", key);
+      // (1, 1, D) and (1, D) are the same D numbers.
+      const json* value = &weights[key];
+      while (value->is_array() && value->size() == 1 && (*value)[0].is_array()) {
+        value = &(*value)[0];
+      }
+      Vector bias = read_vector(*value, path);
+      if (bias.size() != model) {
+        fail(path, fmt::format("expected {} numbers, one per column of K and V (or PyTorch's "
+                               "shape (1, 1, {})), found {}",
+                               model, model, bias.size()));
+      }
+      return bias;
+    };
+    spec.bias_k = read("bias_k");
+    spec.bias_v = read("bias_v");
+  }
+
+  void read_add_zero_attn(const json& root, Spec& spec) const {
+    if (!root.contains("add_zero_attn")) return;
+    const json& value = root["add_zero_attn"];
+    if (!value.is_boolean()) {
+      fail("add_zero_attn", fmt::format("expected true or false, found {}", describe(value)));
+    }
+    spec.add_zero_attn = value.get<bool>();
   }
 
   void read_packed(const json& weights, Spec& spec) const {
     const Index embed = spec.embed_dim();
+    if (spec.key_dim() != embed || spec.value_dim() != embed) {
+      const std::string widths =
+          spec.key_source == KeySource::kv_input
+              ? fmt::format("kv_input has {} columns", spec.key_dim())
+              : fmt::format("key_input has kdim = {} and value_input vdim = {} columns",
+                            spec.key_dim(), spec.value_dim());
+      fail("weights.in_proj_weight",
+           fmt::format("maps inputs of width E = {} only, but {}", embed, widths),
+           "nn.MultiheadAttention with kdim/vdim stores q_proj_weight (E, E), k_proj_weight "
+           "(E, kdim) and v_proj_weight (E, vdim) instead of in_proj_weight");
+    }
     Matrix packed = read_matrix(weights["in_proj_weight"], "weights.in_proj_weight");
     const bool math = spec.weight_layout == WeightLayout::math;
     if (math) packed.transposeInPlace();
@@ -457,9 +606,21 @@ class Loader {
     const std::string why = fmt::format("for embed dim {}", embed);
     spec.q_proj = Linear{read_weight(weights, keys[0], embed, -1, spec, why), std::nullopt};
     const Index model = spec.q_proj->weight.rows();
-    const std::string same = fmt::format("for embed dim {}, like {}", embed, keys[0]);
-    spec.k_proj = Linear{read_weight(weights, keys[1], embed, model, spec, same), std::nullopt};
-    spec.v_proj = Linear{read_weight(weights, keys[2], embed, model, spec, same), std::nullopt};
+    // K and V read the key and value inputs, which in cross-attention have widths of their own.
+    const auto width = [&](Index in, std::string_view source, std::string_view dim) {
+      return spec.key_source == KeySource::self
+                 ? fmt::format("for embed dim {}, like {}", embed, keys[0])
+                 : fmt::format("for {} = {} (the width of {}), with {} outputs like {}", dim, in,
+                               source, model, keys[0]);
+    };
+    const bool kv = spec.key_source == KeySource::kv_input;
+    spec.k_proj = Linear{read_weight(weights, keys[1], spec.key_dim(), model, spec,
+                                     width(spec.key_dim(), kv ? "kv_input" : "key_input", "kdim")),
+                         std::nullopt};
+    spec.v_proj =
+        Linear{read_weight(weights, keys[2], spec.value_dim(), model, spec,
+                           width(spec.value_dim(), kv ? "kv_input" : "value_input", "vdim")),
+               std::nullopt};
   }
 
   void read_out_proj(const json& weights, Spec& spec) const {
@@ -485,6 +646,241 @@ class Loader {
                            fmt::format("(one per output of {})", weight_key));
     }
     spec.out_proj = std::move(out);
+  }
+
+  // A rectangular nested array of scalars (any rank ≥ 1): its shape and its leaves, row-major.
+  struct Nested {
+    std::vector<std::size_t> shape;
+    std::vector<const json*> leaves;
+  };
+
+  Nested read_nested(const json& value, const std::string& path) const {
+    Nested out;
+    for (const json* level = &value; level->is_array(); level = &(*level)[0]) {
+      if (level->empty()) {
+        fail(out.shape.empty() ? path : fmt::format("{}{}", path, repeat_index(out.shape.size())),
+             "expected a list with elements, found an empty array");
+      }
+      out.shape.push_back(level->size());
+    }
+    if (out.shape.empty()) fail(path, fmt::format("expected a list, found {}", describe(value)));
+    collect(value, path, 0, out);
+    return out;
+  }
+
+  static std::string repeat_index(std::size_t depth) {
+    std::string s;
+    for (std::size_t i = 0; i < depth; ++i) s += "[0]";
+    return s;
+  }
+
+  void collect(const json& value, const std::string& path, std::size_t depth, Nested& out) const {
+    const bool leaf_level = depth == out.shape.size();
+    if (leaf_level) {
+      if (value.is_array() || value.is_object()) {
+        fail(path,
+             fmt::format("expected a single value {} levels deep, like {}{}, found {}", depth,
+                         path.substr(0, path.find('[')), repeat_index(depth), describe(value)),
+             "every row must nest equally deep");
+      }
+      out.leaves.push_back(&value);
+      return;
+    }
+    if (!value.is_array()) {
+      fail(path,
+           fmt::format("expected a list of {} elements, found {}", out.shape[depth],
+                       describe(value)),
+           "every row must nest equally deep");
+    }
+    if (value.size() != out.shape[depth]) {
+      fail(path,
+           fmt::format("has {} elements, the ones before it have {}", value.size(),
+                       out.shape[depth]),
+           "every row must have the same length");
+    }
+    for (std::size_t i = 0; i < value.size(); ++i) {
+      collect(value[i], fmt::format("{}[{}]", path, i), depth + 1, out);
+    }
+  }
+
+  // "mask[1][2]": the path of leaf `flat` of a nested array.
+  static std::string leaf_path(const std::string& path, const Nested& n, std::size_t flat) {
+    std::vector<std::size_t> index(n.shape.size());
+    for (std::size_t a = n.shape.size(); a-- > 0;) {
+      index[a] = flat % n.shape[a];
+      flat /= n.shape[a];
+    }
+    std::string out = path;
+    for (std::size_t i : index) out += fmt::format("[{}]", i);
+    return out;
+  }
+
+  static std::string dims_text(const std::vector<std::size_t>& shape) {
+    return fmt::format("({})", fmt::join(shape, ", "));
+  }
+
+  // The leaves of `n`, `rows` × `cols` each, as matrices in order.
+  static std::vector<Matrix> blocks(const std::vector<double>& values, std::size_t rows,
+                                    std::size_t cols) {
+    std::vector<Matrix> out;
+    for (std::size_t start = 0; start < values.size(); start += rows * cols) {
+      out.push_back(Eigen::Map<const Matrix>(values.data() + start, static_cast<Index>(rows),
+                                             static_cast<Index>(cols)));
+    }
+    return out;
+  }
+
+  void read_masks(const json& root, Spec& spec) const {
+    const std::size_t L = static_cast<std::size_t>(spec.q_len());
+    const std::size_t S = static_cast<std::size_t>(spec.kv_len());
+    const std::size_t B = spec.inputs.size(), H = static_cast<std::size_t>(spec.num_heads);
+    const std::string LS = fmt::format("(L, S) = ({}, {})", L, S);
+    const std::string counts =
+        fmt::format("one row per query token ({}) and one column per key token ({})", L, S);
+    if (root.contains("mask")) read_keep_mask(root["mask"], spec, L, S, B, LS, counts);
+    if (root.contains("attn_mask")) read_attn_mask(root["attn_mask"], spec, L, S, B, H, LS, counts);
+    if (root.contains("key_padding_mask"))
+      read_key_padding_mask(root["key_padding_mask"], spec, S, B);
+  }
+
+  void read_keep_mask(const json& value, Spec& spec, std::size_t L, std::size_t S, std::size_t B,
+                      const std::string& LS, const std::string& counts) const {
+    KeepMask mask;
+    if (value.is_string()) {
+      if (value != "causal") {
+        fail("mask",
+             fmt::format("expected \"causal\" or a 0/1 matrix {}, found {}", LS, describe(value)),
+             "\"causal\" lets query i attend keys j ≤ i; a matrix says 1 = may attend, 0 = "
+             "blocked for each query (row) and key (column)");
+      }
+      mask.causal = true;
+      mask.keep.push_back(causal_keep(spec.q_len(), spec.kv_len()));
+      spec.masks.mask = std::move(mask);
+      return;
+    }
+    const Nested n = read_nested(value, "mask");
+    const bool plain = n.shape == std::vector<std::size_t>{L, S};
+    const bool per_batch = spec.batched && n.shape == std::vector<std::size_t>{B, L, S};
+    if (!plain && !per_batch) {
+      fail("mask",
+           fmt::format("expected shape {}{}, {}, found {}", LS,
+                       spec.batched ? fmt::format(" or (B, L, S) = ({}, {}, {})", B, L, S) : "",
+                       counts, dims_text(n.shape)),
+           !spec.batched && n.shape.size() == 3 ? "a (B, L, S) mask is for batched input" : "");
+    }
+    std::vector<double> values;
+    values.reserve(n.leaves.size());
+    for (std::size_t i = 0; i < n.leaves.size(); ++i) {
+      const json& leaf = *n.leaves[i];
+      if (leaf.is_number() && (leaf.get<double>() == 0 || leaf.get<double>() == 1)) {
+        values.push_back(leaf.get<double>());
+        continue;
+      }
+      fail(leaf_path("mask", n, i),
+           fmt::format("expected 0 or 1 (1 = may attend, 0 = blocked), found {}", describe(leaf)),
+           leaf.is_boolean()
+               ? "true/false is attn_mask's convention, where true = blocked; write 1/0 here, or "
+                 "use attn_mask"
+               : "");
+    }
+    mask.per_batch = per_batch;
+    mask.keep = blocks(values, L, S);
+    spec.masks.mask = std::move(mask);
+  }
+
+  void read_attn_mask(const json& value, Spec& spec, std::size_t L, std::size_t S, std::size_t B,
+                      std::size_t H, const std::string& LS, const std::string& counts) const {
+    const Nested n = read_nested(value, "attn_mask");
+    const std::size_t blocks_3d = spec.batched ? B * H : H;
+    const bool plain = n.shape == std::vector<std::size_t>{L, S};
+    const bool per_head = n.shape == std::vector<std::size_t>{blocks_3d, L, S};
+    if (!plain && !per_head) {
+      fail("attn_mask",
+           fmt::format("expected shape {} or {} = ({}, {}, {}), {}, found {}", LS,
+                       spec.batched ? "(B·H, L, S)" : "(H, L, S)", blocks_3d, L, S, counts,
+                       dims_text(n.shape)),
+           "nn.MultiheadAttention's attn_mask is (L, S) for every batch and head, or 3-D with one "
+           "(L, S) block per head (block b·H + h is batch b, head h)");
+    }
+    AttnMask mask;
+    mask.per_head = per_head && !plain;
+    mask.boolean = n.leaves.front()->is_boolean();
+    std::vector<double> values;
+    values.reserve(n.leaves.size());
+    bool zero_or_one = true, any_one = false;
+    for (std::size_t i = 0; i < n.leaves.size(); ++i) {
+      const json& leaf = *n.leaves[i];
+      const std::string where = fmt::format("attn_mask{}", repeat_index(n.shape.size()));
+      if (mask.boolean) {
+        if (!leaf.is_boolean()) {
+          fail(leaf_path("attn_mask", n, i),
+               fmt::format("expected a boolean like {}, found {}", where, describe(leaf)),
+               "attn_mask is either booleans (true = blocked) or numbers added to the scores, "
+               "not both");
+        }
+        values.push_back(leaf.get<bool>() ? 1.0 : 0.0);
+        continue;
+      }
+      if (leaf.is_number()) {
+        const double number = read_number(leaf, leaf_path("attn_mask", n, i));
+        zero_or_one = zero_or_one && (number == 0 || number == 1);
+        any_one = any_one || number == 1;
+        values.push_back(number);
+        continue;
+      }
+      if (leaf == "-inf") {
+        zero_or_one = false;
+        values.push_back(-std::numeric_limits<double>::infinity());
+        continue;
+      }
+      fail(leaf_path("attn_mask", n, i),
+           fmt::format("expected a number or \"-inf\" like {}, found {}", where, describe(leaf)),
+           leaf.is_boolean()  ? "attn_mask is either booleans (true = blocked) or numbers added to "
+                                "the scores, not both"
+           : leaf.is_string() ? "only \"-inf\" blocks; +inf or nan would make the softmax nan"
+                              : "");
+    }
+    if (zero_or_one && any_one) {
+      spec.warnings.push_back(
+          "attn_mask holds only the numbers 0 and 1: a float attn_mask is added to the scaled "
+          "scores, so it adds 0 or 1 and blocks nothing. To block, write true where blocked "
+          "(booleans), \"-inf\" where blocked, or use \"mask\" with 1 = may attend, 0 = "
+          "blocked");
+    }
+    mask.blocks = blocks(values, L, S);
+    spec.masks.attn_mask = std::move(mask);
+  }
+
+  void read_key_padding_mask(const json& value, Spec& spec, std::size_t S, std::size_t B) const {
+    const Nested n = read_nested(value, "key_padding_mask");
+    const bool ok = spec.batched ? n.shape == std::vector<std::size_t>{B, S}
+                                 : n.shape == std::vector<std::size_t>{S};
+    if (!ok) {
+      fail("key_padding_mask",
+           spec.batched ? fmt::format("expected shape (B, S) = ({}, {}), one row per batch and one "
+                                      "column per key token, found {}",
+                                      B, S, dims_text(n.shape))
+                        : fmt::format("expected shape (S) = ({}), one per key token, found {}", S,
+                                      dims_text(n.shape)));
+    }
+    KeyPaddingMask mask;
+    for (std::size_t b = 0; b < (spec.batched ? B : 1); ++b) {
+      Vector ignore(static_cast<Index>(S));
+      for (std::size_t j = 0; j < S; ++j) {
+        const std::size_t flat = b * S + j;
+        const json& leaf = *n.leaves[flat];
+        if (!leaf.is_boolean()) {
+          fail(leaf_path("key_padding_mask", n, flat),
+               fmt::format("expected true or false (true = that key is ignored), found {}",
+                           describe(leaf)),
+               "key_padding_mask is nn.MultiheadAttention's: true marks a padding key; for the "
+               "tutorials' 1 = may attend, 0 = blocked, use \"mask\"");
+        }
+        ignore(static_cast<Index>(j)) = leaf.get<bool>() ? 1.0 : 0.0;
+      }
+      mask.ignore.push_back(std::move(ignore));
+    }
+    spec.masks.key_padding_mask = std::move(mask);
   }
 
   void read_num_heads(const json& root, Spec& spec) const {

@@ -13,6 +13,7 @@
 #include <future>
 #include <iterator>
 #include <mutex>
+#include <numeric>
 #include <system_error>
 #include <thread>
 
@@ -257,9 +258,43 @@ void token_lists(JsonWriter& w, const Trace& trace,
   w.raw("]");
 }
 
+// A stored tensor of any rank, booleans as true/false: the masks as given, which are small.
+void plain_tensor_data(JsonWriter& w, const Tensor& t, int depth) {
+  const auto value = [&](std::size_t flat) {
+    if (t.boolean) {
+      w.raw(t.data[flat] != 0 ? "true" : "false");
+    } else {
+      w.number(t.data[flat]);
+    }
+  };
+  // Innermost lists on one line; the lists around them one element per line.
+  const auto nest = [&](const auto& self, std::size_t axis, std::size_t offset, int at) -> void {
+    w.raw("[");
+    const std::size_t stride = std::accumulate(t.shape.begin() + static_cast<long>(axis) + 1,
+                                               t.shape.end(), std::size_t{1}, std::multiplies<>());
+    for (std::size_t i = 0; i < t.shape[axis]; ++i) {
+      if (axis + 1 == t.rank()) {
+        if (i > 0) w.raw(", ");
+        value(offset + i);
+        continue;
+      }
+      w.raw(i == 0 ? "\n" : ",\n");
+      w.indent(at + 1);
+      self(self, axis + 1, offset + i * stride, at + 1);
+    }
+    if (axis + 1 < t.rank()) {
+      w.raw("\n");
+      w.indent(at);
+    }
+    w.raw("]");
+  };
+  nest(nest, 0, 0, depth);
+}
+
 // The numbers of `t` as nested lists, row-major; each innermost row on one line. Generated
 // tensors are computed one block at a time, here, while being written.
 void tensor_data(JsonWriter& w, const Tensor& t, int depth) {
+  if (t.boolean || t.rank() < 2) return plain_tensor_data(w, t, depth);
   const std::size_t leading = t.rank() - 2;
   const auto write_block = [&](std::size_t block, int at) {
     // A stored block is read in place; a generated one is computed now.
@@ -333,6 +368,19 @@ void config(JsonWriter& w, const TraceConfig& c) {
   w.string(c.learned_projections ? "learned" : "identity");
   w.key("out_proj", 2);
   w.raw(c.out_proj ? "true" : "false");
+  w.key("key_source", 2);
+  w.string(key_source_name(c.key_source));
+  w.key("key_dim", 2);
+  w.integer(c.key_dim);
+  w.key("value_dim", 2);
+  w.integer(c.value_dim);
+  std::vector<std::string> extra;
+  if (c.bias_kv) extra.emplace_back("bias_kv");
+  if (c.zero_attn) extra.emplace_back("zero_attn");
+  w.key("extra_keys", 2);
+  string_list(w, extra);
+  w.key("masks", 2);
+  string_list(w, c.masks);
   w.raw("\n  }");
 }
 

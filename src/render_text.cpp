@@ -60,7 +60,9 @@ std::vector<std::size_t> shown(std::size_t n, bool summarise) {
 }
 
 // Fixed-point with `precision` decimals; scientific beyond ±1e9, where fixed digits stop helping.
+// −inf, which a mask puts in blocked cells, prints as −∞ so that those cells stand out.
 std::string format_number(double value, int precision) {
+  if (std::isinf(value)) return value < 0 ? "−∞" : "∞";
   if (std::isfinite(value) && std::abs(value) >= 1e9) {
     return fmt::format("{:.{}e}", value, precision);
   }
@@ -69,6 +71,16 @@ std::string format_number(double value, int precision) {
   // "-0.0000" says nothing a learner needs; a value that rounds to zero prints as zero.
   if (s.starts_with('-') && s.find_first_not_of("-0.") == std::string::npos) s.erase(0, 1);
   return s;
+}
+
+// A cell of `t`: true/false for a boolean mask; a whole number without decimals in a mask as given
+// (`whole`), so that 1/0 and 0/−∞ read as the flags they are; else format_number.
+std::string format_cell(const Tensor& t, double value, int precision, bool whole) {
+  if (t.boolean) return value != 0 ? "true" : "false";
+  if (whole && std::isfinite(value) && value == std::round(value) && std::abs(value) < 1e9) {
+    return fmt::format("{}", static_cast<long long>(value));
+  }
+  return format_number(value, precision);
 }
 
 // "queries", "keys", "heads": the axis name for a count of several.
@@ -131,24 +143,22 @@ class TextRenderer {
     if (!trace_.source.empty()) line(wrap("source: " + printable(trace_.source), width_, "  "));
     line();
 
-    // One list when every batch has the same tokens, else one per batch.
-    const bool shared = std::all_of(trace_.tokens.begin(), trace_.tokens.end(),
-                                    [&](const auto& list) { return list == trace_.tokens[0]; });
-    std::vector<std::string> token_lines;
-    for (std::size_t b = 0; b < (shared ? 1 : trace_.tokens.size()); ++b) {
-      std::vector<std::string> labels;
-      const std::vector<std::string>& tokens = trace_.tokens[b];
-      for (std::size_t i :
-           shown(tokens.size(), !options_.full && tokens.size() > max_header_tokens)) {
-        labels.push_back(i == gap ? "…" : token_label(tokens[i]));
-      }
-      token_lines.push_back(fmt::format("{}{}", shared ? "" : fmt::format("batch {}: ", b),
-                                        fmt::join(labels, " · ")));
+    line(wrap(fmt::format("  tokens   {}", token_summary(trace_.tokens)), width_, "           "));
+    const bool cross = c.key_source != KeySource::self;
+    if (cross) {
+      line(wrap(fmt::format("  keys     {}", token_summary(trace_.kv_tokens)), width_,
+                "           "));
     }
-    line(wrap(fmt::format("  tokens   {}", fmt::join(token_lines, "; ")), width_, "           "));
-    std::string sizes = fmt::format("L = {} token{} · E = {} · H = {} head{} · d = {}", c.q_len,
-                                    c.q_len == 1 ? "" : "s", c.embed_dim, c.num_heads,
-                                    c.num_heads == 1 ? "" : "s", c.head_dim);
+    std::string sizes = fmt::format("L = {} token{}", c.q_len, c.q_len == 1 ? "" : "s");
+    if (cross || c.kv_len != c.q_len) {
+      sizes += fmt::format(" · S = {} key{}", c.kv_len, c.kv_len == 1 ? "" : "s");
+    }
+    sizes += fmt::format(" · E = {} · H = {} head{} · d = {}", c.embed_dim, c.num_heads,
+                         c.num_heads == 1 ? "" : "s", c.head_dim);
+    if (c.key_source == KeySource::kv_input) sizes += fmt::format(" · E_kv = {}", c.key_dim);
+    if (c.key_source == KeySource::separate) {
+      sizes += fmt::format(" · kdim = {} · vdim = {}", c.key_dim, c.value_dim);
+    }
     if (c.model_dim != c.embed_dim) sizes += fmt::format(" · D = {}", c.model_dim);
     if (c.batch) sizes = fmt::format("B = {} · ", *c.batch) + sizes;
     line(wrap("  sizes    " + sizes, width_, "           "));
@@ -162,11 +172,40 @@ class TextRenderer {
       weights = "math layout: W is (in, out), y = x·W + b";
     }
     weights += c.out_proj ? " · with out_proj" : " · no out_proj";
+    if (c.bias_kv) weights += " · bias_k/bias_v";
+    if (c.zero_attn) weights += " · add_zero_attn";
     line(wrap("  weights  " + weights, width_, "           "));
+    if (cross) {
+      line(wrap(c.key_source == KeySource::kv_input
+                    ? "  cross    queries from input, keys and values from kv_input"
+                    : "  cross    queries from input, keys from key_input, values from value_input",
+                width_, "           "));
+    }
+    if (!c.masks.empty()) {
+      line(wrap(fmt::format("  masks    {}", fmt::join(c.masks, " · ")), width_, "           "));
+    }
     for (const std::string& note : trace_.notes) line(wrap("  note: " + note, width_, "        "));
     for (const std::string& warning : trace_.warnings) {
       line(wrap("  warning: " + warning, width_, "           "));
     }
+  }
+
+  // The labels of one list, or of one list per batch when they differ: "a · b · c".
+  std::string token_summary(const std::vector<std::vector<std::string>>& lists) const {
+    const bool shared =
+        std::all_of(lists.begin(), lists.end(), [&](const auto& list) { return list == lists[0]; });
+    std::vector<std::string> out;
+    for (std::size_t b = 0; b < (shared ? 1 : lists.size()); ++b) {
+      std::vector<std::string> labels;
+      const std::vector<std::string>& tokens = lists[b];
+      for (std::size_t i :
+           shown(tokens.size(), !options_.full && tokens.size() > max_header_tokens)) {
+        labels.push_back(i == gap ? "…" : token_label(tokens[i]));
+      }
+      out.push_back(fmt::format("{}{}", shared ? "" : fmt::format("batch {}: ", b),
+                                fmt::join(labels, " · ")));
+    }
+    return fmt::format("{}", fmt::join(out, "; "));
   }
 
   static std::string scale_rule_text(const TraceConfig& c) {
@@ -192,6 +231,10 @@ class TextRenderer {
     line(wrap("  " + stage.formula, width_, "      "));
     line(wrap("  shapes: " + stage.shapes, width_, "      "));
     if (!stage.note.empty()) line(wrap("  " + stage.note, width_, "  "));
+    if (stage.id == "masking") {
+      line(wrap("  −∞ marks a blocked cell: exp(−∞) = 0, so the softmax gives that key no weight.",
+                width_, "  "));
+    }
     for (const Tensor& tensor : stage.tensors) {
       if (const auto why = left_out(stage, tensor, options_.weighted_limit)) {
         line();
@@ -199,7 +242,8 @@ class TextRenderer {
                   width_, "  "));
         continue;
       }
-      tensor_block(tensor);
+      // The masks as given and their additive form are flags: 1/0, 0/−∞, without decimals.
+      tensor_block(tensor, stage.id == "masking" && tensor.name != "masked");
     }
   }
 
@@ -226,7 +270,7 @@ class TextRenderer {
     return truncate_to_width(printable(token), max_label);
   }
 
-  void tensor_block(const Tensor& t) {
+  void tensor_block(const Tensor& t, bool whole) {
     const bool summarise = !options_.full && t.size() > summary_threshold;
     std::vector<std::string> axis_names;
     for (Axis a : t.axes) axis_names.emplace_back(axis_name(a));
@@ -251,9 +295,9 @@ class TextRenderer {
       for (std::size_t r : rows) {
         for (std::size_t c : cols) {
           if (r == gap || c == gap) continue;
-          const std::string cell =
-              format_number(m(static_cast<Index>(r), static_cast<Index>(c)), options_.precision);
-          number_width = std::max(number_width, cell.size());
+          const std::string cell = format_cell(t, m(static_cast<Index>(r), static_cast<Index>(c)),
+                                               options_.precision, whole);
+          number_width = std::max(number_width, display_width(cell));
         }
       }
     }
@@ -275,7 +319,7 @@ class TextRenderer {
         }
         line(fmt::format("  {}", fmt::join(parts, " · ")));
       }
-      matrix_block(t, entry.values, rows, cols, b, number_width);
+      matrix_block(t, entry.values, rows, cols, b, number_width, whole);
     }
   }
 
@@ -318,13 +362,18 @@ class TextRenderer {
   }
 
   void matrix_block(const Tensor& t, const Matrix& m, const std::vector<std::size_t>& rows,
-                    const std::vector<std::size_t>& cols, std::size_t b, std::size_t number_width) {
+                    const std::vector<std::size_t>& cols, std::size_t b, std::size_t number_width,
+                    bool whole) {
     const Axis row_axis = t.rank() >= 2 ? t.axes[t.rank() - 2] : Axis::feature;
     const Axis col_axis = t.axes.back();
+    // A rank-1 tensor is one row without a label.
+    const auto row_label = [&](std::size_t r) {
+      return t.rank() >= 2 ? label(row_axis, r, b) : std::string();
+    };
 
-    std::size_t label_width = 1;
+    std::size_t label_width = t.rank() >= 2 ? 1 : 0;
     for (std::size_t r : rows) {
-      if (r != gap) label_width = std::max(label_width, display_width(label(row_axis, r, b)));
+      if (r != gap) label_width = std::max(label_width, display_width(row_label(r)));
     }
     std::vector<std::size_t> col_width;
     for (std::size_t c : cols) {
@@ -366,12 +415,12 @@ class TextRenderer {
           line(fmt::format("    {}", pad_right("⋮", label_width)));
           continue;
         }
-        std::string text = "    " + pad_right(label(row_axis, r, b), label_width);
+        std::string text = "    " + pad_right(row_label(r), label_width);
         for (std::size_t k = first; k < last; ++k) {
           const std::string cell =
               cols[k] == gap ? "…"
-                             : format_number(m(static_cast<Index>(r), static_cast<Index>(cols[k])),
-                                             options_.precision);
+                             : format_cell(t, m(static_cast<Index>(r), static_cast<Index>(cols[k])),
+                                           options_.precision, whole);
           text += "  " + pad_left(cell, col_width[k]);
         }
         line(text);

@@ -37,6 +37,18 @@ std::string_view scale_rule_name(ScaleRule rule) {
   return "?";
 }
 
+std::string_view key_source_name(KeySource source) {
+  switch (source) {
+    case KeySource::self:
+      return "self";
+    case KeySource::kv_input:
+      return "kv_input";
+    case KeySource::separate:
+      return "separate";
+  }
+  return "?";
+}
+
 std::string_view weight_layout_name(WeightLayout layout) {
   return layout == WeightLayout::torch ? "torch" : "math";
 }

@@ -14,6 +14,16 @@ Matrix project(const MatrixRef& x, const Linear& linear) {
   return y;
 }
 
+Matrix append_keys(const MatrixRef& m, const std::optional<Vector>& bias, bool zero_row) {
+  assert(!bias || bias->size() == m.cols());
+  const Index extra = (bias ? 1 : 0) + (zero_row ? 1 : 0);
+  Matrix out(m.rows() + extra, m.cols());
+  out.topRows(m.rows()) = m;
+  if (bias) out.row(m.rows()) = bias->transpose();
+  if (zero_row) out.bottomRows(1).setZero();
+  return out;
+}
+
 Matrix head_slice(const MatrixRef& m, Index head, Index head_dim) {
   assert((head + 1) * head_dim <= m.cols());
   return m.middleCols(head * head_dim, head_dim);
@@ -28,6 +38,11 @@ Matrix attention_scores(const MatrixRef& q, const MatrixRef& k) {
 
 Matrix scale_scores(const MatrixRef& scores, double s) {
   return scores * s;
+}
+
+Matrix mask_scores(const MatrixRef& scaled, const MatrixRef& additive_mask) {
+  assert(scaled.rows() == additive_mask.rows() && scaled.cols() == additive_mask.cols());
+  return scaled + additive_mask;
 }
 
 Matrix softmax_rows(const MatrixRef& scaled) {

@@ -15,9 +15,9 @@ const Stage* Trace::find_stage(std::string_view id) const {
 }
 
 std::span<const std::string_view> stage_ids() {
-  static constexpr std::array<std::string_view, 10> ids = {
-      "input",   "projections",     "split_heads", "scores",      "scaling",
-      "softmax", "weighted_values", "summation",   "merge_heads", "out_proj"};
+  static constexpr std::array<std::string_view, 12> ids = {
+      "input",   "projections", "extra_keys",      "split_heads", "scores",      "scaling",
+      "masking", "softmax",     "weighted_values", "summation",   "merge_heads", "out_proj"};
   return ids;
 }
 

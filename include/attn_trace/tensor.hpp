@@ -27,6 +27,8 @@ struct Tensor {
   // Set for a tensor too large to hold whole (weighted_values of a long sequence): computes one
   // 2-D block on demand, so that a renderer can write it block by block. Such a tensor has no data.
   std::function<Matrix(std::size_t block)> generate;
+  // The numbers stand for booleans (1 true, 0 false): a mask given as true/false, shown that way.
+  bool boolean = false;
 
   [[nodiscard]] std::size_t rank() const { return shape.size(); }
   [[nodiscard]] std::size_t size() const;  // product(shape), whether stored or generated

@@ -30,21 +30,28 @@ struct SkippedStage {
 
 struct TraceConfig {
   std::optional<Index> batch;  // B, or none for unbatched input
+  // kv_len counts every key the scores have: the S given and the extra ones appended.
   Index q_len = 0, kv_len = 0, embed_dim = 0, model_dim = 0, num_heads = 1, head_dim = 0;
   double scale = 1.0;  // the multiplier actually used
   ScaleRule scale_rule = ScaleRule::head_dim;
   WeightLayout weight_layout = WeightLayout::torch;
   bool learned_projections = false;
   bool out_proj = false;
+  KeySource key_source = KeySource::self;
+  Index key_dim = 0, value_dim = 0;         // kdim, vdim: E in self-attention
+  bool bias_kv = false, zero_attn = false;  // the extra keys, in that order
+  std::vector<std::string> masks;  // the mask keys given: mask, attn_mask, key_padding_mask
 };
 
 struct Trace {
   std::string name, description, source;
   TraceConfig config;
-  std::vector<std::vector<std::string>> tokens;     // query labels, one list per batch
-  std::vector<std::vector<std::string>> kv_tokens;  // key labels, one list per batch
+  std::vector<std::vector<std::string>> tokens;  // query labels, one list per batch
+  // Key labels, one list per batch; "<bias_kv>" and "<zero_attn>" label the extra keys.
+  std::vector<std::vector<std::string>> kv_tokens;
   std::vector<std::string> notes;
-  std::vector<std::string> warnings;  // numbers the reader should not trust (inf, nan)
+  // Numbers the reader should not trust (inf, nan) and input that is most likely a mistake.
+  std::vector<std::string> warnings;
   std::vector<Stage> stages;          // in the order they were computed
   std::vector<SkippedStage> skipped;  // every other stage id, with the reason
 

@@ -32,7 +32,7 @@ cli_test(bad_precision 2 "--precision" run --precision 99)
 cli_test(empty_file_name 2 "FILE is an empty string" run {empty})
 cli_test(bad_precision_text 2 "--precision" run --precision many)
 cli_test(unknown_stage 2 "unknown stage 'scroes' (did you mean 'scores'?)" run --stages scroes)
-cli_test(unknown_stage_list 2 "stages are: input, projections, split_heads, scores" run --stages x)
+cli_test(unknown_stage_list 2 "stages are: input, projections, extra_keys, split_heads, scores, scaling, masking, softmax" run --stages x)
 
 # Bad input: exit 1, one clear message naming the file and the JSON path.
 cli_test(missing_file 1 "attn-trace: error: ${IN}/nope.json: cannot open: No such file or directory"

@@ -100,10 +100,13 @@ TEST_CASE("every row of the attention weights sums to 1", "[example]") {
 
 TEST_CASE("stages a trace leaves out are listed with the reason", "[example]") {
   const Trace trace = default_trace();
-  REQUIRE(trace.skipped.size() == 2);
-  CHECK(trace.skipped[0].id == "split_heads");
-  CHECK(trace.skipped[0].reason == "it exists only with num_heads > 1");
-  CHECK(trace.skipped[1].id == "merge_heads");
+  REQUIRE(trace.skipped.size() == 4);
+  CHECK(trace.skipped[0].id == "extra_keys");
+  CHECK(trace.skipped[1].id == "split_heads");
+  CHECK(trace.skipped[1].reason == "it exists only with num_heads > 1");
+  CHECK(trace.skipped[2].id == "masking");
+  CHECK(trace.skipped[2].reason == "no mask was given (mask, attn_mask or key_padding_mask)");
+  CHECK(trace.skipped[3].id == "merge_heads");
   CHECK(trace.stages.size() + trace.skipped.size() == stage_ids().size());
   CHECK(trace.warnings.empty());
 }

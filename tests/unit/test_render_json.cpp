@@ -104,7 +104,12 @@ TEST_CASE("the JSON export holds every stage, every number exactly", "[json]") {
   CHECK(config["weight_layout"] == "torch");
   CHECK(config["projections"] == "learned");
   CHECK(config["out_proj"] == true);
-  CHECK(doc["skipped"][0]["id"] == "split_heads");
+  CHECK(config["key_source"] == "self");
+  CHECK(config["key_dim"] == 2);
+  CHECK(config["value_dim"] == 2);
+  CHECK(config["extra_keys"].empty());
+  CHECK(config["masks"].empty());
+  CHECK(doc["skipped"][1]["id"] == "split_heads");
   require_same_numbers(trace, doc);
 }
 
