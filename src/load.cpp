@@ -293,7 +293,8 @@ class Loader {
     const Index keys = spec.key_inputs.front().rows(), values = spec.value_inputs.front().rows();
     if (values != keys) {
       fail("value_input",
-           fmt::format("expected {} rows, one per row of key_input, found {}", keys, values),
+           fmt::format("expected {} row{}, one per row of key_input, found {}", keys,
+                       keys == 1 ? "" : "s", values),
            "key j and value j belong to the same token");
     }
   }

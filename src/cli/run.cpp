@@ -59,6 +59,13 @@ void run(const RunOptions& options) {
     spec = load_spec_file(*options.file);
   }
   const Trace trace = trace_attention(spec);
+  // The walkthrough on the terminal shows the warnings in its header; a JSON export or a file
+  // would hide them, so they go to standard error as well.
+  if (options.format == "json" || options.output) {
+    for (const std::string& warning : trace.warnings) {
+      fmt::print(stderr, "attn-trace: warning: {}\n", warning);
+    }
+  }
   if (options.output) {
     AtomicFile file(*options.output);
     try {

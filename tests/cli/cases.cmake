@@ -56,3 +56,11 @@ cli_test(weighted_limit_text 0 "--weighted-limit 3200 to include it" run ${IN}/f
 # A pipe given as a file name (process substitution, /dev/stdin) is read as a stream.
 add_test(NAME cli.run_dev_stdin COMMAND bash ${EXPECT} 0 "━━ 3/8 · scores" --stdin ${EXAMPLE}
          $<TARGET_FILE:attn-trace> run /dev/stdin)
+
+# Masks and cross-attention: blocked cells as −∞, warnings, bad masks.
+cli_test(mask_causal_padding 0 "    good    0   0     0     −∞" run ${IN}/causal_padding.json --stages masking)
+cli_test(mask_blocked_row 0 "warning: softmax: every key is blocked for query \"am\" (row 1)" run ${IN}/blocked_row.json)
+cli_test(mask_blocked_row_json 0 "attn-trace: warning: softmax: every key is blocked" run ${IN}/blocked_row.json --format json)
+cli_test(mask_float_01 0 "blocks nothing" run ${IN}/float_01_mask.json)
+cli_test(mask_bad_shape 1 "bad_mask_shape.json: mask: expected shape (L, S) = (3, 3)" run ${IN}/bad_mask_shape.json)
+cli_test(cross_keys 0 "keys     je · suis · <bias_kv> · <zero_attn>" run ${IN}/cross.json)
