@@ -270,7 +270,9 @@ std::string mask_note(const Spec& spec) {
         "The extra keys appended by bias_k/bias_v or add_zero_attn are never blocked: PyTorch "
         "pads every mask with 0 for them.");
   }
-  if (parts.size() + (spec.extra_keys() > 0 ? 0 : 1) > 2) {
+  const int given =
+      (masks.mask ? 1 : 0) + (masks.attn_mask ? 1 : 0) + (masks.key_padding_mask ? 1 : 0);
+  if (given > 1) {
     parts.push_back("Where several masks are given, a key blocked by any of them is blocked.");
   }
   return fmt::format("{}", fmt::join(parts, " "));
