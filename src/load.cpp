@@ -1023,6 +1023,12 @@ std::size_t token_start(std::string_view text, std::size_t end) {
     hint = before != std::string_view::npos && text[before] == ','
                ? "JSON allows no comma after the last element"
                : "is this bracket one too many, or is one missing before it?";
+  } else if (const std::string_view at = text.substr(offset);
+             at.starts_with("-Infinity") || at.starts_with("Infinity") || at.starts_with("NaN")) {
+    // Python's json.dump writes float('-inf') as -Infinity and nan as NaN, which JSON lacks.
+    hint =
+        "JSON has no Infinity or NaN (Python's json.dump writes them): to block a key in "
+        "attn_mask, write the string \"-inf\"; every other number must be finite";
   } else if (last_read.ends_with("/")) {
     hint = "JSON has no comments; put notes in \"description\"";
   } else if (last_read.ends_with("'")) {

@@ -165,7 +165,9 @@ class TextRenderer {
     line(fmt::format("  scale    × {:.6g} ({})", c.scale, scale_rule_text(c)));
     std::string weights;
     if (!c.learned_projections) {
-      weights = "none: Q = K = V = X";
+      weights = c.key_source == KeySource::self       ? "none: Q = K = V = X"
+                : c.key_source == KeySource::kv_input ? "none: Q = X, K = V = X_kv"
+                                                      : "none: Q = X, K = X_k, V = X_v";
     } else if (c.weight_layout == WeightLayout::torch) {
       weights = "torch layout: W is (out, in), y = x·Wᵀ + b";
     } else {

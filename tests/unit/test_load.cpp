@@ -374,6 +374,13 @@ TEST_CASE("common JSON mistakes get a caret on the right column and a hint", "[l
              Contains("hint: the text ends before every [ and { is closed"));
   CHECK_THAT(hint_for("{\"input\": [[1, 2]], \"tokens\": [I]}"),
              Contains("x.json:1:32: ") && Contains("text needs double quotes"));
+  // Python's json.dump writes float('-inf') and nan as bare words that JSON does not have.
+  for (const char* text : {"{\"input\": [[1, -Infinity]]}", "{\"input\": [[1, Infinity]]}",
+                           "{\"input\": [[1, NaN]]}"}) {
+    CHECK_THAT(hint_for(text), Contains("x.json:1:16: ") &&
+                                   Contains("hint: JSON has no Infinity or NaN") &&
+                                   Contains("write the string \"-inf\""));
+  }
 }
 
 TEST_CASE("stray brackets, tabs and numbers in strings", "[load][errors]") {

@@ -258,6 +258,7 @@ TEST_CASE("cross-attention: K and V from their own rows, labelled with kv_tokens
 
   const std::string text = text_of(trace);
   CHECK_THAT(text, Contains("keys     je · suis"));
+  CHECK_THAT(text, Contains("weights  none: Q = X, K = V = X_kv"));
   CHECK_THAT(text, Contains("L = 3 tokens · S = 2 keys"));
   CHECK_THAT(text, Contains("scores (3×2)   [query × key]"));
   CHECK_THAT(text, Contains("              je    suis"));
