@@ -843,10 +843,10 @@ class Loader {
     }
     if (zero_or_one && any_one) {
       spec.warnings.push_back(
-          "attn_mask holds only the numbers 0 and 1: a float attn_mask is added to the scaled "
-          "scores, so it adds 0 or 1 and blocks nothing. To block, write true where blocked "
-          "(booleans), \"-inf\" where blocked, or use \"mask\" with 1 = may attend, 0 = "
-          "blocked");
+          "masking: attn_mask holds only the numbers 0 and 1: a float attn_mask is added to the "
+          "scaled scores, so it adds 0 or 1 and blocks nothing. To block, write true where "
+          "blocked (booleans), \"-inf\" where blocked, or use \"mask\" with 1 = may attend, "
+          "0 = blocked");
     }
     mask.blocks = blocks(values, L, S);
     spec.masks.attn_mask = std::move(mask);
