@@ -1,5 +1,6 @@
 // attn-trace run [FILE]: load an input (or the bundled default example), trace it, render it.
 #include <algorithm>
+#include <cmath>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -11,6 +12,7 @@
 #include "attn_trace/error.hpp"
 #include "attn_trace/examples.hpp"
 #include "attn_trace/load.hpp"
+#include "attn_trace/memory.hpp"
 #include "attn_trace/output_file.hpp"
 #include "attn_trace/render_json.hpp"
 #include "attn_trace/render_text.hpp"
@@ -26,8 +28,27 @@ struct RunOptions {
   std::string format = "text";        // text | json
   std::optional<std::string> output;  // -o PATH; none: standard output
   std::size_t weighted_limit = default_weighted_limit;
+  std::string memory_budget = format_size(static_cast<double>(default_memory_budget));
   TextOptions text;
 };
+
+// Refuses, before computing anything, a trace that needs more memory than the budget.
+void check_memory(const Spec& spec, const std::string& source, const std::string& budget_text) {
+  const std::uint64_t budget = *parse_size(budget_text);  // checked when the flag was parsed
+  const MemoryEstimate need = estimate_memory(spec);
+  if (need.bytes <= static_cast<double>(budget)) return;
+  // A budget that fits, rounded up to a whole number of MiB or GiB.
+  const double mib = std::ceil(need.bytes * 1.1 / (1 << 20));
+  const std::string enough =
+      mib >= 1024 ? fmt::format("{:.0f}GiB", std::ceil(mib / 1024)) : fmt::format("{:.0f}MiB", mib);
+  throw Error(fmt::format("{}: this trace needs about {} of memory, more than the budget of {} "
+                          "(the largest part: {})",
+                          source, format_size(need.bytes), format_size(static_cast<double>(budget)),
+                          need.largest),
+              fmt::format("raise the budget with --memory-budget {} if the machine has that much "
+                          "free, or trace fewer tokens or batches",
+                          enough));
+}
 
 // One renderer per format, each reading the finished trace.
 void render(const Trace& trace, const RunOptions& options, std::ostream& out) {
@@ -58,6 +79,8 @@ void run(const RunOptions& options) {
   } else {
     spec = load_spec_file(*options.file);
   }
+  check_memory(spec, options.file && *options.file != "-" ? *options.file : "<stdin>",
+               options.memory_budget);
   const Trace trace = trace_attention(spec);
   // The walkthrough on the terminal shows the warnings in its header; a JSON export or a file
   // would hide them, so they go to standard error as well.
@@ -113,6 +136,16 @@ void setup_run(CLI::App& app) {
   sub->add_option("--weighted-limit", options->weighted_limit,
                   "Write weighted_values only when it has at most this many numbers")
       ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  sub->add_option("--memory-budget", options->memory_budget,
+                  "Refuse, before computing, a trace that needs more memory than this (e.g. "
+                  "512MiB, 8GiB)")
+      ->check(CLI::Validator(
+          [](const std::string& size) -> std::string {
+            return parse_size(size) ? ""
+                                    : "expected a size like 512MiB or 8GiB, found '" + size + "'";
+          },
+          "SIZE", "size"))
       ->capture_default_str();
   sub->add_flag("--full", options->text.full,
                 "Print every number, even of tensors with more than 1000 elements");

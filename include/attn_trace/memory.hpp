@@ -1,0 +1,36 @@
+// How much memory a trace needs, known before anything is computed, so that a trace too large for
+// the machine is refused with a clear message instead of failing (or swapping) half way.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "attn_trace/spec.hpp"
+
+namespace attn_trace {
+
+// The default budget: a long sequence (L = 8192, 12 heads) needs about 25 GiB, which most
+// laptops do not have; L = 2048 needs about 1.6 GiB.
+inline constexpr std::uint64_t default_memory_budget = std::uint64_t{2} << 30;  // 2 GiB
+
+struct MemoryEstimate {
+  double bytes = 0;  // every tensor the trace holds, and the input it is computed from
+  double overhead =
+      0;  // the part of `bytes` that is not tensors: the program, the writer's buffers
+  std::string largest;  // what most of it is, e.g. "scores, scaled and weights: 3 × 12 × 512 × 512"
+};
+
+// The memory trace_attention(spec) will hold, to within a few percent (allocator overhead and the
+// renderers' buffers come on top).
+[[nodiscard]] MemoryEstimate estimate_memory(const Spec& spec);
+
+// "512MiB", "2GiB", "1.5G", "4000000" (bytes): K, M, G, T (with or without "iB") are powers of
+// 1024, KB, MB, GB, TB powers of 1000. Nothing for anything else.
+[[nodiscard]] std::optional<std::uint64_t> parse_size(std::string_view text);
+
+// "1.6 GiB", "512 MiB", "900 KiB", "12 bytes".
+[[nodiscard]] std::string format_size(double bytes);
+
+}  // namespace attn_trace
