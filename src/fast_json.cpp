@@ -12,7 +12,7 @@ namespace {
 
 using json = nlohmann::ordered_json;
 
-constexpr int max_depth = 256;  // inputs nest 4 deep; deeper text goes to nlohmann's parser
+constexpr int max_depth = max_input_depth;
 
 class Parser {
  public:
@@ -22,7 +22,13 @@ class Parser {
     // A UTF-8 byte-order mark, as Windows editors write it, is not part of the document.
     if (text_.substr(0, 3) == "\xEF\xBB\xBF") at_ = 3;
     FastParse result;
-    if (!value(result.document, 0)) return std::nullopt;
+    if (!value(result.document, 0)) {
+      if (!too_deep_) return std::nullopt;
+      // Deeper than any input: no parser needs to look further (and a recursive one must not).
+      result.document = json();
+      result.too_deep_offset = at_;
+      return result;
+    }
     skip_space();
     if (at_ != text_.size()) return std::nullopt;
     result.duplicate_key = std::move(duplicate_key_);
@@ -40,7 +46,11 @@ class Parser {
 
   bool value(json& out, int depth) {
     skip_space();
-    if (at_ >= text_.size() || depth > max_depth) return false;
+    if (at_ >= text_.size()) return false;
+    if (depth > max_depth) {
+      too_deep_ = true;
+      return false;
+    }
     switch (text_[at_]) {
       case '{':
         return object(out, depth);
@@ -321,6 +331,7 @@ class Parser {
   std::size_t at_ = 0;
   std::optional<std::string> duplicate_key_;
   std::size_t duplicate_offset_ = 0;
+  bool too_deep_ = false;  // gave up because the text nests deeper than max_depth
 };
 
 }  // namespace

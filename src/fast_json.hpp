@@ -14,15 +14,21 @@
 
 namespace attn_trace::detail {
 
+// No valid input nests deeper than 5 (a (1, 1, E) bias_k inside "weights"); text nested deeper
+// than this is refused before any parser recurses into it.
+inline constexpr int max_input_depth = 16;
+
 struct FastParse {
   nlohmann::ordered_json document;
   // The first key that appears twice in one object, and the offset of its second copy.
   std::optional<std::string> duplicate_key;
   std::size_t duplicate_offset = 0;
+  // Set when the text nests deeper than max_input_depth: where it does (the document is empty).
+  std::optional<std::size_t> too_deep_offset;
 };
 
 // The document of `text`, or nothing when `text` is not valid JSON (or holds a number beyond
-// double range, or nests deeper than any input needs).
+// double range). Text nested deeper than max_input_depth gives only too_deep_offset.
 [[nodiscard]] std::optional<FastParse> parse_fast(std::string_view text);
 
 }  // namespace attn_trace::detail

@@ -61,17 +61,18 @@ std::string describe(const json& value) {
       return value.get<bool>() ? "true" : "false";
     case json::value_t::string: {
       const std::string& s = value.get_ref<const std::string&>();
-      return fmt::format("a string \"{}\"", truncate_to_width(s, 40));
+      return fmt::format("a string \"{}\"", truncate_to_width(printable(s), 40));
     }
     case json::value_t::number_integer:
     case json::value_t::number_unsigned:
     case json::value_t::number_float:
       return fmt::format("a number {}", value.dump());
     case json::value_t::object:
-      return fmt::format("an object with {} keys", value.size());
+      return fmt::format("an object with {} key{}", value.size(), value.size() == 1 ? "" : "s");
     case json::value_t::array:
       return value.empty() ? "an empty array"
-                           : fmt::format("an array of {} elements", value.size());
+                           : fmt::format("an array of {} element{}", value.size(),
+                                         value.size() == 1 ? "" : "s");
     default:
       return "an unsupported value";
   }
@@ -121,23 +122,27 @@ class Loader {
     for (const auto& item : object.items()) {
       const std::string& key = item.key();
       if (std::find(known.begin(), known.end(), key) != known.end()) continue;
-      const std::string path = prefix.empty() ? key : prefix + "." + key;
+      const std::string path = printable(key.empty() ? (prefix.empty() ? "(top level)" : prefix)
+                                         : prefix.empty() ? key
+                                                          : prefix + "." + key);
       const std::string where = prefix.empty() ? "at the top level" : "in " + prefix;
       // A key from a whole model's state_dict, e.g. "layers.0.self_attn.in_proj_weight".
       for (std::string_view candidate : known) {
         if (key.size() > candidate.size() && key.ends_with(candidate) &&
             key[key.size() - candidate.size() - 1] == '.') {
-          fail(path, fmt::format("unknown key \"{}\"; did you mean \"{}\"?", key, candidate),
+          fail(path,
+               fmt::format("unknown key \"{}\"; did you mean \"{}\"?", printable(key), candidate),
                fmt::format("drop the module prefix \"{}\": this file describes one attention "
                            "layer",
                            key.substr(0, key.size() - candidate.size())));
         }
       }
       if (const auto suggestion = nearest(key, known)) {
-        fail(path, fmt::format("unknown key \"{}\"; did you mean \"{}\"?", key, *suggestion),
+        fail(path,
+             fmt::format("unknown key \"{}\"; did you mean \"{}\"?", printable(key), *suggestion),
              fmt::format("known keys {}: {}", where, fmt::join(known, ", ")));
       }
-      fail(path, fmt::format("unknown key \"{}\"", key),
+      fail(path, fmt::format("unknown key \"{}\"", printable(key)),
            fmt::format("known keys {}: {}", where, fmt::join(known, ", ")));
     }
   }
@@ -206,7 +211,8 @@ class Loader {
       }
       if (row.size() != cols) {
         fail(row_path,
-             fmt::format("row {} has {} numbers, the rows above have {}", i, row.size(), cols),
+             fmt::format("row {} has {} number{}, the rows above have {}", i, row.size(),
+                         row.size() == 1 ? "" : "s", cols),
              "every row of a matrix must have the same length");
       }
       for (std::size_t j = 0; j < cols; ++j) {
@@ -961,6 +967,22 @@ std::size_t token_start(std::string_view text, std::size_t end) {
 }
 
 // "FILE:LINE:COL: what", then the offending line and a caret under the column of `offset`.
+// `text` safe for one terminal line (printable), but with its tabs kept, so that a caret line
+// built with the same tabs lines up under it.
+std::string printable_keeping_tabs(std::string_view text) {
+  std::string out;
+  for (std::size_t i = 0;;) {
+    const std::size_t tab = text.find('\t', i);
+    out +=
+        printable(text.substr(i, tab == std::string_view::npos ? std::string_view::npos : tab - i));
+    if (tab == std::string_view::npos) return out;
+    out += '\t';
+    i = tab + 1;
+  }
+}
+
+// "FILE:LINE:COL: what", then the offending line and a caret under the column of `offset`. A long
+// line (a state_dict dumped on one line is megabytes) is shown around the column only.
 [[noreturn]] void fail_at(std::string_view text, const std::string& file, std::size_t offset,
                           const std::string& what, std::string hint) {
   std::size_t line = 1, line_start = 0;
@@ -971,28 +993,93 @@ std::size_t token_start(std::string_view text, std::size_t end) {
   if (line_end == std::string_view::npos) line_end = text.size();
   const std::string_view line_text = text.substr(line_start, line_end - line_start);
   const std::size_t column = offset - line_start + 1;
+
+  constexpr std::size_t context_before = 50, shown_bytes = 100;
+  const auto continuation = [&](std::size_t i) {
+    return i < line_text.size() && (static_cast<unsigned char>(line_text[i]) & 0xC0) == 0x80;
+  };
+  std::size_t from = column - 1 > context_before ? column - 1 - context_before : 0;
+  while (from > 0 && continuation(from)) --from;
+  std::size_t to = std::min(line_text.size(), std::max(from + shown_bytes, column));
+  while (continuation(to)) ++to;
+  const std::string cut_before = from > 0 ? "…" : "", cut_after = to < line_text.size() ? "…" : "";
+  const std::string shown =
+      cut_before + printable_keeping_tabs(line_text.substr(from, to - from)) + cut_after;
   // Tabs stay tabs under the line, so the caret lands where the terminal shows the column.
+  const std::string before_caret =
+      cut_before + printable_keeping_tabs(line_text.substr(from, column - 1 - from));
   std::string caret;
-  const std::string_view before_caret = line_text.substr(0, column - 1);
   for (std::size_t i = 0; i < before_caret.size();) {
     const std::size_t next = before_caret.find('\t', i);
-    const std::size_t end = next == std::string_view::npos ? before_caret.size() : next;
-    caret.append(display_width(before_caret.substr(i, end - i)), ' ');
-    if (next == std::string_view::npos) break;
+    const std::size_t end = next == std::string::npos ? before_caret.size() : next;
+    caret.append(display_width(std::string_view(before_caret).substr(i, end - i)), ' ');
+    if (next == std::string::npos) break;
     caret += '\t';
     i = next + 1;
   }
-  throw Error(fmt::format("{}:{}:{}: {}\n  {}\n  {}^", file, line, column, what, line_text, caret),
+  throw Error(fmt::format("{}:{}:{}: {}\n  {}\n  {}^", file, line, column, what, shown, caret),
               std::move(hint));
+}
+
+// The offset of the first byte of `text` that is not part of a valid UTF-8 sequence, if any.
+std::optional<std::size_t> first_invalid_utf8(std::string_view text) {
+  for (std::size_t i = 0; i < text.size();) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    const std::size_t length = c < 0x80           ? 1
+                               : (c >> 5) == 0x6  ? 2
+                               : (c >> 4) == 0xE  ? 3
+                               : (c >> 3) == 0x1E ? 4
+                                                  : 0;
+    if (length == 0 || (length == 2 && c < 0xC2) || i + length > text.size()) return i;
+    for (std::size_t k = 1; k < length; ++k) {
+      if ((static_cast<unsigned char>(text[i + k]) & 0xC0) != 0x80) return i;
+    }
+    i += length;
+  }
+  return std::nullopt;
+}
+
+// Characters that come with text pasted from word processors and web pages, which look like
+// JSON's own but are not: what they are, and where the first one stands in [from, to).
+std::optional<std::pair<std::size_t, std::string>> lookalike(std::string_view text,
+                                                             std::size_t from, std::size_t to) {
+  constexpr std::pair<std::string_view, std::string_view> lookalikes[] = {
+      {"\u201C",
+       "“curly quotes” (from a word processor or a web page) are not JSON's quotes: use "
+       "straight double quotes \""},
+      {"\u201D",
+       "“curly quotes” (from a word processor or a web page) are not JSON's quotes: use "
+       "straight double quotes \""},
+      {"\u2018", "‘curly quotes’ are not JSON's quotes: use straight double quotes \""},
+      {"\u2019", "‘curly quotes’ are not JSON's quotes: use straight double quotes \""},
+      {"\u00A0",
+       "a non-breaking space (U+00A0, as web pages and word processors paste them) is "
+       "not JSON whitespace: replace it with an ordinary space"},
+      {"\u2212", "− (U+2212, the typographic minus) is not JSON's minus sign: write -"}};
+  for (std::size_t i = from; i < std::min(to, text.size()); ++i) {
+    for (const auto& [chars, why] : lookalikes) {
+      if (text.substr(i).starts_with(chars)) return std::pair{i, std::string(why)};
+    }
+  }
+  return std::nullopt;
 }
 
 [[noreturn]] void fail_parse(std::string_view text, const std::string& file,
                              const json::parse_error& error) {
   // nlohmann reports the position of the last character it read; point at the token's start.
   const std::size_t last = std::min<std::size_t>(error.byte > 0 ? error.byte - 1 : 0, text.size());
-  const std::size_t offset = token_start(text, std::min(last + 1, text.size()));
+  std::size_t offset = token_start(text, std::min(last + 1, text.size()));
 
-  std::string what = error.what();
+  // Not UTF-8 where the parser stopped: the file was saved in another encoding.
+  if (const auto bad = first_invalid_utf8(text); bad && *bad <= last + 1) {
+    fail_at(text, file, *bad,
+            fmt::format("expected UTF-8 text, found the byte 0x{:02X}, which is not UTF-8 (was the "
+                        "file saved as Latin-1 or Windows-1252?)",
+                        static_cast<unsigned char>(text[*bad])),
+            "save the file as UTF-8, the encoding JSON uses");
+  }
+
+  std::string what = printable(error.what());
   if (const std::size_t colon = what.find(": ", what.find("column")); colon != std::string::npos) {
     what = what.substr(colon + 2);
   }
@@ -1005,12 +1092,29 @@ std::size_t token_start(std::string_view text, std::size_t end) {
     if (end == std::string::npos && last_read.ends_with('\'')) last_read.pop_back();
   }
   std::string hint;
-  if (text.find_first_not_of(" \t\r\n") == std::string_view::npos) {
-    what = "the file is empty";
+  // A look-alike character just before or where the parser stopped.
+  const auto pasted = lookalike(text, last >= 4 ? last - 4 : 0, last + 4);
+  if (pasted) {
+    offset = pasted->first;
+    hint = pasted->second;
   } else if (what.find("unexpected end of input") != std::string::npos) {
-    hint = "the text ends before every [ and { is closed";
+    hint = file == "<stdin>" ? "standard input closed before every [ and { was closed: was the "
+                               "program writing it cut short?"
+                             : "the text ends before every [ and { is closed";
   } else if (what.find("while parsing object - unexpected string literal") != std::string::npos) {
     hint = "is a comma missing before this key?";
+  } else if (what.find("unexpected '}'; expected ']'") != std::string::npos) {
+    hint = "is a ] missing before this }?";
+  } else if (what.find("unexpected ']'; expected '}'") != std::string::npos) {
+    hint = "is this ] one too many, or is a } missing before it?";
+  } else if (what.find("while parsing object key - unexpected '['") != std::string::npos) {
+    hint = "a key was expected here: is a ] before it one too many, closing a matrix early?";
+  } else if (what.find("U+000A (LF)") != std::string::npos) {
+    hint = "a string cannot span lines: write \\n for a line break inside a string";
+  } else if (text.substr(offset).starts_with('.')) {
+    hint = "JSON numbers need a digit before the decimal point: write 0.5, not .5";
+  } else if (text.substr(offset).starts_with('+')) {
+    hint = "JSON numbers take no plus sign: write 1, not +1";
   } else if (what.find("while parsing array - unexpected") != std::string::npos &&
              what.find("expected ']'") != std::string::npos) {
     hint = "is a comma missing between two elements?";
@@ -1027,8 +1131,8 @@ std::size_t token_start(std::string_view text, std::size_t end) {
              at.starts_with("-Infinity") || at.starts_with("Infinity") || at.starts_with("NaN")) {
     // Python's json.dump writes float('-inf') as -Infinity and nan as NaN, which JSON lacks.
     hint =
-        "JSON has no Infinity or NaN (Python's json.dump writes them): to block a key in "
-        "attn_mask, write the string \"-inf\"; every other number must be finite";
+        "JSON has no Infinity or NaN (Python's json.dump writes them): every number must be "
+        "finite, and to block a key in attn_mask, write the string \"-inf\"";
   } else if (last_read.ends_with("/")) {
     hint = "JSON has no comments; put notes in \"description\"";
   } else if (last_read.ends_with("'")) {
@@ -1093,19 +1197,60 @@ void dismantle(json& value, int depth = 0) {
   if (value.is_array()) value.get_ref<json::array_t&>().clear();
 }
 
+// Files that are not text at all: UTF-16 (what PowerShell's > writes), or binary, such as a
+// torch.save file, which is a zip archive.
+void check_text(std::string_view text, const std::string& file) {
+  const bool utf16 = text.starts_with("\xFF\xFE") || text.starts_with("\xFE\xFF") ||
+                     (text.size() >= 2 && text[0] != '\0' && text[1] == '\0');
+  if (utf16) {
+    throw Error(fmt::format("{}: expected UTF-8 text, found UTF-16", file),
+                "save it as UTF-8: PowerShell's > writes UTF-16, `Out-File -Encoding utf8` or "
+                "Python's open(path, \"w\", encoding=\"utf-8\") write UTF-8");
+  }
+  const std::size_t nul = text.find('\0');
+  if (nul == std::string_view::npos) return;
+  const bool archive = text.starts_with("PK\x03\x04") || text.starts_with("\x80\x02");
+  throw Error(fmt::format("{}: expected a JSON text file, found binary data (a zero byte at offset "
+                          "{})",
+                          file, nul),
+              archive ? "this looks like a torch.save file (.pt, .pth): attn-trace reads JSON; "
+                        "dump the tensors as lists, as docs/input-format.md shows "
+                        "({k: v.tolist() for k, v in state_dict.items()})"
+                      : "attn-trace reads JSON text (docs/input-format.md)");
+}
+
 }  // namespace
 
 Spec load_spec(std::string_view text, const std::string& file) {
+  if (text.find_first_not_of(" \t\r\n") == std::string_view::npos) {
+    throw Error(file == "<stdin>"
+                    ? std::string("<stdin>: standard input was empty: it closed before any JSON "
+                                  "arrived")
+                    : fmt::format("{}: the file is {}, expected a JSON object with an \"input\" "
+                                  "matrix",
+                                  file, text.empty() ? "empty" : "only whitespace"),
+                "docs/input-format.md describes the input; `attn-trace run` with no file traces "
+                "the bundled example");
+  }
+  check_text(text, file);
   // The fast parser reads valid JSON; for anything else, nlohmann's parser explains what is wrong.
   std::optional<detail::FastParse> parsed = detail::parse_fast(text);
   if (!parsed) {
     try {
-      parsed = detail::FastParse{json::parse(text.begin(), text.end()), std::nullopt, 0};
+      parsed =
+          detail::FastParse{json::parse(text.begin(), text.end()), std::nullopt, 0, std::nullopt};
     } catch (const json::parse_error& error) {
       fail_parse(text, file, error);
     } catch (const json::out_of_range& error) {
       fail_number_range(text, file, error);
     }
+  }
+  if (parsed->too_deep_offset) {
+    fail_at(text, file, *parsed->too_deep_offset,
+            fmt::format("nested more than {} levels deep here; no valid input nests deeper than 5 "
+                        "(a (1, 1, E) bias_k inside \"weights\")",
+                        detail::max_input_depth),
+            "is a run of [ or { repeated by mistake?");
   }
   // JSON lets a key appear twice in one object and keeps one value: a weight written twice would
   // silently lose a copy.
@@ -1129,6 +1274,10 @@ Spec load_spec_file(const std::string& path) {
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec)) {
     throw Error(fmt::format("{}: is a directory, expected a JSON file", path));
+  }
+  if (!std::filesystem::exists(path, ec)) {
+    throw Error(fmt::format("{}: no such file", path),
+                "check the path; `attn-trace run` with no file traces the bundled example");
   }
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error(fmt::format("{}: cannot open: {}", path, std::strerror(errno)));

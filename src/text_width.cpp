@@ -14,7 +14,9 @@ char32_t next_code_point(std::string_view s, std::size_t& i) {
                        : (lead >> 4) == 0xE  ? 3
                        : (lead >> 3) == 0x1E ? 4
                                              : 0;
-  if (length == 0 || i + length > s.size()) {
+  bool valid = length > 0 && i + length <= s.size();
+  for (std::size_t k = 1; valid && k < length; ++k) valid = (byte(i + k) & 0xC0) == 0x80;
+  if (!valid) {  // a stray byte, or a sequence cut short: one '?' for the lead byte
     ++i;
     return U'?';
   }

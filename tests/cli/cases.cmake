@@ -35,8 +35,7 @@ cli_test(unknown_stage 2 "unknown stage 'scroes' (did you mean 'scores'?)" run -
 cli_test(unknown_stage_list 2 "stages are: input, projections, extra_keys, split_heads, scores, scaling, masking, softmax" run --stages x)
 
 # Bad input: exit 1, one clear message naming the file and the JSON path.
-cli_test(missing_file 1 "attn-trace: error: ${IN}/nope.json: cannot open: No such file or directory"
-         run ${IN}/nope.json)
+cli_test(missing_file 1 "attn-trace: error: ${IN}/nope.json: no such file" run ${IN}/nope.json)
 cli_test(directory 1 "is a directory, expected a JSON file" run ${IN})
 cli_test(malformed_json 1 "missing_comma.json:3:3: " run ${IN}/missing_comma.json)
 cli_test(wrong_shape 1
@@ -44,8 +43,6 @@ cli_test(wrong_shape 1
          run ${IN}/wrong_shape.json)
 cli_test(typo_key 1 "did you mean \"in_proj_weight\"?" run ${IN}/typo_key.json)
 cli_test(heads_hint 1 "hint: head counts that would: 1, 2, 4" run ${IN}/bad_heads.json)
-add_test(NAME cli.empty_stdin COMMAND bash ${EXPECT} 1 "<stdin>:1:1: the file is empty"
-         $<TARGET_FILE:attn-trace> run -)
 
 # The JSON export and output files (more in tests/cli/output_file.sh and tests/json/).
 cli_test(json_format 0 "\"format\": \"attn-trace\"" run --format json)
@@ -64,3 +61,15 @@ cli_test(mask_blocked_row_json 0 "attn-trace: warning: softmax: every key is blo
 cli_test(mask_float_01 0 "blocks nothing" run ${IN}/float_01_mask.json)
 cli_test(mask_bad_shape 1 "bad_mask_shape.json: mask: expected shape (L, S) = (3, 3)" run ${IN}/bad_mask_shape.json)
 cli_test(cross_keys 0 "keys     je · suis · <bias_kv> · <zero_attn>" run ${IN}/cross.json)
+
+# Limits: a trace larger than the memory budget is refused before it is computed.
+cli_test(memory_budget_exceeded 1 "forty_tokens.json: this trace needs about" run ${IN}/forty_tokens.json --memory-budget 10KiB)
+cli_test(memory_budget_hint 1 "hint: raise the budget with --memory-budget" run ${IN}/forty_tokens.json --memory-budget 10KiB)
+cli_test(memory_budget_raised 0 "━━ 3/7 · scores" run ${IN}/forty_tokens.json --memory-budget 64MiB)
+cli_test(memory_budget_bad_value 2 "--memory-budget: expected a size like 512MiB or 8GiB, found 'lots'" run --memory-budget lots)
+# Files that cannot be read, each with its own message.
+cli_test(empty_file 1 "empty.json: the file is empty, expected a JSON object" run ${IN}/empty.json)
+add_test(NAME cli.stdin_empty COMMAND bash ${EXPECT} 1 "<stdin>: standard input was empty" --stdin /dev/null
+         $<TARGET_FILE:attn-trace> run -)
+add_test(NAME cli.stdin_closed_early COMMAND bash ${EXPECT} 1 "hint: standard input closed before every [ and { was closed"
+         --stdin ${IN}/truncated.json $<TARGET_FILE:attn-trace> run -)

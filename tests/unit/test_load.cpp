@@ -294,7 +294,12 @@ TEST_CASE("text that is not JSON points at the line and column", "[load][errors]
   REQUIRE_THROWS_WITH(load_spec(text, "bad.json"), Contains("bad.json:4:3: "));
   REQUIRE_THROWS_WITH(load_spec(text, "bad.json"),
                       Contains("\n    \"tokens\": [\"a\", \"b\"]\n    ^"));
-  REQUIRE_THROWS_WITH(load_spec("", "empty.json"), Contains("empty.json:1:1: the file is empty"));
+  REQUIRE_THROWS_WITH(load_spec("", "empty.json"),
+                      Contains("empty.json: the file is empty, expected a JSON object"));
+  REQUIRE_THROWS_WITH(load_spec(" \n\t", "blank.json"),
+                      Contains("blank.json: the file is only whitespace"));
+  REQUIRE_THROWS_WITH(load_spec("", "<stdin>"),
+                      Contains("<stdin>: standard input was empty: it closed before any JSON"));
   REQUIRE_THROWS_WITH(load_spec("{\"input\": [[1e400, 2]]}", "big.json"),
                       Contains("big.json:1:13: number 1e400 is out of range"));
   REQUIRE_THROWS_AS(load_spec("{\"input\": [[1e400, 2]]}", "big.json"), Error);
@@ -387,7 +392,7 @@ TEST_CASE("stray brackets, tabs and numbers in strings", "[load][errors]") {
   CHECK_THAT(message_and_hint("{\"input\": [[1, 2]]}}"),
              Contains("x.json:1:20: ") && Contains("hint: the JSON closed before this"));
   CHECK_THAT(message_and_hint("{\"input\": [[1, 2]]]}"),
-             Contains("hint: is this bracket one too many"));
+             Contains("hint: is this ] one too many, or is a } missing before it?"));
   // The caret line keeps the tabs of the offending line.
   REQUIRE_THROWS_WITH(load_spec("{\n\t\"input\": [[1, 2],\n\t\t[3 4]]}", "x.json"),
                       Contains("x.json:3:6: ") && Contains("\n  \t\t[3 4]]}\n  \t\t   ^"));
@@ -418,7 +423,7 @@ TEST_CASE("head counts and token lists, read the way a person means them", "[loa
 
 TEST_CASE("files that cannot be read", "[load][errors]") {
   REQUIRE_THROWS_WITH(load_spec_file("/nonexistent/x.json"),
-                      Contains("/nonexistent/x.json: cannot open: No such file or directory"));
+                      Contains("/nonexistent/x.json: no such file"));
   REQUIRE_THROWS_WITH(load_spec_file("/tmp"), Contains("/tmp: is a directory"));
 }
 
@@ -430,4 +435,41 @@ TEST_CASE("numbers too small for a double are 0, as strtod reads them", "[load]"
   // and a duplicate key beside them is still found
   REQUIRE_THROWS_WITH(load_spec(R"({"name": "a", "name": "b", "input": [[1e-400]]})", "d.json"),
                       Catch::Contains("duplicate key \"name\""));
+}
+
+TEST_CASE("text nested deeper than any valid input is refused before a parser recurses",
+          "[load][errors]") {
+  const std::string deep =
+      "{\"input\": " + std::string(100000, '[') + std::string(100000, ']') + "}";
+  REQUIRE_THROWS_WITH(load_spec(deep, "x.json"),
+                      Contains("x.json:1:27: nested more than 16 levels deep here"));
+  // 16 levels is still read (and then refused for what it is: no such key).
+  const std::string sixteen =
+      "{\"input\": [[1]], \"x\": " + std::string(15, '[') + std::string(15, ']') + "}";
+  REQUIRE_THROWS_WITH(load_spec(sixteen, "x.json"), Contains("x.json: x: unknown key"));
+}
+
+TEST_CASE("a long line is shown around the error, not whole", "[load][errors]") {
+  // A state_dict dumped by json.dump is one line of megabytes.
+  std::string row;
+  for (int i = 0; i < 5000; ++i) row += "0.125, ";
+  const std::string text = "{\"input\": [[" + row + "x]]}";
+  try {
+    (void)load_spec(text, "x.json");
+    FAIL("no error");
+  } catch (const Error& e) {
+    const std::string message = e.what();
+    CHECK_THAT(message, Contains("x.json:1:35013: "));
+    CHECK(message.size() < 400);
+    // The caret is under the x.
+    const std::size_t shown = message.find("\n  …");
+    const std::size_t caret = message.find('^');
+    REQUIRE(shown != std::string::npos);
+    REQUIRE(caret != std::string::npos);
+    const std::string shown_line =
+        message.substr(shown + 3, message.find('\n', shown + 1) - shown - 3);
+    const std::size_t caret_column = caret - message.rfind('\n', caret) - 3;  // after "\n  "
+    // "…" is one column but three bytes: the caret sits two bytes left of the x in the line.
+    CHECK(shown_line.substr(caret_column + 2, 1) == "x");
+  }
 }

@@ -20,3 +20,11 @@ TEST_CASE("truncate_to_width cuts long labels with an ellipsis", "[text]") {
   CHECK(truncate_to_width("我很好我很好", 6) == "我很…");
   CHECK(display_width(truncate_to_width("我很好我很好", 6)) <= 6);
 }
+
+TEST_CASE("printable never lets an invalid UTF-8 byte through", "[text]") {
+  // A lead byte whose continuation bytes are missing or wrong is one '?', and what follows stays.
+  CHECK(printable("caf\xE9 cr\xE8me") == "caf? cr?me");
+  CHECK(printable("\xE2'x") == "?'x");
+  CHECK(printable("\xE2\x80") == "??");
+  CHECK(printable("\xE2\x80\x9C") == "“");
+}
