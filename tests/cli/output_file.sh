@@ -25,6 +25,13 @@ echo "old and good" >"$dir/keep.json"
 "$binary" run "$bad_input" -o "$dir/keep.json" >"$dir/out" 2>&1
 check "bad input exits 1" [ $? -eq 1 ]
 check "bad input keeps the existing file" [ "$(cat "$dir/keep.json")" = "old and good" ]
+# So does a trace refused for its memory budget, and it creates no new file.
+"$binary" run -o "$dir/keep.json" --memory-budget 100 >"$dir/out" 2>&1
+check "a trace above the memory budget exits 1" [ $? -eq 1 ]
+check "a trace above the memory budget keeps the existing file" \
+  [ "$(cat "$dir/keep.json")" = "old and good" ]
+"$binary" run -o "$dir/refused.json" --memory-budget 100 >"$dir/out" 2>&1
+check "a trace above the memory budget leaves no new file" [ ! -e "$dir/refused.json" ]
 
 # 3. A failure in the middle of writing: the file-size limit stops the write after 4 KiB (the
 #    trace is larger); with SIGXFSZ ignored, write(2) fails with EFBIG instead of killing us.
