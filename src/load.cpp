@@ -9,11 +9,12 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <iostream>
 #include <iterator>
 #include <limits>
 #include <sstream>
+
+#include <fcntl.h>
+#include <unistd.h>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -1219,6 +1220,25 @@ void check_text(std::string_view text, const std::string& file) {
                       : "attn-trace reads JSON text (docs/input-format.md)");
 }
 
+// Everything `fd` holds, read with read(2): iostreams would throw their own exceptions, without the
+// file's name, for a read error (EIO, EISDIR, …). `expected` is the size when known.
+std::string read_all(int fd, const std::string& name, std::size_t expected) {
+  std::string text(expected + 1, '\0');  // + 1: the read that finds the end needs no new room
+  std::size_t used = 0;
+  while (true) {
+    if (used == text.size()) text.resize(std::max<std::size_t>(2 * text.size(), 1 << 16));
+    const ssize_t n = ::read(fd, text.data() + used, text.size() - used);
+    if (n == 0) break;
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw Error(fmt::format("{}: cannot read: {}", name, std::strerror(errno)));
+    }
+    used += static_cast<std::size_t>(n);
+  }
+  text.resize(used);
+  return text;
+}
+
 }  // namespace
 
 Spec load_spec(std::string_view text, const std::string& file) {
@@ -1267,10 +1287,7 @@ Spec load_spec(std::string_view text, const std::string& file) {
 }
 
 Spec load_spec_file(const std::string& path) {
-  if (path == "-") {
-    std::string text{std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>()};
-    return load_spec(text, "<stdin>");
-  }
+  if (path == "-") return load_spec(read_all(STDIN_FILENO, "<stdin>", 0), "<stdin>");
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec)) {
     throw Error(fmt::format("{}: is a directory, expected a JSON file", path));
@@ -1279,21 +1296,20 @@ Spec load_spec_file(const std::string& path) {
     throw Error(fmt::format("{}: no such file", path),
                 "check the path; `attn-trace run` with no file traces the bundled example");
   }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(fmt::format("{}: cannot open: {}", path, std::strerror(errno)));
-  // A regular file is read in one go (a model's weights can be tens of megabytes); a pipe, whose
-  // size is unknown, as a stream.
-  std::string text;
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw Error(fmt::format("{}: cannot open: {}", path, std::strerror(errno)));
+  // A regular file is read in one go (a model's weights can be tens of megabytes); a pipe, or a
+  // file that does not know its size (/proc), in chunks.
   const std::uintmax_t size =
       std::filesystem::is_regular_file(path, ec) ? std::filesystem::file_size(path, ec) : 0;
-  if (!ec && size > 0) {
-    text.resize(static_cast<std::size_t>(size));
-    in.read(text.data(), static_cast<std::streamsize>(text.size()));
-    text.resize(static_cast<std::size_t>(in.gcount()));
-  } else {  // a pipe, or a file that does not know its size (/proc)
-    text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  std::string text;
+  try {
+    text = read_all(fd, path, ec ? 0 : static_cast<std::size_t>(size));
+  } catch (...) {
+    ::close(fd);
+    throw;
   }
-  if (in.bad()) throw Error(fmt::format("{}: cannot read: {}", path, std::strerror(errno)));
+  ::close(fd);
   return load_spec(text, path);
 }
 

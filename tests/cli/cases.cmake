@@ -73,3 +73,5 @@ add_test(NAME cli.stdin_empty COMMAND bash ${EXPECT} 1 "<stdin>: standard input 
          $<TARGET_FILE:attn-trace> run -)
 add_test(NAME cli.stdin_closed_early COMMAND bash ${EXPECT} 1 "hint: standard input closed before every [ and { was closed"
          --stdin ${IN}/truncated.json $<TARGET_FILE:attn-trace> run -)
+# A file that exists but cannot be read (as root, only a read error is sure to happen).
+cli_test(unreadable 1 "/proc/self/mem: cannot read: Input/output error" run /proc/self/mem)
