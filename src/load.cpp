@@ -843,10 +843,12 @@ class Loader {
       }
       fail(leaf_path("attn_mask", n, i),
            fmt::format("expected a number or \"-inf\" like {}, found {}", where, describe(leaf)),
-           leaf.is_boolean()  ? "attn_mask is either booleans (true = blocked) or numbers added to "
-                                "the scores, not both"
-           : leaf.is_string() ? "only \"-inf\" blocks; +inf or nan would make the softmax nan"
-                              : "");
+           leaf.is_boolean() ? "attn_mask is either booleans (true = blocked) or numbers added to "
+                               "the scores, not both"
+           : !leaf.is_string() ? ""
+           : leaf.get<std::string>().starts_with('-')
+               ? "write −∞ as the string \"-inf\", exactly"
+               : "only \"-inf\" blocks; +inf or nan would make the softmax nan");
     }
     if (zero_or_one && any_one) {
       spec.warnings.push_back(

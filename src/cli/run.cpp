@@ -3,6 +3,7 @@
 #include <cmath>
 #include <iostream>
 #include <memory>
+#include <new>
 #include <optional>
 #include <string>
 #include <system_error>
@@ -71,7 +72,26 @@ std::string check_stage_id(const std::string& id) {
                      fmt::join(ids, ", "));
 }
 
+void run_checked(const RunOptions& options);
+
+// An allocation that fails on the way (a budget above what the machine has free) is reported with
+// the input it was for.
 void run(const RunOptions& options) {
+  try {
+    run_checked(options);
+  } catch (const std::bad_alloc&) {
+    const std::string source = !options.file          ? "the bundled example"
+                               : *options.file == "-" ? "<stdin>"
+                                                      : *options.file;
+    throw Error(fmt::format("{}: out of memory: the machine has less free memory than this trace "
+                            "needs",
+                            source),
+                "trace fewer tokens or batches; --memory-budget refuses such a trace before it "
+                "starts");
+  }
+}
+
+void run_checked(const RunOptions& options) {
   Spec spec;
   if (!options.file) {
     const auto example = find_example(default_example);
