@@ -22,7 +22,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 echo "== building build-fuzz (clang, libFuzzer, ASan, UBSan)"
-cmake -S . -B build-fuzz -G Ninja -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
+cmake -S . -B build-fuzz -G Ninja -DCMAKE_CXX_COMPILER=clang++ \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo -DATTN_TRACE_FUZZ=ON -DATTN_TRACE_BUILD_TESTS=OFF >/dev/null
 cmake --build build-fuzz --target fuzz_load_trace -j 2
 
