@@ -23,10 +23,11 @@ class Parser {
     if (text_.substr(0, 3) == "\xEF\xBB\xBF") at_ = 3;
     FastParse result;
     if (!value(result.document, 0)) {
-      if (!too_deep_) return std::nullopt;
-      // Deeper than any input: no parser needs to look further (and a recursive one must not).
+      if (!too_deep_ && !too_many_keys_) return std::nullopt;
+      // Deeper or wider than any input: no parser needs to look further (and a recursive one must
+      // not, nor one that takes quadratic time).
       result.document = json();
-      result.too_deep_offset = at_;
+      (too_deep_ ? result.too_deep_offset : result.too_many_keys_offset) = at_;
       return result;
     }
     skip_space();
@@ -89,9 +90,15 @@ class Parser {
       ++at_;
       return true;
     }
-    while (true) {
+    for (std::size_t keys = 1;; ++keys) {
       skip_space();
       const std::size_t key_at = at_;
+      // ordered_json finds a key by looking at every key before it: thousands of keys would take
+      // quadratic time, and no input object has more than a few dozen.
+      if (keys > max_object_keys) {
+        too_many_keys_ = true;
+        return false;
+      }
       std::string key;
       if (at_ >= text_.size() || text_[at_] != '"' || !string(key)) return false;
       skip_space();
@@ -331,7 +338,9 @@ class Parser {
   std::size_t at_ = 0;
   std::optional<std::string> duplicate_key_;
   std::size_t duplicate_offset_ = 0;
-  bool too_deep_ = false;  // gave up because the text nests deeper than max_depth
+  bool too_deep_ = false;
+  bool too_many_keys_ = false;  // gave up at an object with more than max_object_keys keys  // gave
+                                // up because the text nests deeper than max_depth
 };
 
 }  // namespace

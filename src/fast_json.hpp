@@ -17,6 +17,9 @@ namespace attn_trace::detail {
 // No valid input nests deeper than 5 (a (1, 1, E) bias_k inside "weights"); text nested deeper
 // than this is refused before any parser recurses into it.
 inline constexpr int max_input_depth = 16;
+// No valid input object has more than 17 keys (the top level; the weights of one layer); text with
+// an object of more keys than this is refused where the first key too many starts.
+inline constexpr std::size_t max_object_keys = 256;
 
 struct FastParse {
   nlohmann::ordered_json document;
@@ -25,6 +28,8 @@ struct FastParse {
   std::size_t duplicate_offset = 0;
   // Set when the text nests deeper than max_input_depth: where it does (the document is empty).
   std::optional<std::size_t> too_deep_offset;
+  // Set when an object has more than max_object_keys keys: where the first key too many starts.
+  std::optional<std::size_t> too_many_keys_offset;
 };
 
 // The document of `text`, or nothing when `text` is not valid JSON (or holds a number beyond

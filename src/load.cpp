@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
@@ -21,6 +22,7 @@
 
 #include "attn_trace/error.hpp"
 #include "attn_trace/masks.hpp"
+#include "attn_trace/memory.hpp"
 #include "attn_trace/suggest.hpp"
 #include "attn_trace/text_width.hpp"
 #include "fast_json.hpp"
@@ -1222,12 +1224,29 @@ void check_text(std::string_view text, const std::string& file) {
                       : "attn-trace reads JSON text (docs/input-format.md)");
 }
 
+// A file too large to read within the memory budget. `size` is its size, or for a pipe how much
+// had arrived when it went past the limit.
+[[noreturn]] void too_large(const std::string& name, std::uint64_t size, std::uint64_t max_bytes) {
+  const double budget = static_cast<double>(max_bytes) * json_memory_factor;
+  throw Error(fmt::format("{}: {}{} of JSON, more than the {} that the memory budget of {} allows "
+                          "(reading JSON takes up to {} times its size in memory)",
+                          name, name == "<stdin>" ? "at least " : "",
+                          format_size(static_cast<double>(size)),
+                          format_size(static_cast<double>(max_bytes)), format_size(budget),
+                          json_memory_factor),
+              "raise --memory-budget if the machine has the memory, or give one attention "
+              "layer's weights at a time");
+}
+
 // Everything `fd` holds, read with read(2): iostreams would throw their own exceptions, without the
-// file's name, for a read error (EIO, EISDIR, …). `expected` is the size when known.
-std::string read_all(int fd, const std::string& name, std::size_t expected) {
+// file's name, for a read error (EIO, EISDIR, …). `expected` is the size when known; more than
+// `max_bytes` is an error, found before it is all in memory.
+std::string read_all(int fd, const std::string& name, std::size_t expected,
+                     std::uint64_t max_bytes) {
   std::string text(expected + 1, '\0');  // + 1: the read that finds the end needs no new room
   std::size_t used = 0;
   while (true) {
+    if (used > max_bytes) too_large(name, used, max_bytes);
     if (used == text.size()) text.resize(std::max<std::size_t>(2 * text.size(), 1 << 16));
     const ssize_t n = ::read(fd, text.data() + used, text.size() - used);
     if (n == 0) break;
@@ -1259,13 +1278,20 @@ Spec load_spec(std::string_view text, const std::string& file) {
   std::optional<detail::FastParse> parsed = detail::parse_fast(text);
   if (!parsed) {
     try {
-      parsed =
-          detail::FastParse{json::parse(text.begin(), text.end()), std::nullopt, 0, std::nullopt};
+      parsed = detail::FastParse{json::parse(text.begin(), text.end()), std::nullopt, 0,
+                                 std::nullopt, std::nullopt};
     } catch (const json::parse_error& error) {
       fail_parse(text, file, error);
     } catch (const json::out_of_range& error) {
       fail_number_range(text, file, error);
     }
+  }
+  if (parsed->too_many_keys_offset) {
+    fail_at(text, file, *parsed->too_many_keys_offset,
+            fmt::format("an object with more than {} keys; no valid input object has more than 17 "
+                        "(the top level, and the weights of one layer)",
+                        detail::max_object_keys),
+            "is this a whole model's state_dict? Give the keys of one attention layer");
   }
   if (parsed->too_deep_offset) {
     fail_at(text, file, *parsed->too_deep_offset,
@@ -1288,25 +1314,31 @@ Spec load_spec(std::string_view text, const std::string& file) {
   return spec;
 }
 
-Spec load_spec_file(const std::string& path) {
-  if (path == "-") return load_spec(read_all(STDIN_FILENO, "<stdin>", 0), "<stdin>");
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) {
+Spec load_spec_file(const std::string& path, std::uint64_t max_bytes) {
+  if (path == "-") return load_spec(read_all(STDIN_FILENO, "<stdin>", 0, max_bytes), "<stdin>");
+  // open(2) first: its errno tells a missing file from one that cannot be reached.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) {
+      throw Error(fmt::format("{}: no such file", path),
+                  "check the path; `attn-trace run` with no file traces the bundled example");
+    }
+    throw Error(fmt::format("{}: cannot open: {}", path, std::strerror(errno)));
+  }
+  struct stat info {};
+  const bool known = ::fstat(fd, &info) == 0;
+  if (known && S_ISDIR(info.st_mode)) {
+    ::close(fd);
     throw Error(fmt::format("{}: is a directory, expected a JSON file", path));
   }
-  if (!std::filesystem::exists(path, ec)) {
-    throw Error(fmt::format("{}: no such file", path),
-                "check the path; `attn-trace run` with no file traces the bundled example");
-  }
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw Error(fmt::format("{}: cannot open: {}", path, std::strerror(errno)));
-  // A regular file is read in one go (a model's weights can be tens of megabytes); a pipe, or a
-  // file that does not know its size (/proc), in chunks.
-  const std::uintmax_t size =
-      std::filesystem::is_regular_file(path, ec) ? std::filesystem::file_size(path, ec) : 0;
+  // A regular file is read in one go, its size checked first; a pipe, or a file that does not
+  // know its size (/proc), in chunks.
+  const std::uint64_t size =
+      known && S_ISREG(info.st_mode) ? static_cast<std::uint64_t>(info.st_size) : 0;
   std::string text;
   try {
-    text = read_all(fd, path, ec ? 0 : static_cast<std::size_t>(size));
+    if (size > max_bytes) too_large(path, size, max_bytes);
+    text = read_all(fd, path, static_cast<std::size_t>(size), max_bytes);
   } catch (...) {
     ::close(fd);
     throw;

@@ -54,29 +54,43 @@ MemoryEstimate estimate_memory(const Spec& spec) {
   const double rendering = largest_block * 40 / sizeof(double);
   // The program itself: code, libraries, the allocator's own pages.
   const double program = double{16 << 20} / sizeof(double);
-  const std::array<double, 10> parts = {
-      weights + B * L * E + B * S_given * kv_inputs,           // the spec: X, the key inputs
-      B * L * E + B * S_given * kv_inputs,                     // input
-      B * (L + 2 * S_given) * D,                               // projections
-      spec.extra_keys() > 0 ? 2 * B * S * D : 0,               // extra_keys
-      spec.num_heads > 1 ? B * (L + 2 * S) * D : 0,            // split_heads
-      score_tensors * score_like + 2 * given_masks,            // scores … softmax
-      weighted_held,                                           // weighted_values
-      B * L * D * (spec.num_heads > 1 ? 2 : 1) + B * L * out,  // summation, merge_heads, out_proj
-      rendering,
-      program};
+  // kv_input is held twice by the spec: as the key input and as the value input.
+  const double kv_copy = spec.key_source == KeySource::kv_input ? B * S_given * kv_inputs : 0;
+  const std::string batches =
+      spec.batched ? fmt::format("{} batches × ", spec.batch_size()) : std::string();
+  const std::string scores_name =
+      fmt::format("{}, {} × {}{} head{} × {} × {} numbers",
+                  spec.masks.any() ? "scores, scaled, additive_mask, masked and weights"
+                                   : "scores, scaled and weights",
+                  score_tensors, batches, spec.num_heads, spec.num_heads == 1 ? "" : "s",
+                  spec.q_len(), spec.kv_len() + spec.extra_keys());
+  const std::pair<std::string, double> parts[] = {
+      {"the weights", weights},
+      {"the input and its copy in the input stage",
+       2 * (B * L * E + B * S_given * kv_inputs) + kv_copy},
+      {"Q, K and V, whole and split into heads",
+       B * (L + 2 * S_given) * D + (spec.extra_keys() > 0 ? 2 * B * S * D : 0) +
+           (spec.num_heads > 1 ? B * (L + 2 * S) * D : 0)},
+      {scores_name, score_tensors * score_like + 2 * given_masks},
+      {"weighted_values", weighted_held},
+      {"the context and the output", B * L * D * (spec.num_heads > 1 ? 2 : 1) + B * L * out},
+      {fmt::format("the JSON writer's buffers for one block of {} numbers", largest_block),
+       rendering},
+      {"the program itself", program}};
   double total = 0;
-  for (double part : parts) total += part;
+  const std::pair<std::string, double>* largest = &parts[0];
+  for (const auto& part : parts) {
+    total += part.second;
+    // The program's own share is the same for every trace: name what the input decides.
+    if (part.second > largest->second && part.first != "the program itself") largest = &part;
+  }
 
   MemoryEstimate estimate;
-  estimate.bytes = total * sizeof(double);
-  estimate.overhead = (rendering + program) * sizeof(double);
-  const std::string names = spec.masks.any() ? "scores, scaled, additive_mask, masked and weights"
-                                             : "scores, scaled and weights";
+  // + 5%: each thread's temporaries while it computes a block, and the allocator's rounding.
+  estimate.bytes = total * sizeof(double) * 1.05;
+  estimate.overhead = estimate.bytes - (total - rendering - program) * sizeof(double);
   estimate.largest =
-      fmt::format("{}, {} × {} head{} × {} × {} numbers{}", names, score_tensors, spec.num_heads,
-                  spec.num_heads == 1 ? "" : "s", spec.q_len(), spec.kv_len() + spec.extra_keys(),
-                  spec.batched ? fmt::format(" × {} batches", spec.batch_size()) : "");
+      fmt::format("{}: {}", largest->first, format_size(largest->second * sizeof(double)));
   return estimate;
 }
 

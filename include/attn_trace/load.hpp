@@ -5,6 +5,7 @@
 // The input format is documented in docs/input-format.md.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -16,7 +17,8 @@ namespace attn_trace {
 // "example i-am-good").
 [[nodiscard]] Spec load_spec(std::string_view text, const std::string& file);
 
-// Reads FILE (or standard input for "-") and loads it. Throws Error when it cannot be read.
-[[nodiscard]] Spec load_spec_file(const std::string& path);
+// Reads FILE (or standard input for "-") and loads it. Throws Error when it cannot be read, or
+// when it is larger than `max_bytes` (checked before reading a file, while reading a pipe).
+[[nodiscard]] Spec load_spec_file(const std::string& path, std::uint64_t max_bytes = UINT64_MAX);
 
 }  // namespace attn_trace

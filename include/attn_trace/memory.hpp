@@ -15,11 +15,17 @@ namespace attn_trace {
 // 1.8 GiB for L = 2048 and 27 GiB for L = 8192, which few machines have.
 inline constexpr std::uint64_t default_memory_budget = std::uint64_t{2} << 30;  // 2 GiB
 
+// A JSON document in memory takes up to this many times the bytes of its text (for rows of
+// one-digit numbers; a model's weights, with long numbers, take about one): the largest input a
+// budget lets the loader read is budget / json_memory_factor.
+inline constexpr int json_memory_factor = 16;
+
 struct MemoryEstimate {
   double bytes = 0;  // every tensor the trace holds, and the input it is computed from
   double overhead =
       0;  // the part of `bytes` that is not tensors: the program, the writer's buffers
-  std::string largest;  // what most of it is, e.g. "scores, scaled and weights: 3 × 12 × 512 × 512"
+  std::string
+      largest;  // its largest part and its size, e.g. "scores, scaled and weights, … : 72 MiB"
 };
 
 // The memory trace_attention(spec) will hold, to within a few percent (allocator overhead and the

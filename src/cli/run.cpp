@@ -43,7 +43,7 @@ void check_memory(const Spec& spec, const std::string& source, const std::string
   const std::string enough =
       mib >= 1024 ? fmt::format("{:.0f}GiB", std::ceil(mib / 1024)) : fmt::format("{:.0f}MiB", mib);
   throw Error(fmt::format("{}: this trace needs about {} of memory, more than the budget of {} "
-                          "(the largest part: {})",
+                          "(the largest part is {})",
                           source, format_size(need.bytes), format_size(static_cast<double>(budget)),
                           need.largest),
               fmt::format("raise the budget with --memory-budget {} if the machine has that much "
@@ -97,9 +97,12 @@ void run_checked(const RunOptions& options) {
     const auto example = find_example(default_example);
     spec = load_spec(example->json, fmt::format("example {}", example->name));
   } else {
-    spec = load_spec_file(*options.file);
+    spec = load_spec_file(*options.file, *parse_size(options.memory_budget) / json_memory_factor);
   }
-  check_memory(spec, options.file && *options.file != "-" ? *options.file : "<stdin>",
+  check_memory(spec,
+               !options.file          ? "the bundled example"
+               : *options.file == "-" ? "<stdin>"
+                                      : *options.file,
                options.memory_budget);
   const Trace trace = trace_attention(spec);
   // The walkthrough on the terminal shows the warnings in its header; a JSON export or a file

@@ -63,8 +63,12 @@ cli_test(mask_bad_shape 1 "bad_mask_shape.json: mask: expected shape (L, S) = (3
 cli_test(cross_keys 0 "keys     je · suis · <bias_kv> · <zero_attn>" run ${IN}/cross.json)
 
 # Limits: a trace larger than the memory budget is refused before it is computed.
-cli_test(memory_budget_exceeded 1 "forty_tokens.json: this trace needs about" run ${IN}/forty_tokens.json --memory-budget 10KiB)
-cli_test(memory_budget_hint 1 "hint: raise the budget with --memory-budget" run ${IN}/forty_tokens.json --memory-budget 10KiB)
+cli_test(memory_budget_exceeded 1 "forty_tokens.json: this trace needs about" run ${IN}/forty_tokens.json --memory-budget 4MiB)
+cli_test(memory_budget_hint 1 "hint: raise the budget with --memory-budget" run ${IN}/forty_tokens.json --memory-budget 4MiB)
+# … and a file too large to read within the budget is refused before it is read.
+cli_test(memory_budget_file 1 "forty_tokens.json: 833 bytes of JSON, more than the 640 bytes that the memory budget of 10 KiB allows" run ${IN}/forty_tokens.json --memory-budget 10KiB)
+add_test(NAME cli.memory_budget_stdin COMMAND bash ${EXPECT} 1 "of JSON, more than the 640 bytes that the memory budget of 10 KiB allows"
+         --stdin ${IN}/forty_tokens.json $<TARGET_FILE:attn-trace> run - --memory-budget 10KiB)
 cli_test(memory_budget_raised 0 "━━ 3/7 · scores" run ${IN}/forty_tokens.json --memory-budget 64MiB)
 cli_test(memory_budget_bad_value 2 "--memory-budget: expected a size like 512MiB or 8GiB, found 'lots'" run --memory-budget lots)
 # Files that cannot be read, each with its own message.
