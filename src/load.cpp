@@ -55,6 +55,12 @@ constexpr std::string_view weight_keys[] = {"in_proj_weight",
                                             "bias_k",
                                             "bias_v"};
 
+// Text from the input, safe and short enough to quote in a message: a key of 100 000 characters,
+// or one holding terminal escapes, must not flood or garble the terminal.
+std::string excerpt(std::string_view text, std::size_t columns = 60) {
+  return truncate_to_width(printable(text), columns);
+}
+
 // "a string \"x\"", "a number 3", "an array of 2 elements": what the user actually wrote.
 std::string describe(const json& value) {
   switch (value.type()) {
@@ -64,7 +70,7 @@ std::string describe(const json& value) {
       return value.get<bool>() ? "true" : "false";
     case json::value_t::string: {
       const std::string& s = value.get_ref<const std::string&>();
-      return fmt::format("a string \"{}\"", truncate_to_width(printable(s), 40));
+      return fmt::format("a string \"{}\"", excerpt(s, 40));
     }
     case json::value_t::number_integer:
     case json::value_t::number_unsigned:
@@ -125,27 +131,27 @@ class Loader {
     for (const auto& item : object.items()) {
       const std::string& key = item.key();
       if (std::find(known.begin(), known.end(), key) != known.end()) continue;
-      const std::string path = printable(key.empty() ? (prefix.empty() ? "(top level)" : prefix)
-                                         : prefix.empty() ? key
-                                                          : prefix + "." + key);
+      const std::string path = excerpt(key.empty()      ? (prefix.empty() ? "(top level)" : prefix)
+                                       : prefix.empty() ? key
+                                                        : prefix + "." + key);
       const std::string where = prefix.empty() ? "at the top level" : "in " + prefix;
       // A key from a whole model's state_dict, e.g. "layers.0.self_attn.in_proj_weight".
       for (std::string_view candidate : known) {
         if (key.size() > candidate.size() && key.ends_with(candidate) &&
             key[key.size() - candidate.size() - 1] == '.') {
           fail(path,
-               fmt::format("unknown key \"{}\"; did you mean \"{}\"?", printable(key), candidate),
+               fmt::format("unknown key \"{}\"; did you mean \"{}\"?", excerpt(key), candidate),
                fmt::format("drop the module prefix \"{}\": this file describes one attention "
                            "layer",
-                           key.substr(0, key.size() - candidate.size())));
+                           excerpt(key.substr(0, key.size() - candidate.size()))));
         }
       }
       if (const auto suggestion = nearest(key, known)) {
         fail(path,
-             fmt::format("unknown key \"{}\"; did you mean \"{}\"?", printable(key), *suggestion),
+             fmt::format("unknown key \"{}\"; did you mean \"{}\"?", excerpt(key), *suggestion),
              fmt::format("known keys {}: {}", where, fmt::join(known, ", ")));
       }
-      fail(path, fmt::format("unknown key \"{}\"", printable(key)),
+      fail(path, fmt::format("unknown key \"{}\"", excerpt(key)),
            fmt::format("known keys {}: {}", where, fmt::join(known, ", ")));
     }
   }
@@ -1029,16 +1035,8 @@ std::string printable_keeping_tabs(std::string_view text) {
 // The offset of the first byte of `text` that is not part of a valid UTF-8 sequence, if any.
 std::optional<std::size_t> first_invalid_utf8(std::string_view text) {
   for (std::size_t i = 0; i < text.size();) {
-    const auto c = static_cast<unsigned char>(text[i]);
-    const std::size_t length = c < 0x80           ? 1
-                               : (c >> 5) == 0x6  ? 2
-                               : (c >> 4) == 0xE  ? 3
-                               : (c >> 3) == 0x1E ? 4
-                                                  : 0;
-    if (length == 0 || (length == 2 && c < 0xC2) || i + length > text.size()) return i;
-    for (std::size_t k = 1; k < length; ++k) {
-      if ((static_cast<unsigned char>(text[i + k]) & 0xC0) != 0x80) return i;
-    }
+    const std::size_t length = utf8_length(text, i);
+    if (length == 0) return i;
     i += length;
   }
   return std::nullopt;
@@ -1084,7 +1082,8 @@ std::optional<std::pair<std::size_t, std::string>> lookalike(std::string_view te
             "save the file as UTF-8, the encoding JSON uses");
   }
 
-  std::string what = printable(error.what());
+  // nlohmann quotes what it read last, which can be a whole line of the file.
+  std::string what = excerpt(error.what(), 300);
   if (const std::size_t colon = what.find(": ", what.find("column")); colon != std::string::npos) {
     what = what.substr(colon + 2);
   }
@@ -1114,6 +1113,13 @@ std::optional<std::pair<std::size_t, std::string>> lookalike(std::string_view te
     hint = "is this ] one too many, or is a } missing before it?";
   } else if (what.find("while parsing object key - unexpected '['") != std::string::npos) {
     hint = "a key was expected here: is a ] before it one too many, closing a matrix early?";
+  } else if (what.find("forbidden character after backslash") != std::string::npos) {
+    hint =
+        "a backslash starts an escape in a JSON string (\\n, \\\"): write \\\\ for one "
+        "backslash, as in \"C:\\\\Users\\\\me\", or use /";
+  } else if (text.substr(offset).starts_with('0') && offset + 1 < text.size() &&
+             std::isdigit(static_cast<unsigned char>(text[offset + 1]))) {
+    hint = "JSON numbers have no leading zeros: write 1, not 01";
   } else if (what.find("U+000A (LF)") != std::string::npos) {
     hint = "a string cannot span lines: write \\n for a line break inside a string";
   } else if (text.substr(offset).starts_with('.')) {
@@ -1184,8 +1190,8 @@ std::size_t find_number(std::string_view text, std::string_view literal) {
   const std::string literal =
       open != std::string::npos && close > open ? what.substr(open + 1, close - open - 1) : "";
   const std::size_t offset = literal.empty() ? std::string_view::npos : find_number(text, literal);
-  const std::string message =
-      fmt::format("number {} is out of range: a double holds up to about 1.8e308", literal);
+  const std::string message = fmt::format(
+      "number {} is out of range: a double holds up to about 1.8e308", excerpt(literal, 40));
   if (offset == std::string_view::npos) throw Error(fmt::format("{}: {}", file, message));
   fail_at(text, file, offset, message, "");
 }
@@ -1205,10 +1211,15 @@ void dismantle(json& value, int depth = 0) {
 // Files that are not text at all: UTF-16 (what PowerShell's > writes), or binary, such as a
 // torch.save file, which is a zip archive.
 void check_text(std::string_view text, const std::string& file) {
-  const bool utf16 = text.starts_with("\xFF\xFE") || text.starts_with("\xFE\xFF") ||
-                     (text.size() >= 2 && text[0] != '\0' && text[1] == '\0');
-  if (utf16) {
-    throw Error(fmt::format("{}: expected UTF-8 text, found UTF-16", file),
+  // A byte-order mark, or zero bytes between ASCII characters: UTF-16 or UTF-32.
+  const bool utf32 =
+      text.starts_with(std::string_view("\xFF\xFE\0\0", 4)) ||
+      text.starts_with(std::string_view("\0\0\xFE\xFF", 4)) ||
+      (text.size() >= 4 && text[0] != '\0' && text.substr(1, 3) == std::string_view("\0\0\0", 3));
+  const bool utf16 = !utf32 && (text.starts_with("\xFF\xFE") || text.starts_with("\xFE\xFF") ||
+                                (text.size() >= 2 && (text[0] == '\0') != (text[1] == '\0')));
+  if (utf16 || utf32) {
+    throw Error(fmt::format("{}: expected UTF-8 text, found {}", file, utf32 ? "UTF-32" : "UTF-16"),
                 "save it as UTF-8: PowerShell's > writes UTF-16, `Out-File -Encoding utf8` or "
                 "Python's open(path, \"w\", encoding=\"utf-8\") write UTF-8");
   }
@@ -1263,13 +1274,15 @@ std::string read_all(int fd, const std::string& name, std::size_t expected,
 }  // namespace
 
 Spec load_spec(std::string_view text, const std::string& file) {
-  if (text.find_first_not_of(" \t\r\n") == std::string_view::npos) {
+  // A UTF-8 byte-order mark (Windows editors write one) is not part of the text.
+  const std::string_view body = text.starts_with("\xEF\xBB\xBF") ? text.substr(3) : text;
+  if (body.find_first_not_of(" \t\r\n") == std::string_view::npos) {
     throw Error(file == "<stdin>"
                     ? std::string("<stdin>: standard input was empty: it closed before any JSON "
                                   "arrived")
                     : fmt::format("{}: the file is {}, expected a JSON object with an \"input\" "
                                   "matrix",
-                                  file, text.empty() ? "empty" : "only whitespace"),
+                                  file, body.empty() ? "empty" : "only whitespace"),
                 "docs/input-format.md describes the input; `attn-trace run` with no file traces "
                 "the bundled example");
   }
@@ -1306,7 +1319,7 @@ Spec load_spec(std::string_view text, const std::string& file) {
     fail_at(text, file, parsed->duplicate_offset,
             fmt::format("duplicate key \"{}\": JSON keeps only one value, so the other would be "
                         "silently dropped",
-                        *parsed->duplicate_key),
+                        excerpt(*parsed->duplicate_key)),
             "keep one of them");
   }
   Spec spec = Loader(file).load(parsed->document);

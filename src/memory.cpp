@@ -125,7 +125,7 @@ std::string format_size(double bytes) {
   constexpr std::array<std::string_view, 5> units = {"bytes", "KiB", "MiB", "GiB", "TiB"};
   std::size_t unit = 0;
   while (bytes >= 1024 && unit + 1 < units.size()) bytes /= 1024, ++unit;
-  if (unit == 0) return fmt::format("{:.0f} bytes", bytes);
+  if (unit == 0) return fmt::format("{:.0f} {}", bytes, bytes == 1 ? "byte" : "bytes");
   return bytes >= 100 ? fmt::format("{:.0f} {}", bytes, units[unit])
                       : fmt::format("{:.3g} {}", bytes, units[unit]);
 }

@@ -7,20 +7,13 @@ namespace {
 
 // Decodes one code point at s[i], advancing i. Invalid bytes count as one column each.
 char32_t next_code_point(std::string_view s, std::size_t& i) {
-  const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
-  const unsigned char lead = byte(i);
-  std::size_t length = lead < 0x80           ? 1
-                       : (lead >> 5) == 0x6  ? 2
-                       : (lead >> 4) == 0xE  ? 3
-                       : (lead >> 3) == 0x1E ? 4
-                                             : 0;
-  bool valid = length > 0 && i + length <= s.size();
-  for (std::size_t k = 1; valid && k < length; ++k) valid = (byte(i + k) & 0xC0) == 0x80;
-  if (!valid) {  // a stray byte, or a sequence cut short: one '?' for the lead byte
+  const std::size_t length = utf8_length(s, i);
+  if (length == 0) {  // one '?' for the byte that does not start a well-formed sequence
     ++i;
     return U'?';
   }
-  char32_t cp = length == 1 ? lead : lead & (0x7F >> length);
+  const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
+  char32_t cp = length == 1 ? byte(i) : byte(i) & (0x7F >> length);
   for (std::size_t k = 1; k < length; ++k) cp = (cp << 6) | (byte(i + k) & 0x3F);
   i += length;
   return cp;
@@ -37,6 +30,36 @@ std::size_t code_point_width(char32_t cp) {
 }
 
 }  // namespace
+
+std::size_t utf8_length(std::string_view text, std::size_t at) {
+  const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(text[k]); };
+  if (at >= text.size()) return 0;
+  const unsigned char lead = byte(at);
+  if (lead < 0x80) return 1;
+  // The range of the second byte depends on the lead byte: that is what rules out overlong
+  // forms (E0 80 …), surrogates (ED A0 …) and code points beyond U+10FFFF (F4 90 …).
+  unsigned char low = 0x80, high = 0xBF;
+  std::size_t length = 0;
+  if (lead >= 0xC2 && lead <= 0xDF) {
+    length = 2;
+  } else if (lead >= 0xE0 && lead <= 0xEF) {
+    length = 3;
+    if (lead == 0xE0) low = 0xA0;
+    if (lead == 0xED) high = 0x9F;
+  } else if (lead >= 0xF0 && lead <= 0xF4) {
+    length = 4;
+    if (lead == 0xF0) low = 0x90;
+    if (lead == 0xF4) high = 0x8F;
+  } else {
+    return 0;
+  }
+  if (at + length > text.size()) return 0;
+  if (byte(at + 1) < low || byte(at + 1) > high) return 0;
+  for (std::size_t k = 2; k < length; ++k) {
+    if ((byte(at + k) & 0xC0) != 0x80) return 0;
+  }
+  return length;
+}
 
 std::size_t display_width(std::string_view utf8) {
   std::size_t width = 0;

@@ -2,6 +2,7 @@
 # Installs, from Debian's packages, whatever attn-trace needs to build and test and is not yet on
 # this machine. Does nothing (and needs no network) when everything is there already.
 # Works as root on a fresh Debian 12; otherwise uses sudo when it is available.
+#   tools/install-deps.sh [EXTRA-PACKAGE...]   (tools/fuzz.sh adds clang and libFuzzer)
 set -euo pipefail
 
 packages=(
@@ -9,6 +10,7 @@ packages=(
   libcli11-dev libfmt-dev nlohmann-json3-dev libeigen3-dev   # libraries
   catch2                           # tests
   python3 python3-jsonschema       # tests: the JSON export read by a second parser and validated
+  "$@"                             # what the caller needs besides
 )
 
 missing=()

@@ -10,6 +10,11 @@ namespace attn_trace {
 
 [[nodiscard]] std::size_t display_width(std::string_view utf8);
 
+// The length of the well-formed UTF-8 sequence that starts at text[at] (1 to 4), or 0 when it is
+// not one: a stray continuation byte, a sequence cut short, an overlong form, a surrogate, or a
+// code point beyond U+10FFFF (RFC 3629).
+[[nodiscard]] std::size_t utf8_length(std::string_view text, std::size_t at);
+
 // `utf8` cut to at most `columns` columns, ending in "…" when it was cut.
 [[nodiscard]] std::string truncate_to_width(std::string_view utf8, std::size_t columns);
 

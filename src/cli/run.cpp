@@ -1,6 +1,8 @@
 // attn-trace run [FILE]: load an input (or the bundled default example), trace it, render it.
 #include <algorithm>
+#include <charconv>
 #include <cmath>
+#include <cstdint>
 #include <iostream>
 #include <memory>
 #include <new>
@@ -60,6 +62,22 @@ void render(const Trace& trace, const RunOptions& options, std::ostream& out) {
     text.weighted_limit = options.weighted_limit;
     render_text(trace, text, out);
   }
+}
+
+// A validator for a whole number in [low, high], with a message that says so: CLI11's own range
+// check prints its bounds as doubles ("0.000000 to 1797693134862315708…").
+CLI::Validator whole_number(std::uint64_t low, std::uint64_t high) {
+  return CLI::Validator(
+      [low, high](const std::string& text) -> std::string {
+        std::uint64_t value = 0;
+        const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+        if (error == std::errc() && end == text.data() + text.size() && value >= low &&
+            value <= high) {
+          return "";
+        }
+        return fmt::format("expected a whole number from {} to {}, found '{}'", low, high, text);
+      },
+      "N", "whole number");
 }
 
 // --stages takes known stage ids only; a typo is a usage error that lists them.
@@ -148,17 +166,23 @@ void setup_run(CLI::App& app) {
           },
           "", "non-empty"));
   sub->add_option("--precision", options->text.precision, "Decimals per number")
-      ->check(CLI::Range(0, 15))
+      ->check(whole_number(0, 15))
       ->capture_default_str();
   sub->add_option("--format", options->format, "Output format: text (the walkthrough) or json")
       ->check(CLI::IsMember({"text", "json"}))
       ->capture_default_str();
   sub->add_option("-o,--output", options->output,
                   "Write to this file instead of standard output (atomically: a failure never "
-                  "leaves a partial file)");
+                  "leaves a partial file)")
+      ->check(CLI::Validator(
+          [](const std::string& path) -> std::string {
+            return path.empty() ? "the output path is an empty string; give a file name" : "";
+          },
+          "PATH", "non-empty"));
   sub->add_option("--weighted-limit", options->weighted_limit,
                   "Write weighted_values only when it has at most this many numbers")
-      ->check(CLI::NonNegativeNumber)
+      // 2^53: far above any weighted_values, and exact in a double.
+      ->check(whole_number(0, std::uint64_t{1} << 53))
       ->capture_default_str();
   sub->add_option("--memory-budget", options->memory_budget,
                   "Refuse, before computing, a trace that needs more memory than this (e.g. "

@@ -4,8 +4,8 @@
 # DIR/expected.tsv has one line per bad file: NAME <tab> STATUS <tab> FRAGMENT [<tab> ARGS...]
 # (lines starting with # are comments). The file DIR/NAME is traced with `attn-trace run`, and any
 # ARGS (e.g. --memory-budget 1MiB) after it; the run must exit with STATUS, print FRAGMENT (a fixed
-# string) and nothing that looks like a crash, print exactly one "attn-trace: error:" line, and
-# write nothing to standard output.
+# string) and nothing that looks like a crash, print exactly one "attn-trace: error:" line, which
+# names the file first, and write nothing to standard output.
 set -u
 binary=$1 dir=$2 name=$3
 line=$(awk -F '\t' -v name="$name" '$1 == name { print; exit }' "$dir/expected.tsv")
@@ -29,5 +29,6 @@ if grep -qE 'terminate called|Aborted|Segmentation|runtime error:|AddressSanitiz
   fail "stderr looks like a crash"
 fi
 [ "$(grep -c '^attn-trace: error:' "$err")" = 1 ] || fail "expected exactly one error line"
+grep -q "^attn-trace: error: $name[:]" "$err" || fail "the error line does not start with the file name"
 [ ! -s "$out" ] || fail "standard output is not empty"
 echo "ok: $name: exit $actual, found: $fragment"

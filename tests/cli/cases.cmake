@@ -28,7 +28,8 @@ cli_test(run_multihead 0 "━━ 3/9 · split_heads" run ${IN}/two_heads.json)
 # Bad usage: exit 2.
 cli_test(unknown_flag 2 "attn-trace: error: The following argument was not expected: --frobnicate"
          run --frobnicate)
-cli_test(bad_precision 2 "--precision" run --precision 99)
+cli_test(bad_precision 2 "--precision: expected a whole number from 0 to 15, found '99'" run --precision 99)
+cli_test(bad_precision_fraction 2 "--precision: expected a whole number from 0 to 15, found '2.5'" run --precision 2.5)
 cli_test(empty_file_name 2 "FILE is an empty string" run {empty})
 cli_test(bad_precision_text 2 "--precision" run --precision many)
 cli_test(unknown_stage 2 "unknown stage 'scroes' (did you mean 'scores'?)" run --stages scroes)
@@ -48,7 +49,9 @@ cli_test(heads_hint 1 "hint: head counts that would: 1, 2, 4" run ${IN}/bad_head
 cli_test(json_format 0 "\"format\": \"attn-trace\"" run --format json)
 cli_test(json_stages 0 "\"id\": \"softmax\"" run --format json --stages softmax)
 cli_test(bad_format 2 "--format" run --format yaml)
-cli_test(bad_weighted_limit 2 "--weighted-limit" run --weighted-limit -5)
+cli_test(bad_weighted_limit 2 "--weighted-limit: expected a whole number from 0 to 9007199254740992, found '-5'" run --weighted-limit -5)
+cli_test(huge_weighted_limit 2 "found '99999999999999999999999'" run --weighted-limit 99999999999999999999999)
+cli_test(empty_output_path 2 "--output: the output path is an empty string" run -o {empty})
 cli_test(weighted_limit_text 0 "--weighted-limit 3200 to include it" run ${IN}/forty_tokens.json --weighted-limit 10)
 # A pipe given as a file name (process substitution, /dev/stdin) is read as a stream.
 add_test(NAME cli.run_dev_stdin COMMAND bash ${EXPECT} 0 "━━ 3/8 · scores" --stdin ${EXAMPLE}
