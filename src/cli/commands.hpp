@@ -2,10 +2,16 @@
 // callback that calls the library.
 #pragma once
 
+#include <string>
+
 #include <CLI/CLI.hpp>
 
 namespace attn_trace::cli {
 
 void setup_run(CLI::App& app);
+void setup_examples(CLI::App& app);
+
+// "" for the name of a bundled example, else why not, with the nearest name and the list.
+[[nodiscard]] std::string check_example_name(const std::string& name);
 
 }  // namespace attn_trace::cli

@@ -19,9 +19,11 @@ int main(int argc, char** argv) {
       "attn-trace"};
   app.set_version_flag("--version", "attn-trace " ATTN_TRACE_VERSION);
   app.footer(
-      "Run 'attn-trace run' to trace the bundled example \"I am good\".\n"
+      "Run 'attn-trace run' to trace the bundled example \"I am good\", 'attn-trace examples' to "
+      "list the others.\n"
       "Exit status: 0 success, 1 bad input or I/O failure, 2 bad usage.");
   attn_trace::cli::setup_run(app);
+  attn_trace::cli::setup_examples(app);
 
   try {
     app.parse(argc, argv);

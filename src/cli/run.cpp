@@ -3,12 +3,14 @@
 #include <charconv>
 #include <cmath>
 #include <cstdint>
+#include <filesystem>
 #include <iostream>
 #include <memory>
 #include <new>
 #include <optional>
 #include <string>
 #include <system_error>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -27,9 +29,10 @@ namespace attn_trace::cli {
 namespace {
 
 struct RunOptions {
-  std::optional<std::string> file;    // none: the default example; "-": standard input
-  std::string format = "text";        // text | json
-  std::optional<std::string> output;  // -o PATH; none: standard output
+  std::optional<std::string> file;     // none: the default example; "-": standard input
+  std::optional<std::string> example;  // --example NAME
+  std::string format = "text";         // text | json
+  std::optional<std::string> output;   // -o PATH; none: standard output
   std::size_t weighted_limit = default_weighted_limit;
   std::string memory_budget = format_size(static_cast<double>(default_memory_budget));
   TextOptions text;
@@ -90,38 +93,44 @@ std::string check_stage_id(const std::string& id) {
                      fmt::join(ids, ", "));
 }
 
-void run_checked(const RunOptions& options);
+// The bundled example to trace: --example NAME, a FILE argument that is no file but names an
+// example, or the default when there is neither; nothing when a file or standard input is meant.
+std::optional<EmbeddedExample> chosen_example(const RunOptions& options) {
+  if (options.example) return find_example(*options.example);  // checked by the validator
+  if (!options.file) return find_example(default_example);
+  const std::string& file = *options.file;
+  std::error_code ec;
+  if (file == "-" || std::filesystem::exists(file, ec)) return std::nullopt;
+  return find_example(file);
+}
 
-// An allocation that fails on the way (a budget above what the machine has free) is reported with
-// the input it was for.
-void run(const RunOptions& options) {
-  try {
-    run_checked(options);
-  } catch (const std::bad_alloc&) {
-    const std::string source = !options.file          ? "the bundled example"
-                               : *options.file == "-" ? "<stdin>"
-                                                      : *options.file;
-    throw Error(fmt::format("{}: out of memory: the machine has less free memory than this trace "
-                            "needs",
-                            source),
-                "trace fewer tokens or batches; --memory-budget refuses such a trace before it "
-                "starts");
-  }
+// What the input is called in messages.
+std::string input_name(const RunOptions& options) {
+  if (const auto example = chosen_example(options)) return fmt::format("example {}", example->name);
+  return *options.file == "-" ? "<stdin>" : *options.file;
 }
 
 void run_checked(const RunOptions& options) {
   Spec spec;
-  if (!options.file) {
-    const auto example = find_example(default_example);
-    spec = load_spec(example->json, fmt::format("example {}", example->name));
+  const std::string source = input_name(options);
+  if (const auto example = chosen_example(options)) {
+    spec = load_spec(example->json, source);
   } else {
-    spec = load_spec_file(*options.file, *parse_size(options.memory_budget) / json_memory_factor);
+    const std::string& file = *options.file;
+    std::error_code ec;
+    if (file != "-" && !std::filesystem::exists(file, ec) &&
+        !std::filesystem::is_symlink(file, ec)) {
+      std::vector<std::string_view> names;
+      for (const EmbeddedExample& e : embedded_examples()) names.push_back(e.name);
+      if (const auto near = nearest(file, names)) {
+        throw Error(
+            fmt::format("{}: no such file, and no bundled example of that name", file),
+            fmt::format("did you mean the example '{}'? `attn-trace examples` lists them", *near));
+      }
+    }
+    spec = load_spec_file(file, *parse_size(options.memory_budget) / json_memory_factor);
   }
-  check_memory(spec,
-               !options.file          ? "the bundled example"
-               : *options.file == "-" ? "<stdin>"
-                                      : *options.file,
-               options.memory_budget);
+  check_memory(spec, source, options.memory_budget);
   const Trace trace = trace_attention(spec);
   // The walkthrough on the terminal shows the warnings in its header; a JSON export or a file
   // would hide them, so they go to standard error as well.
@@ -149,6 +158,21 @@ void run_checked(const RunOptions& options) {
   if (!std::cout) throw Error("cannot write to standard output");
 }
 
+// An allocation that fails on the way (a budget above what the machine has free) is reported with
+// the input it was for.
+void run(const RunOptions& options) {
+  try {
+    run_checked(options);
+  } catch (const std::bad_alloc&) {
+    const std::string source = input_name(options);
+    throw Error(fmt::format("{}: out of memory: the machine has less free memory than this trace "
+                            "needs",
+                            source),
+                "trace fewer tokens or batches; --memory-budget refuses such a trace before it "
+                "starts");
+  }
+}
+
 }  // namespace
 
 void setup_run(CLI::App& app) {
@@ -156,15 +180,22 @@ void setup_run(CLI::App& app) {
   CLI::App* sub =
       app.add_subcommand("run", "Trace attention over an input file and print every stage.");
   sub->set_version_flag("--version", "attn-trace " ATTN_TRACE_VERSION);
-  sub->add_option("FILE", options->file,
-                  "Input JSON (docs/input-format.md); '-' reads standard input; none traces the "
-                  "bundled example \"I am good\"")
-      ->check(CLI::Validator(
-          [](const std::string& file) -> std::string {
-            return file.empty() ? "FILE is an empty string; give a path, or '-' for standard input"
-                                : "";
-          },
-          "", "non-empty"));
+  CLI::Option* file_option =
+      sub->add_option("FILE", options->file,
+                      "Input JSON (docs/input-format.md), or the name of a bundled example "
+                      "(attn-trace examples); '-' reads standard input; none traces the bundled "
+                      "example \"I am good\"")
+          ->check(CLI::Validator(
+              [](const std::string& path) -> std::string {
+                return path.empty()
+                           ? "FILE is an empty string; give a path, or '-' for standard input"
+                           : "";
+              },
+              "", "non-empty"));
+  sub->add_option("--example", options->example,
+                  "Trace the bundled example NAME (attn-trace examples lists them)")
+      ->check(CLI::Validator(check_example_name, "NAME", "example name"))
+      ->excludes(file_option);
   sub->add_option("--precision", options->text.precision, "Decimals per number")
       ->check(whole_number(0, 15))
       ->capture_default_str();

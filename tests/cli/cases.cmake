@@ -82,3 +82,16 @@ add_test(NAME cli.stdin_closed_early COMMAND bash ${EXPECT} 1 "hint: standard in
          --stdin ${IN}/truncated.json $<TARGET_FILE:attn-trace> run -)
 # A file that exists but cannot be read (as root, only a read error is sure to happen).
 cli_test(unreadable 1 "/proc/self/mem: cannot read: Input/output error" run /proc/self/mem)
+
+# Bundled examples: listed, shown, traced by name or by --example.
+cli_test(examples_list 0 "i-am-good  (default) I am good: Three tokens" examples)
+cli_test(examples_show 0 "\"in_proj_weight\": [" examples --show i-am-good)
+cli_test(examples_show_unknown 2 "--show: unknown example 'i-am-god' (did you mean 'i-am-good'?)" examples --show i-am-god)
+cli_test(run_example_by_name 0 "━━ 8/8 · out_proj" run i-am-good)
+cli_test(run_example_flag 0 "━━ 3/8 · scores" run --example i-am-good --stages scores)
+cli_test(run_example_unknown 2 "--example: unknown example 'nope'" run --example nope)
+cli_test(run_example_typo 1 "hint: did you mean the example 'i-am-good'?" run i-am-god)
+cli_test(run_example_and_file 2 "FILE excludes --example" run x.json --example i-am-good)
+# What --show prints is an input file that traces exactly as the example does.
+add_test(NAME cli.examples_show_round_trip
+         COMMAND bash -c "diff <('$<TARGET_FILE:attn-trace>' examples --show i-am-good | '$<TARGET_FILE:attn-trace>' run -) <('$<TARGET_FILE:attn-trace>' run i-am-good)")
