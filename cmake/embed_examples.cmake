@@ -1,5 +1,7 @@
 # Writes OUTPUT: a C++ source holding every file of INPUTS as a string, keyed by its base name.
 # Run at build time by CMakeLists.txt (cmake -P), so editing data/examples/*.json rebuilds.
+# INPUTS comes as one argument, the paths joined by '|'.
+string(REPLACE "|" ";" INPUTS "${INPUTS}")
 set(body "")
 foreach(path IN LISTS INPUTS)
   get_filename_component(name ${path} NAME_WE)

@@ -25,6 +25,7 @@
 #include "attn_trace/memory.hpp"
 #include "attn_trace/suggest.hpp"
 #include "attn_trace/text_width.hpp"
+#include "attn_trace/trace.hpp"
 #include "fast_json.hpp"
 
 namespace attn_trace {
@@ -34,9 +35,9 @@ namespace {
 using json = nlohmann::ordered_json;
 
 constexpr std::string_view root_keys[] = {
-    "input",     "tokens",        "name",      "description",      "source",       "num_heads",
-    "scale",     "weight_layout", "weights",   "kv_input",         "key_input",    "value_input",
-    "kv_tokens", "mask",          "attn_mask", "key_padding_mask", "add_zero_attn"};
+    "input",     "tokens",        "name",      "description",      "source",        "num_heads",
+    "scale",     "weight_layout", "weights",   "kv_input",         "key_input",     "value_input",
+    "kv_tokens", "mask",          "attn_mask", "key_padding_mask", "add_zero_attn", "published"};
 constexpr std::string_view weight_keys[] = {"in_proj_weight",
                                             "in_proj_bias",
                                             "q_proj_weight",
@@ -117,6 +118,7 @@ class Loader {
     read_scale(root, spec);
     read_add_zero_attn(root, spec);
     read_masks(root, spec);
+    read_published(root, spec);
     return spec;
   }
 
@@ -156,10 +158,15 @@ class Loader {
     }
   }
 
-  std::string optional_string(const json& object, const char* key) const {
+  // `key` of `object` (at `prefix`, or the top level), which must be a string; "" when absent.
+  std::string optional_string(const json& object, const char* key,
+                              const std::string& prefix = "") const {
     if (!object.contains(key)) return {};
     const json& value = object[key];
-    if (!value.is_string()) fail(key, fmt::format("expected a string, found {}", describe(value)));
+    if (!value.is_string()) {
+      fail(prefix.empty() ? key : prefix + "." + key,
+           fmt::format("expected a string, found {}", describe(value)));
+    }
     return value.get<std::string>();
   }
 
@@ -899,6 +906,71 @@ class Loader {
       mask.ignore.push_back(std::move(ignore));
     }
     spec.masks.key_padding_mask = std::move(mask);
+  }
+
+  // "published": {STAGE: {TENSOR: {"values": [...], "decimals": N, "note": "..."}}}: what a source
+  // printed. Whether the stage has that tensor, and its shape, is checked against the trace
+  // (check_published), which alone knows them.
+  void read_published(const json& root, Spec& spec) const {
+    if (!root.contains("published")) return;
+    const json& published = root["published"];
+    const char* form =
+        "an object: stage id → tensor name → {\"values\": [...], \"decimals\": N, \"note\": "
+        "\"...\"}";
+    if (!published.is_object()) {
+      fail("published", fmt::format("expected {}, found {}", form, describe(published)));
+    }
+    const auto ids = stage_ids();
+    for (const auto& item : published.items()) {
+      const std::string& stage = item.key();
+      const json& tensors = item.value();
+      const std::string stage_path = "published." + excerpt(stage);
+      if (std::find(ids.begin(), ids.end(), stage) == ids.end()) {
+        const auto suggestion = nearest(stage, ids);
+        fail(stage_path,
+             fmt::format("unknown stage \"{}\"{}", excerpt(stage),
+                         suggestion ? fmt::format("; did you mean \"{}\"?", *suggestion) : ""),
+             fmt::format("stages are: {}", fmt::join(ids, ", ")));
+      }
+      if (!tensors.is_object()) {
+        fail(stage_path, fmt::format("expected {}, found {}", form, describe(tensors)));
+      }
+      for (const auto& entry_item : tensors.items()) {
+        const std::string& tensor = entry_item.key();
+        const json& entry = entry_item.value();
+        const std::string path = stage_path + "." + excerpt(tensor);
+        if (!entry.is_object()) {
+          fail(path, fmt::format("expected {{\"values\": [...], \"decimals\": N}}, found {}",
+                                 describe(entry)));
+        }
+        constexpr std::string_view entry_keys[] = {"values", "decimals", "note"};
+        check_keys(entry, path, entry_keys);
+        if (!entry.contains("values")) {
+          fail(path + ".values", "missing: the numbers as the source printed them");
+        }
+        PublishedTensor p;
+        p.stage = stage;
+        p.tensor = tensor;
+        const Nested n = read_nested(entry["values"], path + ".values");
+        p.shape = n.shape;
+        for (std::size_t i = 0; i < n.leaves.size(); ++i) {
+          p.values.push_back(read_number(*n.leaves[i], leaf_path(path + ".values", n, i)));
+        }
+        if (entry.contains("decimals")) {
+          const json& decimals = entry["decimals"];
+          if (!decimals.is_number_integer() || decimals.get<int>() < 0 ||
+              decimals.get<int>() > 15) {
+            fail(path + ".decimals",
+                 fmt::format("expected a whole number from 0 to 15 (the decimals the source "
+                             "printed), found {}",
+                             describe(decimals)));
+          }
+          p.decimals = decimals.get<int>();
+        }
+        p.note = optional_string(entry, "note", path);
+        spec.published.push_back(std::move(p));
+      }
+    }
   }
 
   void read_num_heads(const json& root, Spec& spec) const {

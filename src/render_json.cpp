@@ -384,6 +384,45 @@ void config(JsonWriter& w, const TraceConfig& c) {
   w.raw("\n  }");
 }
 
+// How the traced numbers compare with what a source printed: one object per published tensor.
+void published(JsonWriter& w, const std::vector<PublishedCheck>& checks) {
+  w.raw("[");
+  for (std::size_t n = 0; n < checks.size(); ++n) {
+    const PublishedCheck& check = checks[n];
+    const PublishedTensor& p = check.published;
+    w.raw(n == 0 ? "\n    {" : ",\n    {");
+    w.raw("\"stage\": ");
+    w.string(p.stage);
+    w.raw(", \"tensor\": ");
+    w.string(p.tensor);
+    w.raw(", \"decimals\": ");
+    w.integer(p.decimals);
+    w.raw(", \"matches\": ");
+    w.raw(check.mismatches.empty() ? "true" : "false");
+    w.raw(", \"mismatches\": [");
+    for (std::size_t i = 0; i < check.mismatches.size(); ++i) {
+      const PublishedMismatch& m = check.mismatches[i];
+      w.raw(i == 0 ? "{\"index\": [" : ", {\"index\": [");
+      for (std::size_t k = 0; k < m.index.size(); ++k) {
+        if (k > 0) w.raw(", ");
+        w.integer(static_cast<long long>(m.index[k]));
+      }
+      w.raw("], \"published\": ");
+      w.number(m.published);
+      w.raw(", \"traced\": ");
+      w.number(m.traced);
+      w.raw("}");
+    }
+    w.raw("]");
+    if (!p.note.empty()) {
+      w.raw(", \"note\": ");
+      w.string(p.note);
+    }
+    w.raw("}");
+  }
+  w.raw(checks.empty() ? "]" : "\n  ]");
+}
+
 void stage(JsonWriter& w, const Stage& s, const JsonOptions& options) {
   w.raw("{");
   w.key("id", 3, true);
@@ -470,6 +509,8 @@ void render_json(const Trace& trace, const JsonOptions& options, std::ostream& o
     w.raw("}");
   }
   w.raw(trace.skipped.empty() ? "]" : "\n  ]");
+  w.key("published", 1);
+  published(w, trace.published);
   w.key("stages", 1);
   w.raw("[");
   bool first = true;

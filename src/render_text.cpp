@@ -246,7 +246,42 @@ class TextRenderer {
       }
       // The masks as given and their additive form are flags: 1/0, 0/−∞, without decimals.
       tensor_block(tensor, stage.id == "masking" && tensor.name != "masked");
+      for (const PublishedCheck& check : trace_.published) {
+        if (check.published.stage == stage.id && check.published.tensor == tensor.name) {
+          published(check);
+        }
+      }
     }
+  }
+
+  // How the source's printed numbers compare: "matches the published values (to 4 decimals)",
+  // or each number that differs, and why when the example says.
+  void published(const PublishedCheck& check) {
+    const PublishedTensor& p = check.published;
+    const std::string to = fmt::format("to {} decimal{}", p.decimals, p.decimals == 1 ? "" : "s");
+    if (check.mismatches.empty()) {
+      line(wrap(fmt::format("  ✓ {} matches the published values ({})", p.tensor, to), width_,
+                "    "));
+      return;
+    }
+    std::vector<std::string> cells;
+    constexpr std::size_t max_listed = 6;
+    for (std::size_t i = 0; i < check.mismatches.size() && i < max_listed; ++i) {
+      const PublishedMismatch& m = check.mismatches[i];
+      cells.push_back(fmt::format("[{}] published {}, traced {} (off by {})",
+                                  fmt::join(m.index, ","), format_number(m.published, p.decimals),
+                                  format_number(m.traced, std::max(options_.precision, p.decimals)),
+                                  format_number(std::abs(m.traced - m.published),
+                                                std::max(options_.precision, p.decimals))));
+    }
+    if (check.mismatches.size() > max_listed) {
+      cells.push_back(fmt::format("{} more", check.mismatches.size() - max_listed));
+    }
+    line(wrap(
+        fmt::format("  ✗ {} differs from the published values ({}) in {} of {} numbers: {}",
+                    p.tensor, to, check.mismatches.size(), p.values.size(), fmt::join(cells, "; ")),
+        width_, "    "));
+    if (!p.note.empty()) line(wrap("    why: " + printable(p.note), width_, "    "));
   }
 
   static std::string repeat(std::string_view s, std::size_t n) {

@@ -14,6 +14,7 @@
 
 #include "attn_trace/masks.hpp"
 #include "attn_trace/matrix.hpp"
+#include "attn_trace/published.hpp"
 
 namespace attn_trace {
 
@@ -60,6 +61,9 @@ struct Spec {
 
   // Things the loader wants the reader to know (e.g. how a packed matrix was split).
   std::vector<std::string> notes;
+  // What a tutorial printed for some tensors (an example's "published" block), to compare.
+  std::vector<PublishedTensor> published;
+
   // Things that are valid but most likely not what the user meant (a float 0/1 attn_mask).
   std::vector<std::string> warnings;
 

@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "attn_trace/published.hpp"
 #include "attn_trace/spec.hpp"
 #include "attn_trace/tensor.hpp"
 
@@ -54,6 +55,8 @@ struct Trace {
   std::vector<std::string> warnings;
   std::vector<Stage> stages;          // in the order they were computed
   std::vector<SkippedStage> skipped;  // every other stage id, with the reason
+  // How the traced numbers compare with the values a source published (empty when none given).
+  std::vector<PublishedCheck> published;
 
   // The stage with this id, or nullptr when this trace has none (e.g. split_heads for one head).
   [[nodiscard]] const Stage* find_stage(std::string_view id) const;

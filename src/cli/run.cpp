@@ -19,6 +19,7 @@
 #include "attn_trace/load.hpp"
 #include "attn_trace/memory.hpp"
 #include "attn_trace/output_file.hpp"
+#include "attn_trace/published.hpp"
 #include "attn_trace/render_json.hpp"
 #include "attn_trace/render_text.hpp"
 #include "attn_trace/suggest.hpp"
@@ -131,7 +132,8 @@ void run_checked(const RunOptions& options) {
     spec = load_spec_file(file, *parse_size(options.memory_budget) / json_memory_factor);
   }
   check_memory(spec, source, options.memory_budget);
-  const Trace trace = trace_attention(spec);
+  Trace trace = trace_attention(spec);
+  trace.published = check_published(spec.published, trace, source);
   // The walkthrough on the terminal shows the warnings in its header; a JSON export or a file
   // would hide them, so they go to standard error as well.
   if (options.format == "json" || options.output) {

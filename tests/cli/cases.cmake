@@ -95,3 +95,8 @@ cli_test(run_example_and_file 2 "FILE excludes --example" run x.json --example i
 # What --show prints is an input file that traces exactly as the example does.
 add_test(NAME cli.examples_show_round_trip
          COMMAND bash -c "diff <('$<TARGET_FILE:attn-trace>' examples --show i-am-good | '$<TARGET_FILE:attn-trace>' run -) <('$<TARGET_FILE:attn-trace>' run i-am-good)")
+cli_test(examples_list_karim 0 "karim      Karim: Illustrated Self-Attention" examples)
+# Published values: what the tutorials printed, reproduced or explained.
+cli_test(published_match 0 "✓ context matches the published values (to 4 decimals)" run makeesy)
+cli_test(published_differs 0 "✗ weights differs from the published values (to 1 decimal) in 1 of 9 numbers:" run karim)
+cli_test(published_why 0 "why: the post rounds the softmax to one decimal" run karim)

@@ -1,0 +1,64 @@
+// Comparing published values with the trace (published.hpp).
+#include "attn_trace/published.hpp"
+
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "attn_trace/error.hpp"
+#include "attn_trace/trace.hpp"
+
+namespace attn_trace {
+namespace {
+
+// The index of element `flat` of a row-major tensor of `shape`.
+std::vector<std::size_t> unflatten(std::size_t flat, const std::vector<std::size_t>& shape) {
+  std::vector<std::size_t> index(shape.size());
+  for (std::size_t a = shape.size(); a-- > 0;) {
+    index[a] = flat % shape[a];
+    flat /= shape[a];
+  }
+  return index;
+}
+
+}  // namespace
+
+std::vector<PublishedCheck> check_published(const std::vector<PublishedTensor>& published,
+                                            const Trace& trace, const std::string& file) {
+  std::vector<PublishedCheck> checks;
+  for (const PublishedTensor& p : published) {
+    const std::string path = fmt::format("published.{}.{}", p.stage, p.tensor);
+    const Stage* stage = trace.find_stage(p.stage);
+    if (!stage) {
+      throw Error(fmt::format("{}: {}: this trace has no {} stage", file, path, p.stage));
+    }
+    const Tensor* tensor = nullptr;
+    std::vector<std::string> names;
+    for (const Tensor& t : stage->tensors) {
+      names.push_back(t.name);
+      if (t.name == p.tensor) tensor = &t;
+    }
+    if (!tensor) {
+      throw Error(fmt::format("{}: {}: the {} stage has no tensor {} (it has {})", file, path,
+                              p.stage, p.tensor, fmt::join(names, ", ")));
+    }
+    if (tensor->shape != p.shape || tensor->generated()) {
+      throw Error(fmt::format("{}: {}: expected shape ({}) like the traced {}, found ({})", file,
+                              path, fmt::join(tensor->shape, ", "), p.tensor,
+                              fmt::join(p.shape, ", ")));
+    }
+    // Reproduced: the traced number, rounded to the printed decimals, is the printed number
+    // (with a little room for the printed number's own binary representation).
+    const double half_unit = 0.5 * std::pow(10.0, -p.decimals);
+    PublishedCheck check{p, {}};
+    for (std::size_t i = 0; i < p.values.size(); ++i) {
+      const double traced = tensor->data[i];
+      if (std::abs(traced - p.values[i]) <= half_unit * (1 + 1e-9)) continue;
+      check.mismatches.push_back({unflatten(i, p.shape), p.values[i], traced});
+    }
+    checks.push_back(std::move(check));
+  }
+  return checks;
+}
+
+}  // namespace attn_trace
