@@ -10,6 +10,7 @@ namespace attn_trace::cli {
 
 void setup_run(CLI::App& app);
 void setup_examples(CLI::App& app);
+void setup_init(CLI::App& app);
 
 // "" for the name of a bundled example, else why not, with the nearest name and the list.
 [[nodiscard]] std::string check_example_name(const std::string& name);

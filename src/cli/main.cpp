@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
       "Exit status: 0 success, 1 bad input or I/O failure, 2 bad usage.");
   attn_trace::cli::setup_run(app);
   attn_trace::cli::setup_examples(app);
+  attn_trace::cli::setup_init(app);
 
   try {
     app.parse(argc, argv);

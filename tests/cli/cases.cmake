@@ -100,3 +100,14 @@ cli_test(examples_list_karim 0 "karim      Karim: Illustrated Self-Attention" ex
 cli_test(published_match 0 "✓ context matches the published values (to 4 decimals)" run makeesy)
 cli_test(published_differs 0 "✗ weights differs from the published values (to 1 decimal) in 1 of 9 numbers:" run karim)
 cli_test(published_why 0 "why: the post rounds the softmax to one decimal" run karim)
+
+# init: a ready-to-edit input file that traces as it is.
+cli_test(init_default 0 "\"in_proj_weight\": [" init)
+cli_test(init_tokens 0 "\"tokens\": [\"the\", \"cat\", \"sat\"]" init --tokens "the cat sat")
+cli_test(init_heads_not_dividing 2 "--heads: 3 does not divide --embed-dim 4, head counts that would: 1, 2, 4" init --heads 3)
+cli_test(init_tokens_and_seq_len 2 "--tokens: 2 tokens but --seq-len 3" init --tokens "a b" --seq-len 3)
+cli_test(init_bad_layout 2 "--layout" init --layout numpy)
+add_test(NAME cli.init_traces
+         COMMAND bash -c "'$<TARGET_FILE:attn-trace>' init --seq-len 4 --embed-dim 6 --heads 3 --seed 5 --layout math | '$<TARGET_FILE:attn-trace>' run - | grep -qF '━━ 10/10 · out_proj'")
+add_test(NAME cli.init_same_seed_same_file
+         COMMAND bash -c "diff <('$<TARGET_FILE:attn-trace>' init --seed 9) <('$<TARGET_FILE:attn-trace>' init --seed 9) && ! diff -q <('$<TARGET_FILE:attn-trace>' init --seed 9) <('$<TARGET_FILE:attn-trace>' init --seed 10) >/dev/null")
