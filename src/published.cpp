@@ -42,7 +42,13 @@ std::vector<PublishedCheck> check_published(const std::vector<PublishedTensor>& 
       throw Error(fmt::format("{}: {}: the {} stage has no tensor {} (it has {})", file, path,
                               p.stage, p.tensor, fmt::join(names, ", ")));
     }
-    if (tensor->shape != p.shape || tensor->generated()) {
+    if (tensor->generated()) {
+      throw Error(
+          fmt::format("{}: {}: {} is too large to hold (it is computed while it is "
+                      "written), so it cannot be compared; publish another tensor",
+                      file, path, p.tensor));
+    }
+    if (tensor->shape != p.shape) {
       throw Error(fmt::format("{}: {}: expected shape ({}) like the traced {}, found ({})", file,
                               path, fmt::join(tensor->shape, ", "), p.tensor,
                               fmt::join(p.shape, ", ")));
