@@ -1,6 +1,7 @@
 // Published values: every bundled example reproduces what its source printed, or says why not;
 // and a published block that does not fit the trace is a clear error.
 #include <cmath>
+#include <fstream>
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
@@ -120,5 +121,28 @@ TEST_CASE("a published block that does not fit is an error naming its path", "[p
     doc["published"]["scores"]["scores"] = {{"decimals", 0}};
     REQUIRE_THROWS_WITH(load_spec(doc.dump(), "k.json"),
                         Contains("k.json: published.scores.scores.values: missing"));
+  }
+}
+
+TEST_CASE("Raschka's two forms give the context vectors the book's own code computes",
+          "[published][examples]") {
+  // tests/examples/raschka-context.json: written by tools/make_raschka_examples.py, which runs
+  // the book's code (torch, float64) on the embedded sentence.
+  std::ifstream in(ATTN_TRACE_EXAMPLES_DIR "/raschka-context.json");
+  REQUIRE(in);
+  const json expected = json::parse(in);
+  for (const char* form : {"basic", "scaled"}) {
+    INFO(form);
+    const auto example = find_example(std::string("raschka-") + form);
+    REQUIRE(example);
+    const Trace trace = trace_attention(load_spec(example->json, "raschka.json"));
+    const Tensor& context = trace.find_stage("summation")->tensors[0];
+    REQUIRE(context.shape == std::vector<std::size_t>{8, 16});
+    const json& rows = expected[form];
+    for (std::size_t i = 0; i < 8; ++i) {
+      for (std::size_t j = 0; j < 16; ++j) {
+        CHECK(context.data[i * 16 + j] == Approx(rows[i][j].get<double>()).epsilon(1e-12));
+      }
+    }
   }
 }
