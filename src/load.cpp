@@ -989,15 +989,11 @@ class Loader {
       spec.num_heads = static_cast<Index>(heads);
     }
     if (model % spec.num_heads != 0) {
-      std::vector<std::string> divisors;
-      for (Index h = 1; h <= model; ++h) {
-        if (model % h == 0) divisors.push_back(std::to_string(h));
-      }
       fail("num_heads",
            fmt::format("{} does not divide the width of Q, K and V ({}), so the heads cannot be "
                        "equal slices",
                        spec.num_heads, model),
-           fmt::format("head counts that would: {}", fmt::join(divisors, ", ")));
+           fmt::format("head counts that would: {}", fmt::join(head_counts(model), ", ")));
     }
   }
 

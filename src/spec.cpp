@@ -23,6 +23,14 @@ double Spec::scale() const {
   return 1.0;
 }
 
+std::vector<Index> head_counts(Index width) {
+  std::vector<Index> counts;
+  for (Index h = 1; h <= width; ++h) {
+    if (width % h == 0) counts.push_back(h);
+  }
+  return counts;
+}
+
 std::string_view scale_rule_name(ScaleRule rule) {
   switch (rule) {
     case ScaleRule::head_dim:

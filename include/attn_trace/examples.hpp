@@ -4,6 +4,7 @@
 #include <optional>
 #include <span>
 #include <string_view>
+#include <vector>
 
 namespace attn_trace {
 
@@ -13,6 +14,9 @@ struct EmbeddedExample {
 };
 
 [[nodiscard]] std::span<const EmbeddedExample> embedded_examples();
+
+// Their names, in the same order (for "did you mean" and lists of valid names).
+[[nodiscard]] std::vector<std::string_view> example_names();
 
 // The example that `attn-trace run` traces when given no file.
 inline constexpr std::string_view default_example = "i-am-good";

@@ -98,4 +98,7 @@ struct Spec {
 [[nodiscard]] std::string_view weight_layout_name(WeightLayout layout);
 [[nodiscard]] std::string_view key_source_name(KeySource source);
 
+// The head counts that split `width` columns into equal slices: its divisors, ascending.
+[[nodiscard]] std::vector<Index> head_counts(Index width);
+
 }  // namespace attn_trace

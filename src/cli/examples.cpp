@@ -60,8 +60,7 @@ void list() {
 
 std::string check_example_name(const std::string& name) {
   if (find_example(name)) return {};
-  std::vector<std::string_view> names;
-  for (const EmbeddedExample& example : embedded_examples()) names.push_back(example.name);
+  const std::vector<std::string_view> names = example_names();
   const auto suggestion = nearest(name, names);
   return fmt::format("unknown example '{}'{}; examples are: {}", name,
                      suggestion ? fmt::format(" (did you mean '{}'?)", *suggestion) : "",

@@ -43,13 +43,10 @@ InitOptions resolve(const InitCommand& command) {
     options.seq_len = *command.seq_len;
   }
   if (options.embed_dim % options.num_heads != 0) {
-    std::vector<std::string> divisors;
-    for (Index h = 1; h <= options.embed_dim; ++h) {
-      if (options.embed_dim % h == 0) divisors.push_back(std::to_string(h));
-    }
     throw CLI::ValidationError(
         "--heads", fmt::format("{} does not divide --embed-dim {}, head counts that would: {}",
-                               options.num_heads, options.embed_dim, fmt::join(divisors, ", ")));
+                               options.num_heads, options.embed_dim,
+                               fmt::join(head_counts(options.embed_dim), ", ")));
   }
   options.layout = command.layout == "math" ? WeightLayout::math : WeightLayout::torch;
   return options;

@@ -121,9 +121,7 @@ void run_checked(const RunOptions& options) {
     std::error_code ec;
     if (file != "-" && !std::filesystem::exists(file, ec) &&
         !std::filesystem::is_symlink(file, ec)) {
-      std::vector<std::string_view> names;
-      for (const EmbeddedExample& e : embedded_examples()) names.push_back(e.name);
-      if (const auto near = nearest(file, names)) {
+      if (const auto near = nearest(file, example_names())) {
         throw Error(
             fmt::format("{}: no such file, and no bundled example of that name", file),
             fmt::format("did you mean the example '{}'? `attn-trace examples` lists them", *near));
