@@ -18,7 +18,7 @@ constexpr int max_depth = max_input_depth;
 
 class Parser {
  public:
-  explicit Parser(std::string_view text) : text_(text) {}
+  Parser(std::string_view text, std::size_t max_keys) : text_(text), max_keys_(max_keys) {}
 
   std::optional<FastParse> parse() {
     // A UTF-8 byte-order mark, as Windows editors write it, is not part of the document.
@@ -95,9 +95,9 @@ class Parser {
     for (std::size_t keys = 1;; ++keys) {
       skip_space();
       const std::size_t key_at = at_;
-      // ordered_json finds a key by looking at every key before it: thousands of keys would take
-      // quadratic time, and no input object has more than a few dozen.
-      if (keys > max_object_keys) {
+      // ordered_json finds a key by looking at every key before it: many thousands of keys would
+      // take quadratic time, and no input object has more than a few dozen.
+      if (keys > max_keys_) {
         too_many_keys_ = true;
         return false;
       }
@@ -316,18 +316,18 @@ class Parser {
   }
 
   std::string_view text_;
+  std::size_t max_keys_;
   std::size_t at_ = 0;
   std::optional<std::string> duplicate_key_;
   std::size_t duplicate_offset_ = 0;
-  bool too_deep_ = false;
-  bool too_many_keys_ = false;  // gave up at an object with more than max_object_keys keys  // gave
-                                // up because the text nests deeper than max_depth
+  bool too_deep_ = false;       // gave up because the text nests deeper than max_depth
+  bool too_many_keys_ = false;  // gave up at an object with more than max_keys_ keys
 };
 
 }  // namespace
 
-std::optional<FastParse> parse_fast(std::string_view text) {
-  return Parser(text).parse();
+std::optional<FastParse> parse_fast(std::string_view text, std::size_t max_keys) {
+  return Parser(text, max_keys).parse();
 }
 
 }  // namespace attn_trace::detail

@@ -28,12 +28,18 @@ struct FastParse {
   std::size_t duplicate_offset = 0;
   // Set when the text nests deeper than max_input_depth: where it does (the document is empty).
   std::optional<std::size_t> too_deep_offset;
-  // Set when an object has more than max_object_keys keys: where the first key too many starts.
+  // Set when an object has more keys than allowed: where the first key too many starts.
   std::optional<std::size_t> too_many_keys_offset;
 };
 
+// A whole model's state_dict (run --weights) has hundreds of keys, its layers' weights among them;
+// more than this is beyond any model a learner traces one layer of.
+inline constexpr std::size_t max_state_dict_keys = 8192;
+
 // The document of `text`, or nothing when `text` is not valid JSON (or holds a number beyond
-// double range). Text nested deeper than max_input_depth gives only too_deep_offset.
-[[nodiscard]] std::optional<FastParse> parse_fast(std::string_view text);
+// double range). Text nested deeper than max_input_depth gives only too_deep_offset; an object
+// with more than `max_keys` keys only too_many_keys_offset.
+[[nodiscard]] std::optional<FastParse> parse_fast(std::string_view text,
+                                                  std::size_t max_keys = max_object_keys);
 
 }  // namespace attn_trace::detail

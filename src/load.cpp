@@ -23,6 +23,7 @@
 #include "attn_trace/error.hpp"
 #include "attn_trace/masks.hpp"
 #include "attn_trace/memory.hpp"
+#include "attn_trace/state_dict.hpp"
 #include "attn_trace/suggest.hpp"
 #include "attn_trace/text_width.hpp"
 #include "attn_trace/trace.hpp"
@@ -34,28 +35,15 @@ namespace {
 // Ordered, so that problems are reported in the order they stand in the file.
 using json = nlohmann::ordered_json;
 
+// How to make a weights file, for messages about one that is not.
+constexpr const char* state_dict_hint =
+    "dump a module's weights with json.dump({k: v.tolist() for k, v in "
+    "model.state_dict().items()}, f)";
+
 constexpr std::string_view root_keys[] = {
     "input",     "tokens",        "name",      "description",      "source",        "num_heads",
     "scale",     "weight_layout", "weights",   "kv_input",         "key_input",     "value_input",
     "kv_tokens", "mask",          "attn_mask", "key_padding_mask", "add_zero_attn", "published"};
-constexpr std::string_view weight_keys[] = {"in_proj_weight",
-                                            "in_proj_bias",
-                                            "q_proj_weight",
-                                            "k_proj_weight",
-                                            "v_proj_weight",
-                                            "W_q",
-                                            "W_k",
-                                            "W_v",
-                                            "b_q",
-                                            "b_k",
-                                            "b_v",
-                                            "out_proj.weight",
-                                            "out_proj.bias",
-                                            "W_o",
-                                            "b_o",
-                                            "bias_k",
-                                            "bias_v"};
-
 // Text from the input, safe and short enough to quote in a message: a key of 100 000 characters,
 // or one holding terminal escapes, must not flood or garble the terminal.
 std::string excerpt(std::string_view text, std::size_t columns = 60) {
@@ -95,7 +83,19 @@ std::string shape_text(Index rows, Index cols) {
 // Checks one JSON document against the input format and builds the Spec.
 class Loader {
  public:
-  explicit Loader(const std::string& file) : file_(file) {}
+  // Weights from a file of their own: `layer` is the object of one layer's weights, its keys
+  // without the layer's prefix, which messages put back.
+  Loader(const std::string& file, const json& layer, const std::string& weights_file,
+         const std::string& prefix, std::optional<Index> num_heads)
+      : file_(file),
+        external_weights_(&layer),
+        weights_file_(weights_file),
+        weights_prefix_(prefix),
+        weights_object_(prefix.empty() ? "(top level)" : prefix.substr(0, prefix.size() - 1)),
+        heads_flag_(num_heads) {}
+
+  explicit Loader(const std::string& file, std::optional<Index> num_heads)
+      : file_(file), heads_flag_(num_heads) {}
 
   Spec load(const json& root) {
     if (!root.is_object()) {
@@ -125,7 +125,7 @@ class Loader {
  private:
   [[noreturn]] void fail(const std::string& path, const std::string& what,
                          std::string hint = {}) const {
-    throw Error(fmt::format("{}: {}: {}", file_, path, what), std::move(hint));
+    throw Error(fmt::format("{}: {}: {}", *message_file_, path, what), std::move(hint));
   }
 
   void check_keys(const json& object, const std::string& prefix,
@@ -143,8 +143,9 @@ class Loader {
             key[key.size() - candidate.size() - 1] == '.') {
           fail(path,
                fmt::format("unknown key \"{}\"; did you mean \"{}\"?", excerpt(key), candidate),
-               fmt::format("drop the module prefix \"{}\": this file describes one attention "
-                           "layer",
+               fmt::format("drop the module prefix \"{0}\": this object holds one attention "
+                           "layer; or give a whole state_dict as a file of its own with "
+                           "--weights FILE --weights-prefix {0}",
                            excerpt(key.substr(0, key.size() - candidate.size()))));
         }
       }
@@ -404,17 +405,57 @@ class Loader {
     }
   }
 
-  // A weight matrix in the user's layout, returned as (out, in). `in` is the width it must accept;
-  // `out` is the width it must produce, or -1 when the matrix itself decides.
-  Matrix read_weight(const json& weights, const std::string& key, Index in, Index out,
-                     const Spec& spec, std::string_view why) const {
-    const std::string path = "weights." + key;
-    Matrix m = read_matrix(weights[key], path);
-    const bool math = spec.weight_layout == WeightLayout::math;
+  // How a weight matrix is stored. The input format's names follow "weight_layout"; a tutorial's
+  // module fixes the layout of its own weights: nn.Linear (out, in), GPT-2's Conv1D (in, out).
+  struct Storage {
+    WeightLayout layout;
+    std::string_view module;  // "" when weight_layout decides; else "an nn.Linear", "a Conv1D"
+  };
+
+  static Storage storage_of(const Spec& spec, std::optional<WeightLayout> fixed,
+                            std::string_view module) {
+    return fixed ? Storage{*fixed, module} : Storage{spec.weight_layout, {}};
+  }
+
+  static std::string layout_hint(const Storage& storage, std::string_view key) {
+    const bool math = storage.layout == WeightLayout::math;
+    if (!storage.module.empty()) {
+      return fmt::format("{} is {} weight, stored {}", key, storage.module,
+                         math ? "(in, out) and used as x·W" : "(out, in)");
+    }
+    return math ? "weight_layout \"math\": every weight is (in, out), used as x·W"
+                : "weight_layout \"torch\": every weight is (out, in), as nn.Linear stores it";
+  }
+
+  static std::string transpose_hint(const Storage& storage, std::string_view key) {
+    if (!storage.module.empty()) {
+      return fmt::format(
+          "{} is {} weight, stored {}: give the module's state_dict as it is, "
+          "not transposed",
+          key, storage.module, storage.layout == WeightLayout::math ? "(in, out)" : "(out, in)");
+    }
+    return storage.layout == WeightLayout::math
+               ? "for (out, in) matrices as nn.Linear stores them, set \"weight_layout\": \"torch\""
+               : "for (in, out) matrices used as x·W, set \"weight_layout\": \"math\"";
+  }
+
+  // Where a weight stands, for messages: "weights.W_q" in an input file, the key itself (with its
+  // layer's prefix) in a --weights file.
+  std::string weights_path(std::string_view key) const {
+    return weights_prefix_ + std::string(key);
+  }
+
+  // A weight matrix as stored, returned as (out, in). `in` is the width it must accept; `out` is
+  // the width it must produce, or -1 when the matrix itself decides.
+  Matrix read_weight(const json& weights, std::string_view key, Index in, Index out,
+                     const Storage& storage, std::string_view why) const {
+    const std::string path = weights_path(key);
+    Matrix m = read_matrix(weights[std::string(key)], path);
+    const bool math = storage.layout == WeightLayout::math;
     if (math) m.transposeInPlace();
     if (m.cols() == in && (out < 0 || m.rows() == out)) return m;
 
-    // Shapes as the user writes them: (out, in) for torch, (in, out) for math.
+    // Shapes as stored: (out, in), or (in, out) for the math layout.
     const auto as_written = [&](const std::string& o, const std::string& i) {
       return math ? fmt::format("({}, {})", i, o) : fmt::format("({}, {})", o, i);
     };
@@ -422,26 +463,18 @@ class Loader {
     const std::string found = as_written(std::to_string(m.rows()), std::to_string(m.cols()));
     // The transpose would fit: the matrix was most likely written in the other layout.
     const bool other_layout_fits = m.rows() == in && (out < 0 || m.cols() == out);
-    std::string hint =
-        math ? "weight_layout \"math\": every weight is (in, out), used as x·W"
-             : "weight_layout \"torch\": every weight is (out, in), as nn.Linear stores it";
-    if (other_layout_fits) {
-      hint =
-          fmt::format("{} is the shape of the transpose: {}", found,
-                      math ? "for (out, in) matrices as nn.Linear stores them, set "
-                             "\"weight_layout\": \"torch\""
-                           : "for (in, out) matrices used as x·W, set \"weight_layout\": \"math\"");
-    }
     fail(path,
          fmt::format("expected shape {} {}, found {}", as_written(want_out, std::to_string(in)),
                      why, found),
-         hint);
+         other_layout_fits ? fmt::format("{} is the shape of the transpose: {}", found,
+                                         transpose_hint(storage, key))
+                           : layout_hint(storage, key));
   }
 
-  Vector read_bias(const json& weights, const std::string& key, Index length,
+  Vector read_bias(const json& weights, std::string_view key, Index length,
                    std::string_view why) const {
-    const std::string path = "weights." + key;
-    Vector v = read_vector(weights[key], path);
+    const std::string path = weights_path(key);
+    Vector v = read_vector(weights[std::string(key)], path);
     if (v.size() != length) {
       fail(path, fmt::format("expected {} numbers {}, found {}", length, why, v.size()));
     }
@@ -465,64 +498,161 @@ class Loader {
     if (!kv) check("value_input", spec.value_dim());
   }
 
-  void read_weights(const json& root, Spec& spec) const {
-    if (!root.contains("weights")) return check_identity_widths(spec);
-    const json& weights = root["weights"];
-    if (!weights.is_object()) {
-      fail("weights",
-           fmt::format("expected an object of named weight matrices, found {}", describe(weights)));
-    }
-    check_keys(weights, "weights", weight_keys);
-    const auto has = [&](const char* key) { return weights.contains(key); };
+  // The forms the Q/K/V weights come in. A packed form holds all three in one matrix (q, k, v in
+  // that order); a separate form holds one matrix each.
+  struct QkvForm {
+    std::array<std::string_view, 3> weights;  // a packed form: weights[0] only
+    std::array<std::string_view, 3> biases;   // a packed bias (also for q_proj_weight): [0] only
+    bool packed;
+    std::optional<WeightLayout> layout;  // none: "weight_layout" decides
+    std::string_view module;             // what fixes the layout, for messages
+    std::string_view split;              // how a packed matrix is split, for the note
+  };
+  static constexpr QkvForm qkv_forms[] = {
+      {{"in_proj_weight"}, {"in_proj_bias"}, true, {}, {}, "in PyTorch's order"},
+      {{"qkv.weight"},
+       {"qkv.bias"},
+       true,
+       WeightLayout::torch,
+       "an nn.Linear",
+       "in the order its name gives"},
+      {{"c_attn.weight"},
+       {"c_attn.bias"},
+       true,
+       WeightLayout::math,
+       "a GPT-2 Conv1D",
+       "as GPT-2 splits it"},
+      {{"q_proj_weight", "k_proj_weight", "v_proj_weight"}, {"in_proj_bias"}, false, {}, {}, {}},
+      {{"W_q", "W_k", "W_v"}, {"b_q", "b_k", "b_v"}, false, {}, {}, {}},
+      {{"linear_q.weight", "linear_k.weight", "linear_v.weight"},
+       {"linear_q.bias", "linear_k.bias", "linear_v.bias"},
+       false,
+       WeightLayout::torch,
+       "an nn.Linear",
+       {}},
+  };
 
-    // Which of the three forms was used? Exactly one, or none at all.
-    std::vector<std::string_view> forms;
-    if (has("in_proj_weight")) forms.emplace_back("in_proj_weight");
-    for (const char* key : {"q_proj_weight", "k_proj_weight", "v_proj_weight"}) {
-      if (has(key)) {
-        forms.emplace_back(key);
-        break;
+  // The first key of `form` that `weights` holds, if any. in_proj_bias, shared by two forms, does
+  // not decide the form.
+  static std::optional<std::string_view> form_key(const json& weights, const QkvForm& form) {
+    for (const auto& keys : {form.weights, form.biases}) {
+      for (std::string_view key : keys) {
+        if (!key.empty() && key != "in_proj_bias" && weights.contains(std::string(key))) return key;
       }
     }
-    for (const char* key : {"W_q", "W_k", "W_v", "b_q", "b_k", "b_v"}) {
-      if (has(key)) {
-        forms.emplace_back(key);
-        break;
+    return std::nullopt;
+  }
+
+  // The output projection's forms: PyTorch's, the input format's, GPT-2's Conv1D.
+  struct OutForm {
+    std::string_view weight, bias, label;
+    std::optional<WeightLayout> layout;
+    std::string_view module;
+  };
+  static constexpr OutForm out_forms[] = {
+      {"out_proj.weight", "out_proj.bias", "out_proj.*", {}, {}},
+      {"W_o", "b_o", "W_o/b_o", {}, {}},
+      {"c_proj.weight", "c_proj.bias", "c_proj.*", WeightLayout::math, "a GPT-2 Conv1D"},
+  };
+
+  // While reading the weights, messages name the file they come from.
+  class WeightsFileScope {
+   public:
+    explicit WeightsFileScope(const Loader& loader) : loader_(loader) {
+      loader_.message_file_ = &loader_.weights_file_;
+    }
+    ~WeightsFileScope() { loader_.message_file_ = &loader_.file_; }
+    WeightsFileScope(const WeightsFileScope&) = delete;
+    WeightsFileScope& operator=(const WeightsFileScope&) = delete;
+
+   private:
+    const Loader& loader_;
+  };
+
+  void read_weights(const json& root, Spec& spec) const {
+    const json* weights = nullptr;
+    if (external_weights_) {
+      if (root.contains("weights")) {
+        fail("weights", fmt::format("given here and with --weights {} too", weights_file_),
+             "keep one: drop --weights, or the \"weights\" object of this file");
+      }
+      weights = external_weights_;
+    } else if (root.contains("weights")) {
+      weights = &root["weights"];
+      if (!weights->is_object()) {
+        fail("weights", fmt::format("expected an object of named weight matrices, found {}",
+                                    describe(*weights)));
+      }
+    }
+    if (!weights) return check_identity_widths(spec);
+    const WeightsFileScope scope(*this);
+    check_keys(*weights, weights_object_, weight_names());
+
+    std::vector<const QkvForm*> forms;
+    std::vector<std::string_view> form_keys;
+    for (const QkvForm& form : qkv_forms) {
+      if (const auto key = form_key(*weights, form)) {
+        forms.push_back(&form);
+        form_keys.push_back(*key);
       }
     }
     if (forms.size() > 1) {
-      fail("weights",
+      fail(weights_object_,
            fmt::format("two forms of the Q/K/V weights given at once: {}",
-                       fmt::join(forms, " and ")),
+                       fmt::join(form_keys, " and ")),
            "give exactly one: in_proj_weight (packed), q_proj_weight/k_proj_weight/v_proj_weight, "
-           "or W_q/W_k/W_v");
+           "W_q/W_k/W_v, or a tutorial's modules: linear_q/linear_k/linear_v, qkv, c_attn");
     }
-
-    if (has("in_proj_weight")) {
-      read_packed(weights, spec);
-    } else if (!forms.empty() && forms[0].ends_with("proj_weight")) {
-      read_separate(weights, spec, {"q_proj_weight", "k_proj_weight", "v_proj_weight"});
-      if (has("in_proj_bias")) split_packed_bias(weights, spec);
-    } else if (!forms.empty()) {
-      if (has("in_proj_bias")) {
-        fail("weights.in_proj_bias", "given with W_q, W_k, W_v, whose biases are b_q, b_k, b_v",
-             "in_proj_bias goes with in_proj_weight or q_proj_weight/k_proj_weight/v_proj_weight; "
-             "split it into b_q, b_k, b_v (query, key, value, in that order)");
+    const QkvForm* form = forms.empty() ? nullptr : forms.front();
+    if (weights->contains("in_proj_bias")) {
+      if (!form) {
+        fail(weights_path("in_proj_bias"), "given without in_proj_weight or q/k/v_proj_weight",
+             "a bias needs the weights it belongs to");
       }
-      read_separate(weights, spec, {"W_q", "W_k", "W_v"});
-      const Index model = spec.model_dim();
-      const std::string why = fmt::format("for projection width {}", model);
-      if (has("b_q")) spec.q_proj->bias = read_bias(weights, "b_q", model, why);
-      if (has("b_k")) spec.k_proj->bias = read_bias(weights, "b_k", model, why);
-      if (has("b_v")) spec.v_proj->bias = read_bias(weights, "b_v", model, why);
-    } else if (has("in_proj_bias")) {
-      fail("weights.in_proj_bias", "given without in_proj_weight or q/k/v_proj_weight",
-           "a bias needs the weights it belongs to");
+      if (form->biases[0] != "in_proj_bias") {
+        fail(weights_path("in_proj_bias"),
+             form->packed
+                 ? fmt::format("given with {}, whose bias is {}", form->weights[0], form->biases[0])
+                 : fmt::format("given with {}, whose biases are {}", fmt::join(form->weights, ", "),
+                               fmt::join(form->biases, ", ")),
+             form->packed
+                 ? fmt::format("in_proj_bias goes with in_proj_weight; give it as {}",
+                               form->biases[0])
+                 : fmt::format("in_proj_bias goes with in_proj_weight or "
+                               "q_proj_weight/k_proj_weight/v_proj_weight; split it into {} "
+                               "(query, key, value, in that order)",
+                               fmt::join(form->biases, ", ")));
+      }
+    }
+    if (form) {
+      const Storage storage = storage_of(spec, form->layout, form->module);
+      if (form->packed) {
+        read_packed(*weights, spec, *form, storage);
+      } else {
+        read_separate(*weights, spec, *form, storage);
+      }
     }
 
     check_identity_widths(spec);
-    read_out_proj(weights, spec);
-    read_bias_kv(weights, spec);
+    const OutForm* out = read_out_proj(*weights, spec);
+    read_bias_kv(*weights, spec);
+
+    // Weights whose modules fix their layout (all of GPT-2's, say) are shown in that layout.
+    std::vector<std::optional<WeightLayout>> layouts;
+    if (form) layouts.push_back(form->layout);
+    if (out) layouts.push_back(out->layout);
+    const bool all_fixed =
+        !layouts.empty() && std::all_of(layouts.begin(), layouts.end(), [&](const auto& layout) {
+          return layout && *layout == *layouts.front();
+        });
+    if (!all_fixed || *layouts.front() == spec.weight_layout) return;
+    if (root.contains("weight_layout")) {
+      spec.notes.push_back(fmt::format(
+          "weight_layout \"{}\" applies to none of these weights: {}'s module stores it {}",
+          weight_layout_name(spec.weight_layout), form ? form->weights[0] : out->weight,
+          *layouts.front() == WeightLayout::math ? "(in, out)" : "(out, in)"));
+    }
+    spec.weight_layout = *layouts.front();
   }
 
   // add_bias_kv's bias_k and bias_v: D numbers each, or PyTorch's (1, 1, D) parameter as it is.
@@ -530,12 +660,12 @@ class Loader {
     const bool k = weights.contains("bias_k"), v = weights.contains("bias_v");
     if (!k && !v) return;
     if (k != v) {
-      fail(k ? "weights.bias_v" : "weights.bias_k",
+      fail(weights_path(k ? "bias_v" : "bias_k"),
            "missing: bias_k and bias_v come together (nn.MultiheadAttention's add_bias_kv)");
     }
     const Index model = spec.model_dim();
     const auto read = [&](const char* key) {
-      const std::string path = fmt::format("weights.{}", key);
+      const std::string path = weights_path(key);
       // (1, 1, D) and (1, D) are the same D numbers.
       const json* value = &weights[key];
       while (value->is_array() && value->size() == 1 && (*value)[0].is_array()) {
@@ -562,7 +692,14 @@ class Loader {
     spec.add_zero_attn = value.get<bool>();
   }
 
-  void read_packed(const json& weights, Spec& spec) const {
+  // One matrix holding W_q, W_k and W_v: (3D, E) as nn.Linear stores it, (E, 3D) as x·W uses it.
+  void read_packed(const json& weights, Spec& spec, const QkvForm& form,
+                   const Storage& storage) const {
+    const std::string key(form.weights[0]);
+    const std::string path = weights_path(key);
+    if (!weights.contains(key)) {
+      fail(path, fmt::format("missing: {} is given without it", form.biases[0]));
+    }
     const Index embed = spec.embed_dim();
     if (spec.key_dim() != embed || spec.value_dim() != embed) {
       const std::string widths =
@@ -570,13 +707,13 @@ class Loader {
               ? fmt::format("kv_input has {} columns", spec.key_dim())
               : fmt::format("key_input has kdim = {} and value_input vdim = {} columns",
                             spec.key_dim(), spec.value_dim());
-      fail("weights.in_proj_weight",
-           fmt::format("maps inputs of width E = {} only, but {}", embed, widths),
-           "nn.MultiheadAttention with kdim/vdim stores q_proj_weight (E, E), k_proj_weight "
-           "(E, kdim) and v_proj_weight (E, vdim) instead of in_proj_weight");
+      fail(path, fmt::format("maps inputs of width E = {} only, but {}", embed, widths),
+           fmt::format("nn.MultiheadAttention with kdim/vdim stores q_proj_weight (E, E), "
+                       "k_proj_weight (E, kdim) and v_proj_weight (E, vdim) instead of {}",
+                       key));
     }
-    Matrix packed = read_matrix(weights["in_proj_weight"], "weights.in_proj_weight");
-    const bool math = spec.weight_layout == WeightLayout::math;
+    Matrix packed = read_matrix(weights[key], path);
+    const bool math = storage.layout == WeightLayout::math;
     if (math) packed.transposeInPlace();
     if (packed.cols() != embed || packed.rows() % 3 != 0) {
       const Index rows = packed.rows() % 3 == 0 ? packed.rows() : 3 * embed;
@@ -584,50 +721,63 @@ class Loader {
       const auto as_written = [&](Index o, Index i) {
         return math ? shape_text(i, o) : shape_text(o, i);
       };
-      fail("weights.in_proj_weight",
+      const std::string found = as_written(packed.rows(), packed.cols());
+      std::string hint;
+      if (transposed_fits) {
+        hint = fmt::format(
+            "{} is the shape of the transpose: {}", found,
+            !storage.module.empty() ? transpose_hint(storage, key)
+            : math ? "for nn.MultiheadAttention's (3E, E) matrix, set \"weight_layout\": \"torch\""
+                   : "for an (E, 3E) matrix used as x·W, set \"weight_layout\": \"math\"");
+      } else {
+        hint = fmt::format(
+            "{} stacks W_q, W_k and W_v, each (E, E) = ({}, {}) in "
+            "nn.MultiheadAttention{}",
+            key, embed, embed,
+            !storage.module.empty() ? fmt::format("; {}", layout_hint(storage, key))
+            : math                  ? ", transposed for weight_layout \"math\""
+                                    : "");
+      }
+      fail(path,
            fmt::format("expected shape {} for embed dim {}, found {}", as_written(rows, embed),
-                       embed, as_written(packed.rows(), packed.cols())),
-           transposed_fits
-               ? fmt::format("{} is the shape of the transpose: {}",
-                             as_written(packed.rows(), packed.cols()),
-                             math ? "for nn.MultiheadAttention's (3E, E) matrix, set "
-                                    "\"weight_layout\": \"torch\""
-                                  : "for an (E, 3E) matrix used as x·W, set \"weight_layout\": "
-                                    "\"math\"")
-               : fmt::format("in_proj_weight stacks W_q, W_k and W_v, each (E, E) = ({}, {}) in "
-                             "nn.MultiheadAttention{}",
-                             embed, embed, math ? ", transposed for weight_layout \"math\"" : ""));
+                       embed, found),
+           hint);
     }
     const Index model = packed.rows() / 3;
     spec.q_proj = Linear{packed.topRows(model), std::nullopt};
     spec.k_proj = Linear{packed.middleRows(model, model), std::nullopt};
     spec.v_proj = Linear{packed.bottomRows(model), std::nullopt};
-    spec.notes.push_back(fmt::format(
-        "in_proj_weight was split in PyTorch's order: query, key, value ({} rows each{})", model,
-        math ? ", after transposing the (in, out) matrix" : ""));
-    if (weights.contains("in_proj_bias")) split_packed_bias(weights, spec);
+    spec.notes.push_back(
+        storage.module.empty()
+            ? fmt::format("{} was split {}: query, key, value ({} rows each{})", key, form.split,
+                          model, math ? ", after transposing the (in, out) matrix" : "")
+            : fmt::format("{} ({} weight, stored {}) was split {}: query, key, value ({} {} each)",
+                          key, storage.module, math ? "(in, out)" : "(out, in)", form.split, model,
+                          math ? "columns" : "rows"));
+    if (weights.contains(std::string(form.biases[0]))) split_packed_bias(weights, spec, form);
   }
 
-  void split_packed_bias(const json& weights, Spec& spec) const {
+  void split_packed_bias(const json& weights, Spec& spec, const QkvForm& form) const {
     const Index model = spec.model_dim();
-    const Vector bias = read_bias(weights, "in_proj_bias", 3 * model,
+    const Vector bias = read_bias(weights, form.biases[0], 3 * model,
                                   fmt::format("(b_q, b_k, b_v stacked, {} each)", model));
     spec.q_proj->bias = bias.segment(0, model);
     spec.k_proj->bias = bias.segment(model, model);
     spec.v_proj->bias = bias.segment(2 * model, model);
   }
 
-  void read_separate(const json& weights, Spec& spec,
-                     const std::array<std::string, 3>& keys) const {
-    for (const std::string& key : keys) {
-      if (!weights.contains(key)) {
-        fail("weights." + key,
+  void read_separate(const json& weights, Spec& spec, const QkvForm& form,
+                     const Storage& storage) const {
+    const auto& keys = form.weights;
+    for (std::string_view key : keys) {
+      if (!weights.contains(std::string(key))) {
+        fail(weights_path(key),
              fmt::format("missing: {}, {} and {} come together", keys[0], keys[1], keys[2]));
       }
     }
     const Index embed = spec.embed_dim();
     const std::string why = fmt::format("for embed dim {}", embed);
-    spec.q_proj = Linear{read_weight(weights, keys[0], embed, -1, spec, why), std::nullopt};
+    spec.q_proj = Linear{read_weight(weights, keys[0], embed, -1, storage, why), std::nullopt};
     const Index model = spec.q_proj->weight.rows();
     // K and V read the key and value inputs, which in cross-attention have widths of their own.
     const auto width = [&](Index in, std::string_view source, std::string_view dim) {
@@ -637,38 +787,56 @@ class Loader {
                                source, model, keys[0]);
     };
     const bool kv = spec.key_source == KeySource::kv_input;
-    spec.k_proj = Linear{read_weight(weights, keys[1], spec.key_dim(), model, spec,
+    spec.k_proj = Linear{read_weight(weights, keys[1], spec.key_dim(), model, storage,
                                      width(spec.key_dim(), kv ? "kv_input" : "key_input", "kdim")),
                          std::nullopt};
     spec.v_proj =
-        Linear{read_weight(weights, keys[2], spec.value_dim(), model, spec,
+        Linear{read_weight(weights, keys[2], spec.value_dim(), model, storage,
                            width(spec.value_dim(), kv ? "kv_input" : "value_input", "vdim")),
                std::nullopt};
+
+    if (form.biases[1].empty()) {  // q_proj_weight & co. take in_proj_bias, packed
+      if (weights.contains(std::string(form.biases[0]))) split_packed_bias(weights, spec, form);
+      return;
+    }
+    const std::string why_bias = fmt::format("for projection width {}", model);
+    std::optional<Vector>* biases[] = {&spec.q_proj->bias, &spec.k_proj->bias, &spec.v_proj->bias};
+    for (std::size_t i = 0; i < 3; ++i) {
+      const std::string key(form.biases[i]);
+      if (weights.contains(key)) *biases[i] = read_bias(weights, key, model, why_bias);
+    }
   }
 
-  void read_out_proj(const json& weights, Spec& spec) const {
-    const bool torch_names =
-        weights.contains("out_proj.weight") || weights.contains("out_proj.bias");
-    const bool plain_names = weights.contains("W_o") || weights.contains("b_o");
-    if (torch_names && plain_names) {
-      fail("weights", "two forms of the output projection given at once: out_proj.* and W_o/b_o",
+  // The output projection, if there is one; returns the form it came in.
+  const OutForm* read_out_proj(const json& weights, Spec& spec) const {
+    std::vector<const OutForm*> forms;
+    for (const OutForm& form : out_forms) {
+      if (weights.contains(std::string(form.weight)) || weights.contains(std::string(form.bias))) {
+        forms.push_back(&form);
+      }
+    }
+    if (forms.empty()) return nullptr;
+    if (forms.size() > 1) {
+      fail(weights_object_,
+           fmt::format("two forms of the output projection given at once: {} and {}",
+                       forms[0]->label, forms[1]->label),
            "give exactly one");
     }
-    if (!torch_names && !plain_names) return;
-    const std::string weight_key = torch_names ? "out_proj.weight" : "W_o";
-    const std::string bias_key = torch_names ? "out_proj.bias" : "b_o";
-    if (!weights.contains(weight_key)) {
-      fail("weights." + weight_key, fmt::format("missing: {} is given without it", bias_key));
+    const OutForm& form = *forms.front();
+    if (!weights.contains(std::string(form.weight))) {
+      fail(weights_path(form.weight), fmt::format("missing: {} is given without it", form.bias));
     }
     const Index model = spec.model_dim();
-    Linear out{read_weight(weights, weight_key, model, -1, spec,
-                           fmt::format("to map the context of width {}", model)),
-               std::nullopt};
-    if (weights.contains(bias_key)) {
-      out.bias = read_bias(weights, bias_key, out.weight.rows(),
-                           fmt::format("(one per output of {})", weight_key));
+    Linear out{
+        read_weight(weights, form.weight, model, -1, storage_of(spec, form.layout, form.module),
+                    fmt::format("to map the context of width {}", model)),
+        std::nullopt};
+    if (weights.contains(std::string(form.bias))) {
+      out.bias = read_bias(weights, form.bias, out.weight.rows(),
+                           fmt::format("(one per output of {})", form.weight));
     }
     spec.out_proj = std::move(out);
+    return &form;
   }
 
   // A rectangular nested array of scalars (any rank ≥ 1): its shape and its leaves, row-major.
@@ -975,6 +1143,29 @@ class Loader {
 
   void read_num_heads(const json& root, Spec& spec) const {
     const Index model = spec.model_dim();
+    if (heads_flag_) {
+      if (*heads_flag_ < 1 || *heads_flag_ > model) {
+        fail("--heads",
+             fmt::format("expected a whole number from 1 to {} (the width of Q, K and "
+                         "V), found {}",
+                         model, *heads_flag_),
+             fmt::format("head counts that divide {}: {}", model,
+                         fmt::join(head_counts(model), ", ")));
+      }
+      spec.num_heads = *heads_flag_;
+      if (model % spec.num_heads != 0) {
+        fail("--heads",
+             fmt::format("{} does not divide the width of Q, K and V ({}), so the heads cannot be "
+                         "equal slices",
+                         spec.num_heads, model),
+             fmt::format("head counts that would: {}", fmt::join(head_counts(model), ", ")));
+      }
+      if (root.contains("num_heads") && root["num_heads"] != *heads_flag_) {
+        spec.notes.push_back(fmt::format("{} heads, from --heads (the file says num_heads {})",
+                                         spec.num_heads, excerpt(root["num_heads"].dump())));
+      }
+      return;
+    }
     if (root.contains("num_heads")) {
       const json& value = root["num_heads"];
       // 2 and 2.0 are the same count; 1.5, 0 and -1 are not counts.
@@ -1025,6 +1216,15 @@ class Loader {
   }
 
   const std::string& file_;
+  // The weights: from the input's "weights" object, or (external_weights_) from a file of their
+  // own, whose keys messages write with the layer's prefix.
+  const json* external_weights_ = nullptr;
+  std::string weights_file_ = file_;
+  std::string weights_prefix_ = "weights.";
+  std::string weights_object_ = "weights";
+  std::optional<Index> heads_flag_;  // --heads
+  // The file messages name: the input, or the weights file while its weights are read.
+  mutable const std::string* message_file_ = &file_;
 };
 
 // Where the token that ends just before `end` begins: a string's opening quote, or the first
@@ -1339,24 +1539,32 @@ std::string read_all(int fd, const std::string& name, std::size_t expected,
   return text;
 }
 
-}  // namespace
-
-Spec load_spec(std::string_view text, const std::string& file) {
+// Parses `text` into a document, or throws an Error that points at what is wrong. `state_dict`:
+// the text is a --weights file rather than an input file.
+json parse_document(std::string_view text, const std::string& file, bool state_dict) {
   // A UTF-8 byte-order mark (Windows editors write one) is not part of the text.
   const std::string_view body = text.starts_with("\xEF\xBB\xBF") ? text.substr(3) : text;
   if (body.find_first_not_of(" \t\r\n") == std::string_view::npos) {
-    throw Error(file == "<stdin>"
-                    ? std::string("<stdin>: standard input was empty: it closed before any JSON "
-                                  "arrived")
-                    : fmt::format("{}: the file is {}, expected a JSON object with an \"input\" "
-                                  "matrix",
-                                  file, body.empty() ? "empty" : "only whitespace"),
+    if (file == "<stdin>") {
+      throw Error("<stdin>: standard input was empty: it closed before any JSON arrived",
+                  "docs/input-format.md describes the input; `attn-trace run` with no file "
+                  "traces the bundled example");
+    }
+    if (state_dict) {
+      throw Error(fmt::format("{}: the file is {}, expected a JSON object of named weights (a "
+                              "state_dict)",
+                              file, body.empty() ? "empty" : "only whitespace"),
+                  state_dict_hint);
+    }
+    throw Error(fmt::format("{}: the file is {}, expected a JSON object with an \"input\" matrix",
+                            file, body.empty() ? "empty" : "only whitespace"),
                 "docs/input-format.md describes the input; `attn-trace run` with no file traces "
                 "the bundled example");
   }
   check_text(text, file);
   // The fast parser reads valid JSON; for anything else, nlohmann's parser explains what is wrong.
-  std::optional<detail::FastParse> parsed = detail::parse_fast(text);
+  std::optional<detail::FastParse> parsed =
+      detail::parse_fast(text, state_dict ? detail::max_state_dict_keys : detail::max_object_keys);
   if (!parsed) {
     try {
       parsed = detail::FastParse{json::parse(text.begin(), text.end()), std::nullopt, 0,
@@ -1368,17 +1576,25 @@ Spec load_spec(std::string_view text, const std::string& file) {
     }
   }
   if (parsed->too_many_keys_offset) {
+    if (state_dict) {
+      fail_at(text, file, *parsed->too_many_keys_offset,
+              fmt::format("an object with more than {} keys, more than attn-trace reads",
+                          detail::max_state_dict_keys),
+              "dump only the attention layer's weights: json.dump({k: v.tolist() for k, v in "
+              "layer.state_dict().items()}, f)");
+    }
     fail_at(text, file, *parsed->too_many_keys_offset,
             fmt::format("an object with more than {} keys; no valid input object has more than 17 "
                         "(the top level, and the weights of one layer)",
                         detail::max_object_keys),
-            "is this a whole model's state_dict? Give the keys of one attention layer");
+            "is this a whole model's state_dict? Give it as a file of its own: --weights FILE, "
+            "with --weights-prefix to pick a layer");
   }
   if (parsed->too_deep_offset) {
     fail_at(text, file, *parsed->too_deep_offset,
-            fmt::format("nested more than {} levels deep here; no valid input nests deeper than 5 "
+            fmt::format("nested more than {} levels deep here; no valid {} nests deeper than 5 "
                         "(a (1, 1, E) bias_k inside \"weights\")",
-                        detail::max_input_depth),
+                        detail::max_input_depth, state_dict ? "weights file" : "input"),
             "is a run of [ or { repeated by mistake?");
   }
   // JSON lets a key appear twice in one object and keeps one value: a weight written twice would
@@ -1390,13 +1606,118 @@ Spec load_spec(std::string_view text, const std::string& file) {
                         excerpt(*parsed->duplicate_key)),
             "keep one of them");
   }
-  Spec spec = Loader(file).load(parsed->document);
-  dismantle(parsed->document);
+  return std::move(parsed->document);
+}
+
+// The layers' prefixes as a message lists them: quoted, at most a dozen.
+std::string list_layers(const std::vector<std::string>& layers) {
+  std::vector<std::string> shown;
+  for (std::size_t i = 0; i < layers.size() && i < 12; ++i) {
+    shown.push_back(layers[i].empty() ? "\"\" (the top level)"
+                                      : fmt::format("\"{}\"", excerpt(layers[i])));
+  }
+  if (layers.size() > shown.size()) shown.push_back(fmt::format("and {} more", layers.size() - 12));
+  return fmt::format("{}", fmt::join(shown, ", "));
+}
+
+// One attention layer of a state_dict: the layer --weights-prefix names, or the only one there is.
+// Returns its weights, their keys without the prefix, moved out of `document`; `prefix` is set.
+json select_layer(json& document, const WeightsFile& weights, std::string& prefix) {
+  const std::string& file = weights.file;
+  if (!document.is_object()) {
+    throw Error(fmt::format("{}: (top level): expected a JSON object of named weights (a "
+                            "state_dict), found {}",
+                            file, describe(document)),
+                state_dict_hint);
+  }
+  std::vector<std::string> keys;
+  for (const auto& item : document.items()) keys.push_back(item.key());
+  const std::vector<std::string> layers = attention_layers(keys);
+
+  if (layers.empty()) {
+    std::string hint = fmt::format(
+        "a layer's Q/K/V weights go by one of these names, under any prefix: "
+        "in_proj_weight, q_proj_weight, W_q, linear_q.weight, qkv.weight, c_attn.weight; {}",
+        state_dict_hint);
+    if (document.contains("input") || document.contains("weights")) {
+      hint =
+          "this looks like an input file: give it as FILE (or --input), and only a state_dict "
+          "as --weights";
+    } else {
+      for (const std::string& key : keys) {
+        const std::size_t dot = key.rfind('.', key.size() > 7 ? key.size() - 8 : 0);
+        const std::string last = dot == std::string::npos ? key : key.substr(dot + 1);
+        if (const auto near = nearest(last, weight_names())) {
+          hint = fmt::format("did you mean \"{}\" for \"{}\"?", *near, excerpt(key));
+          break;
+        }
+      }
+    }
+    throw Error(fmt::format("{}: found no attention layer's Q/K/V weights among its {} key{}", file,
+                            keys.size(), keys.size() == 1 ? "" : "s"),
+                hint);
+  }
+  if (weights.prefix) {
+    prefix = layer_prefix(*weights.prefix);
+    if (std::find(layers.begin(), layers.end(), prefix) == layers.end()) {
+      const std::vector<std::string_view> names(layers.begin(), layers.end());
+      const auto near = nearest(prefix, names);
+      throw Error(fmt::format("{}: --weights-prefix {}: no attention layer has that prefix; the "
+                              "file's {}: {}",
+                              file, excerpt(*weights.prefix),
+                              layers.size() == 1 ? "layer is" : "layers are", list_layers(layers)),
+                  near ? fmt::format("did you mean --weights-prefix {}?", *near) : "");
+    }
+  } else if (layers.size() > 1) {
+    throw Error(fmt::format("{}: holds {} attention layers: {}; pick one with --weights-prefix",
+                            file, layers.size(), list_layers(layers)),
+                fmt::format("for example --weights-prefix {}", layers.front()));
+  } else {
+    prefix = layers.front();
+  }
+
+  // The layer's keys: those under its prefix, but not under another layer's longer prefix (a
+  // layer at the top level must not take in the model's other layers).
+  const auto belongs = [&](const std::string& key) {
+    if (!key.starts_with(prefix)) return false;
+    return std::none_of(layers.begin(), layers.end(), [&](const std::string& other) {
+      return other.size() > prefix.size() && other.starts_with(prefix) && key.starts_with(other);
+    });
+  };
+  json layer = json::object();
+  for (auto& item : document.items()) {
+    if (belongs(item.key()))
+      layer.emplace(item.key().substr(prefix.size()), std::move(item.value()));
+  }
+  return layer;
+}
+
+}  // namespace
+
+Spec load_spec(std::string_view text, const std::string& file, const LoadOptions& options) {
+  json document = parse_document(text, file, false);
+  if (!options.weights) {
+    Spec spec = Loader(file, options.num_heads).load(document);
+    dismantle(document);
+    return spec;
+  }
+  const WeightsFile& weights = *options.weights;
+  json state_dict = parse_document(weights.text, weights.file, true);
+  std::string prefix;
+  json layer = select_layer(state_dict, weights, prefix);
+  Spec spec = Loader(file, layer, weights.file, prefix, options.num_heads).load(document);
+  spec.notes.insert(spec.notes.begin(),
+                    fmt::format("weights from {}{} ({} of its {} keys)", weights.file,
+                                prefix.empty() ? "" : fmt::format(", layer \"{}\"", prefix),
+                                layer.size(), state_dict.size()));
+  dismantle(document);
+  dismantle(layer);
+  dismantle(state_dict);
   return spec;
 }
 
-Spec load_spec_file(const std::string& path, std::uint64_t max_bytes) {
-  if (path == "-") return load_spec(read_all(STDIN_FILENO, "<stdin>", 0, max_bytes), "<stdin>");
+std::string read_input_file(const std::string& path, std::uint64_t max_bytes) {
+  if (path == "-") return read_all(STDIN_FILENO, "<stdin>", 0, max_bytes);
   // open(2) first: its errno tells a missing file from one that cannot be reached.
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
@@ -1425,7 +1746,11 @@ Spec load_spec_file(const std::string& path, std::uint64_t max_bytes) {
     throw;
   }
   ::close(fd);
-  return load_spec(text, path);
+  return text;
+}
+
+Spec load_spec_file(const std::string& path, std::uint64_t max_bytes, const LoadOptions& options) {
+  return load_spec(read_input_file(path, max_bytes), path == "-" ? "<stdin>" : path, options);
 }
 
 }  // namespace attn_trace

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -13,12 +14,32 @@
 
 namespace attn_trace {
 
+// The weights of one attention layer, from a file of their own (run --weights): a PyTorch
+// state_dict dumped as JSON, of that layer or of a whole model.
+struct WeightsFile {
+  std::string text;                   // the file's contents
+  std::string file;                   // its name, for messages
+  std::optional<std::string> prefix;  // --weights-prefix: the layer to use, e.g. "self_attn."
+};
+
+// What the command line adds to an input file.
+struct LoadOptions {
+  std::optional<WeightsFile> weights;  // instead of the input's "weights"
+  std::optional<Index> num_heads;      // --heads: instead of the input's "num_heads"
+};
+
 // Parses and validates one input document. `file` names it in messages ("ex.json", "<stdin>",
 // "example i-am-good").
-[[nodiscard]] Spec load_spec(std::string_view text, const std::string& file);
+[[nodiscard]] Spec load_spec(std::string_view text, const std::string& file,
+                             const LoadOptions& options = {});
 
-// Reads FILE (or standard input for "-") and loads it. Throws Error when it cannot be read, or
-// when it is larger than `max_bytes` (checked before reading a file, while reading a pipe).
-[[nodiscard]] Spec load_spec_file(const std::string& path, std::uint64_t max_bytes = UINT64_MAX);
+// All of FILE (or standard input for "-"). Throws Error when it cannot be read, or when it is
+// larger than `max_bytes` (checked before reading a file, while reading a pipe).
+[[nodiscard]] std::string read_input_file(const std::string& path,
+                                          std::uint64_t max_bytes = UINT64_MAX);
+
+// Reads FILE (or standard input for "-") and loads it.
+[[nodiscard]] Spec load_spec_file(const std::string& path, std::uint64_t max_bytes = UINT64_MAX,
+                                  const LoadOptions& options = {});
 
 }  // namespace attn_trace
