@@ -30,10 +30,14 @@ namespace attn_trace::cli {
 namespace {
 
 struct RunOptions {
-  std::optional<std::string> file;     // none: the default example; "-": standard input
-  std::optional<std::string> example;  // --example NAME
-  std::string format = "text";         // text | json
-  std::optional<std::string> output;   // -o PATH; none: standard output
+  std::optional<std::string> file;            // none: the default example; "-": standard input
+  std::optional<std::string> example;         // --example NAME
+  std::optional<std::string> input;           // --input FILE, the same as FILE
+  std::optional<std::string> weights;         // --weights FILE: a state_dict as JSON
+  std::optional<std::string> weights_prefix;  // --weights-prefix: the layer of it
+  std::optional<Index> heads;                 // --heads
+  std::string format = "text";                // text | json
+  std::optional<std::string> output;          // -o PATH; none: standard output
   std::size_t weighted_limit = default_weighted_limit;
   std::string memory_budget = format_size(static_cast<double>(default_memory_budget));
   TextOptions text;
@@ -111,11 +115,24 @@ std::string input_name(const RunOptions& options) {
   return *options.file == "-" ? "<stdin>" : *options.file;
 }
 
+// What the command line adds to the input: a weights file and a head count.
+LoadOptions load_options(const RunOptions& options) {
+  LoadOptions load;
+  load.num_heads = options.heads;
+  if (options.weights) {
+    load.weights = WeightsFile{
+        read_input_file(*options.weights, *parse_size(options.memory_budget) / json_memory_factor),
+        *options.weights == "-" ? "<stdin>" : *options.weights, options.weights_prefix};
+  }
+  return load;
+}
+
 void run_checked(const RunOptions& options) {
   Spec spec;
   const std::string source = input_name(options);
+  const LoadOptions load = load_options(options);
   if (const auto example = chosen_example(options)) {
-    spec = load_spec(example->json, source);
+    spec = load_spec(example->json, source, load);
   } else {
     const std::string& file = *options.file;
     std::error_code ec;
@@ -127,7 +144,7 @@ void run_checked(const RunOptions& options) {
             fmt::format("did you mean the example '{}'? `attn-trace examples` lists them", *near));
       }
     }
-    spec = load_spec_file(file, *parse_size(options.memory_budget) / json_memory_factor);
+    spec = load_spec_file(file, *parse_size(options.memory_budget) / json_memory_factor, load);
   }
   check_memory(spec, source, options.memory_budget);
   Trace trace = trace_attention(spec);
@@ -192,10 +209,35 @@ void setup_run(CLI::App& app) {
                            : "";
               },
               "", "non-empty"));
+  CLI::Option* input_option =
+      sub->add_option("--input", options->input, "The input file, the same as FILE")
+          ->check(CLI::Validator(
+              [](const std::string& path) -> std::string {
+                return path.empty() ? "the input path is an empty string; give a file name" : "";
+              },
+              "FILE", "non-empty"))
+          ->excludes(file_option);
   sub->add_option("--example", options->example,
                   "Trace the bundled example NAME (attn-trace examples lists them)")
       ->check(CLI::Validator(check_example_name, "NAME", "example name"))
-      ->excludes(file_option);
+      ->excludes(file_option)
+      ->excludes(input_option);
+  CLI::Option* weights_option =
+      sub->add_option("--weights", options->weights,
+                      "The weights from a file of their own: a PyTorch state_dict dumped as JSON, "
+                      "of one attention layer or a whole model (docs/input-format.md)")
+          ->check(CLI::Validator(
+              [](const std::string& path) -> std::string {
+                return path.empty() ? "the weights path is an empty string; give a file name" : "";
+              },
+              "FILE", "non-empty"));
+  sub->add_option("--weights-prefix", options->weights_prefix,
+                  "The layer of a whole model's state_dict to use, e.g. self_attn. or "
+                  "layers.0.self_attn.")
+      ->needs(weights_option);
+  sub->add_option("--heads", options->heads,
+                  "The number of heads, instead of the input's num_heads")
+      ->check(whole_number(1, std::uint64_t{1} << 31));
   sub->add_option("--precision", options->text.precision, "Decimals per number")
       ->check(whole_number(0, 15))
       ->capture_default_str();
@@ -232,7 +274,14 @@ void setup_run(CLI::App& app) {
                               fmt::join(stage_ids(), ", ")))
       ->delimiter(',')
       ->check(CLI::Validator(check_stage_id, "STAGE", "stage id"));
-  sub->callback([options] { run(*options); });
+  sub->callback([options] {
+    if (options->input) options->file = options->input;
+    if (options->weights && *options->weights == "-" && options->file && *options->file == "-") {
+      throw CLI::ValidationError("--weights",
+                                 "the input and the weights cannot both come from standard input");
+    }
+    run(*options);
+  });
 }
 
 }  // namespace attn_trace::cli
