@@ -111,3 +111,37 @@ add_test(NAME cli.init_traces
          COMMAND bash -c "'$<TARGET_FILE:attn-trace>' init --seq-len 4 --embed-dim 6 --heads 3 --seed 5 --layout math | '$<TARGET_FILE:attn-trace>' run - | grep -qF '━━ 10/10 · out_proj'")
 add_test(NAME cli.init_same_seed_same_file
          COMMAND bash -c "diff <('$<TARGET_FILE:attn-trace>' init --seed 9) <('$<TARGET_FILE:attn-trace>' init --seed 9) && ! diff -q <('$<TARGET_FILE:attn-trace>' init --seed 9) <('$<TARGET_FILE:attn-trace>' init --seed 10) >/dev/null")
+
+# Weights from a file of their own: real state_dicts from tools/make_state_dict_goldens.py.
+set(SD ${CMAKE_CURRENT_SOURCE_DIR}/state_dicts)
+cli_test(weights_prefix 0 "    the   -0.2177   0.1507   0.2872  -0.0814  -0.1312  -0.1943"
+         run --input ${SD}/encoder-second-layer/input.json
+         --weights ${SD}/encoder-second-layer/weights.json --weights-prefix layers.1.self_attn.
+         --stages out_proj)
+cli_test(weights_note 0 "layer \"h.1.attn.\" (4 of its 20 keys)"
+         run ${SD}/gpt2-conv1d/input.json --weights ${SD}/gpt2-conv1d/weights.json
+         --weights-prefix h.1.attn. --stages input)
+cli_test(weights_layers_listed 1 "holds 2 attention layers: \"h.0.attn.\", \"h.1.attn.\""
+         run ${SD}/gpt2-conv1d/input.json --weights ${SD}/gpt2-conv1d/weights.json)
+cli_test(weights_unknown_prefix 1 "--weights-prefix h.2.attn.: no attention layer has that prefix"
+         run ${SD}/gpt2-conv1d/input.json --weights ${SD}/gpt2-conv1d/weights.json
+         --weights-prefix h.2.attn.)
+cli_test(weights_missing_file 1 "nowhere.json: no such file"
+         run ${SD}/gpt2-conv1d/input.json --weights nowhere.json)
+cli_test(weights_and_inline_weights 1 "i-am-good.json: weights: given here and with --weights"
+         run ${EXAMPLE} --weights ${SD}/seed001-linear-names/weights.json)
+cli_test(weights_input_file_as_weights 1 "this looks like an input file"
+         run ${SD}/seed001-linear-names/input.json --weights ${SD}/seed001-linear-names/input.json)
+cli_test(weights_prefix_needs_weights 2 "--weights-prefix requires --weights"
+         run ${SD}/seed001-linear-names/input.json --weights-prefix self_attn.)
+cli_test(weights_input_and_file 2 "excludes"
+         run ${EXAMPLE} --input ${EXAMPLE})
+cli_test(weights_both_stdin 2 "the input and the weights cannot both come from standard input"
+         run - --weights -)
+cli_test(heads_flag 0 "H = 4 heads · d = 2"
+         run ${SD}/encoder-layer/input.json --weights ${SD}/encoder-layer/weights.json --heads 4
+         --stages input)
+cli_test(heads_flag_not_divisor 1 "--heads: 3 does not divide the width of Q, K and V (8)"
+         run ${SD}/encoder-layer/input.json --weights ${SD}/encoder-layer/weights.json --heads 3)
+cli_test(heads_flag_zero 2 "expected a whole number from 1"
+         run --heads 0)

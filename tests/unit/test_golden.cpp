@@ -1,24 +1,21 @@
 // Every stage tensor against PyTorch: tests/golden/*.json were written by tools/make_goldens.py,
 // which checks its numbers against torch.nn.MultiheadAttention itself. Each file holds an input
 // document and, for every stage, the tensors the trace must contain.
-#include <cmath>
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
-#include <limits>
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
 #include "attn_trace/load.hpp"
 #include "attn_trace/tracer.hpp"
+#include "golden.hpp"
 
 using namespace attn_trace;
 using json = nlohmann::json;
 
 namespace {
-
-constexpr double relative_tolerance = 1e-9;
-constexpr double absolute_floor = 1e-15;
 
 std::vector<std::filesystem::path> golden_files() {
   std::vector<std::filesystem::path> files;
@@ -27,33 +24,6 @@ std::vector<std::filesystem::path> golden_files() {
   }
   std::sort(files.begin(), files.end());
   return files;
-}
-
-// A golden number: JSON has no inf or nan, so the generator writes those as strings.
-double golden_number(const json& value) {
-  if (value.is_number()) return value.get<double>();
-  const std::string text = value.get<std::string>();
-  if (text == "-inf") return -std::numeric_limits<double>::infinity();
-  if (text == "inf") return std::numeric_limits<double>::infinity();
-  REQUIRE(text == "nan");
-  return std::numeric_limits<double>::quiet_NaN();
-}
-
-// Equal within the tolerance, or the same non-finite value (nan where PyTorch has nan, −inf where
-// it has −inf).
-bool matches(double traced, double expected) {
-  if (std::isnan(expected) || std::isnan(traced)) return std::isnan(expected) && std::isnan(traced);
-  if (std::isinf(expected) || std::isinf(traced)) return traced == expected;
-  // Relative to the value; an exact zero in PyTorch may come out as ±1e-17 here.
-  const double error = std::abs(traced - expected);
-  return error <= relative_tolerance * std::abs(expected) || error <= absolute_floor;
-}
-
-const Tensor* find_tensor(const Stage& stage, const std::string& name) {
-  for (const Tensor& t : stage.tensors) {
-    if (t.name == name) return &t;
-  }
-  return nullptr;
 }
 
 }  // namespace
@@ -81,21 +51,9 @@ TEST_CASE("every stage matches PyTorch's nn.MultiheadAttention", "[golden]") {
         CHECK(stage->tensors.size() == tensors.size());
         for (const auto& [name, expected] : tensors.items()) {
           INFO(stage_id << "." << name);
-          const Tensor* tensor = find_tensor(*stage, name);
+          const Tensor* tensor = golden::find_tensor(*stage, name);
           REQUIRE(tensor != nullptr);
-          REQUIRE(tensor->shape == expected["shape"].get<std::vector<std::size_t>>());
-          std::vector<double> data;
-          for (const json& value : expected["data"]) data.push_back(golden_number(value));
-          REQUIRE(tensor->data.size() == data.size());
-          std::size_t mismatches = 0;
-          for (std::size_t i = 0; i < data.size(); ++i) {
-            if (!matches(tensor->data[i], data[i])) {
-              ++mismatches;
-              FAIL_CHECK("element " << i << ": traced " << tensor->data[i] << ", PyTorch "
-                                    << data[i]);
-            }
-          }
-          CHECK(mismatches == 0);
+          golden::check_tensor(*tensor, expected);
         }
       }
     }

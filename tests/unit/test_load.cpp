@@ -47,6 +47,12 @@ json slice(const json& v, std::size_t first, std::size_t count) {
   return out;
 }
 
+json packed_doc_without_bias() {
+  json doc = base();
+  doc["weights"] = {{"in_proj_weight", packed_weight}};
+  return doc;
+}
+
 void require_same_projections(const Spec& a, const Spec& b) {
   REQUIRE(a.learned_projections());
   REQUIRE(b.learned_projections());
@@ -471,5 +477,143 @@ TEST_CASE("a long line is shown around the error, not whole", "[load][errors]") 
     const std::size_t caret_column = caret - message.rfind('\n', caret) - 3;  // after "\n  "
     // "…" is one column but three bytes: the caret sits two bytes left of the x in the line.
     CHECK(shown_line.substr(caret_column + 2, 1) == "x");
+  }
+}
+
+TEST_CASE("the tutorials' module names load without renaming", "[load][modules]") {
+  json doc = base();
+  doc["weights"] = {{"in_proj_weight", packed_weight}, {"in_proj_bias", packed_bias}};
+  const Spec packed = load(doc);
+
+  SECTION("seed 001: linear_q, linear_k, linear_v, each an nn.Linear (out, in)") {
+    json linear = base();
+    linear["weights"] = {{"linear_q.weight", slice_rows(packed_weight, 0, 2)},
+                         {"linear_q.bias", slice(packed_bias, 0, 2)},
+                         {"linear_k.weight", slice_rows(packed_weight, 2, 2)},
+                         {"linear_k.bias", slice(packed_bias, 2, 2)},
+                         {"linear_v.weight", slice_rows(packed_weight, 4, 2)},
+                         {"linear_v.bias", slice(packed_bias, 4, 2)}};
+    require_same_projections(packed, load(linear));
+  }
+  SECTION("seed 004: qkv, one nn.Linear whose rows are q, k, v") {
+    json qkv = base();
+    qkv["weights"] = {{"qkv.weight", packed_weight}, {"qkv.bias", packed_bias}};
+    const Spec spec = load(qkv);
+    require_same_projections(packed, spec);
+    CHECK_THAT(spec.notes.at(0), Contains("qkv.weight"));
+  }
+  SECTION("GPT-2: c_attn, a Conv1D stored (in, out) = (E, 3E), and c_proj") {
+    json gpt2 = base();
+    gpt2["weights"] = {{"c_attn.weight", transpose(packed_weight)},
+                       {"c_attn.bias", packed_bias},
+                       {"c_proj.weight", json::parse("[[1, 2], [3, 4]]")},
+                       {"c_proj.bias", json::parse("[0.5, 0.25]")}};
+    const Spec spec = load(gpt2);
+    require_same_projections(packed, spec);
+    REQUIRE(spec.out_proj);
+    CHECK(spec.out_proj->weight(0, 1) == 3);          // stored (in, out): column 0 is output 0
+    CHECK(spec.weight_layout == WeightLayout::math);  // the header shows how they were stored
+  }
+  SECTION("a module fixes its layout; weight_layout applies to none of its weights") {
+    json linear = base();
+    linear["weight_layout"] = "math";
+    linear["weights"] = {{"linear_q.weight", slice_rows(packed_weight, 0, 2)},
+                         {"linear_k.weight", slice_rows(packed_weight, 2, 2)},
+                         {"linear_v.weight", slice_rows(packed_weight, 4, 2)}};
+    const Spec spec = load(linear);
+    CHECK(spec.q_proj->weight == load(packed_doc_without_bias()).q_proj->weight);
+    CHECK(spec.weight_layout == WeightLayout::torch);
+    CHECK_THAT(spec.notes.back(), Contains("weight_layout \"math\" applies to none of these"));
+  }
+}
+
+TEST_CASE("mistakes with the tutorials' module names", "[load][modules][errors]") {
+  const auto fails = [](const json& weights, const std::string& message,
+                        const std::string& hint = {}) {
+    json doc = base();
+    doc["weights"] = weights;
+    INFO(doc.dump());
+    REQUIRE_THROWS_MATCHES(load(doc), Error, Catch::Predicate<Error>([&](const Error& e) {
+                             return std::string(e.what()) == message &&
+                                    e.hint().find(hint) != std::string::npos;
+                           }));
+  };
+  const json rect = json::parse("[[1, 2], [3, 4], [5, 6]]");  // (3, 2): (out, in) for E = 2
+  fails(
+      {{"linear_q.weight", transpose(rect)}, {"linear_k.weight", rect}, {"linear_v.weight", rect}},
+      "ex.json: weights.linear_q.weight: expected shape (out, 2) for embed dim 2, found (2, 3)",
+      "linear_q.weight is an nn.Linear weight, stored (out, in)");
+  fails({{"c_attn.weight", packed_weight}},
+        "ex.json: weights.c_attn.weight: expected shape (2, 6) for embed dim 2, found (6, 2)",
+        "(6, 2) is the shape of the transpose: c_attn.weight is a GPT-2 Conv1D weight, stored "
+        "(in, out): give the module's state_dict as it is, not transposed");
+  fails({{"qkv.bias", packed_bias}},
+        "ex.json: weights.qkv.weight: missing: qkv.bias is given without it");
+  fails({{"qkv.weight", packed_weight}, {"in_proj_bias", packed_bias}},
+        "ex.json: weights.in_proj_bias: given with qkv.weight, whose bias is qkv.bias",
+        "give it as qkv.bias");
+  fails({{"linear_q.weight", rect},
+         {"linear_k.weight", rect},
+         {"linear_v.weight", rect},
+         {"in_proj_bias", packed_bias}},
+        "ex.json: weights.in_proj_bias: given with linear_q.weight, linear_k.weight, "
+        "linear_v.weight, whose biases are linear_q.bias, linear_k.bias, linear_v.bias");
+  fails({{"qkv.weight", packed_weight}, {"W_q", rect}},
+        "ex.json: weights: two forms of the Q/K/V weights given at once: qkv.weight and W_q");
+  fails({{"out_proj.weight", rect}, {"c_proj.weight", rect}},
+        "ex.json: weights: two forms of the output projection given at once: out_proj.* and "
+        "c_proj.*");
+  fails({{"linear_q.weight", rect}, {"linear_k.weight", rect}},
+        "ex.json: weights.linear_v.weight: missing: linear_q.weight, linear_k.weight and "
+        "linear_v.weight come together");
+}
+
+TEST_CASE("weights files: what is not a state_dict, and --heads", "[load][weights_file][errors]") {
+  const std::string input = base().dump();
+  const auto with = [&](std::string text, std::optional<std::string> prefix = std::nullopt) {
+    LoadOptions options;
+    options.weights = WeightsFile{std::move(text), "w.json", std::move(prefix)};
+    return load_spec(input, "x.json", options);
+  };
+  const auto hint_of = [&](std::string text) -> std::string {
+    try {
+      (void)with(std::move(text));
+    } catch (const Error& e) {
+      return e.hint();
+    }
+    return "(no error)";
+  };
+  REQUIRE_THROWS_WITH(with(""),
+                      "w.json: the file is empty, expected a JSON object of named weights (a "
+                      "state_dict)");
+  REQUIRE_THROWS_WITH(with("[[1, 2]]"), Contains("w.json: (top level): expected a JSON object of "
+                                                 "named weights (a state_dict), found an array"));
+  REQUIRE_THROWS_WITH(with(R"({"in_proj_weigth": [[1]], "out_proj.weight": [[1]]})"),
+                      "w.json: found no attention layer's Q/K/V weights among its 2 keys");
+  CHECK(hint_of(R"({"in_proj_weigth": [[1]]})") ==
+        "did you mean \"in_proj_weight\" for \"in_proj_weigth\"?");
+  CHECK_THAT(hint_of(R"({"input": [[1]]})"), Contains("this looks like an input file"));
+  REQUIRE_THROWS_WITH(with(R"({"W_q": [[1, 0]], "W_q": [[1, 0]]})"),
+                      Contains("w.json:1:19: duplicate key \"W_q\""));
+  // Errors inside the chosen layer name the weights file and the key as written there.
+  REQUIRE_THROWS_WITH(
+      with(R"({"attn.in_proj_weight": [[1, 2, 3]], "mlp.weight": [[0]]})"),
+      Contains("w.json: attn.in_proj_weight: expected shape (6, 2) for embed dim 2, found (1, 3)"));
+  // An unknown key under the layer's prefix is still a mistake.
+  REQUIRE_THROWS_WITH(with(R"({"attn.W_q": [[1, 0], [0, 1]], "attn.W_kk": [[1]]})"),
+                      Contains("w.json: attn.W_kk: unknown key \"W_kk\""));
+
+  SECTION("--heads replaces num_heads, and is checked against the width of Q, K and V") {
+    json doc = base();
+    doc["num_heads"] = 1;
+    LoadOptions options;
+    options.num_heads = 2;
+    const Spec spec = load_spec(doc.dump(), "x.json", options);
+    CHECK(spec.num_heads == 2);
+    CHECK_THAT(spec.notes.back(), Contains("2 heads, from --heads (the file says num_heads 1)"));
+    options.num_heads = 3;
+    REQUIRE_THROWS_WITH(load_spec(doc.dump(), "x.json", options),
+                        "x.json: --heads: expected a whole number from 1 to 2 (the width of Q, K "
+                        "and V), found 3");
   }
 }

@@ -1,0 +1,63 @@
+// Comparing a trace with tensors PyTorch computed (tests/golden/, tests/state_dicts/).
+#pragma once
+
+#include <cmath>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include "attn_trace/trace.hpp"
+
+namespace attn_trace::golden {
+
+inline constexpr double relative_tolerance = 1e-9;
+inline constexpr double absolute_floor = 1e-15;
+
+// A golden number: JSON has no inf or nan, so the generators write those as strings.
+inline double number(const nlohmann::json& value) {
+  if (value.is_number()) return value.get<double>();
+  const std::string text = value.get<std::string>();
+  if (text == "-inf") return -std::numeric_limits<double>::infinity();
+  if (text == "inf") return std::numeric_limits<double>::infinity();
+  REQUIRE(text == "nan");
+  return std::numeric_limits<double>::quiet_NaN();
+}
+
+// Equal within the tolerance, or the same non-finite value (nan where PyTorch has nan, −inf where
+// it has −inf).
+inline bool matches(double traced, double expected) {
+  if (std::isnan(expected) || std::isnan(traced)) return std::isnan(expected) && std::isnan(traced);
+  if (std::isinf(expected) || std::isinf(traced)) return traced == expected;
+  // Relative to the value; an exact zero in PyTorch may come out as ±1e-17 here.
+  const double error = std::abs(traced - expected);
+  return error <= relative_tolerance * std::abs(expected) || error <= absolute_floor;
+}
+
+inline const Tensor* find_tensor(const Stage& stage, const std::string& name) {
+  for (const Tensor& t : stage.tensors) {
+    if (t.name == name) return &t;
+  }
+  return nullptr;
+}
+
+// `tensor` against {"shape": [...], "data": [flat, row-major]}: the same shape, every number
+// within the tolerance.
+inline void check_tensor(const Tensor& tensor, const nlohmann::json& expected) {
+  REQUIRE(tensor.shape == expected["shape"].get<std::vector<std::size_t>>());
+  std::vector<double> data;
+  for (const nlohmann::json& value : expected["data"]) data.push_back(number(value));
+  REQUIRE(tensor.data.size() == data.size());
+  std::size_t mismatches = 0;
+  for (std::size_t i = 0; i < data.size(); ++i) {
+    if (!matches(tensor.data[i], data[i])) {
+      ++mismatches;
+      FAIL_CHECK("element " << i << ": traced " << tensor.data[i] << ", PyTorch " << data[i]);
+    }
+  }
+  CHECK(mismatches == 0);
+}
+
+}  // namespace attn_trace::golden
