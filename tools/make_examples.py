@@ -31,8 +31,18 @@ with hidden_size 4 and three tokens, weights from torch.manual_seed(0). Its code
 softmax to attn_weights before defining it; the example follows what it means, the softmax of
 attn_scores.
 
-For each example, tests/examples/contexts.json holds the context vectors the source's own code
-computes (in float64), which tests/unit/test_published.cpp requires the traces to reproduce.
+multihead.json and cross.json
+-----------------------------
+Seed 004's SelfAttention (tools/tutorial_modules.py, with the helpers the tutorial does not show
+written the plain way): one packed nn.Linear qkv with bias, two heads, out_proj, and a 0/1
+keep-mask in the tutorial's [N, Tk, Tq] orientation, given to attn-trace transposed. multihead
+is its self-attention forward over four tokens with a "see only the past" mask; cross is its
+cross-attention forward, three queries over four keys whose last one is padding. The weights
+keep the module's names (qkv.weight, out_proj.bias, …), as its state_dict has them.
+
+For each example, tests/examples/references.json holds a tensor the source's own code computes
+(in float64) — the context vectors, or the output after out_proj — which
+tests/unit/test_published.cpp requires the traces to reproduce.
 
 Rerun from the repository root with Debian's python3-torch:
     /usr/bin/python3 tools/make_examples.py
@@ -43,6 +53,8 @@ import os
 import re
 
 import torch
+
+from tutorial_modules import MySelfAttention, SelfAttention
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SENTENCE = "Can you help me to translate this sentence"
@@ -109,26 +121,8 @@ def raschka():
             "weights": {"W_q": rows(u_query), "W_k": rows(u_key), "W_v": rows(u_value)},
         },
     }
-    return documents, {"raschka-basic": rows(basic), "raschka-scaled": rows(scaled)}
-
-
-class MySelfAttention(torch.nn.Module):
-    """The iThome series' module (step 3), with its softmax applied to attn_scores."""
-
-    def __init__(self, hidden_size):
-        super().__init__()
-        self.linear_q = torch.nn.Linear(hidden_size, hidden_size)
-        self.linear_k = torch.nn.Linear(hidden_size, hidden_size)
-        self.linear_v = torch.nn.Linear(hidden_size, hidden_size)
-        self.scaling = hidden_size ** -0.5
-
-    def forward(self, x):
-        query = self.linear_q(x)
-        key = self.linear_k(x)
-        value = self.linear_v(x)
-        attn_scores = torch.matmul(query, key.permute(0, 2, 1)) * self.scaling
-        attn_weights = torch.nn.functional.softmax(attn_scores, dim=-1)
-        return torch.matmul(attn_weights, value)
+    return documents, {"raschka-basic": reference("summation", "context", rows(basic)),
+                       "raschka-scaled": reference("summation", "context", rows(scaled))}
 
 
 def ithome():
@@ -142,16 +136,17 @@ def ithome():
         for parameter in model.parameters():
             parameter.copy_(torch.round(parameter * 1e4) / 1e4)
         x = torch.round(x.double() * 1e4) / 1e4
-        context = model(x)[0]
+        context = model(x)[-1][0]
     p = {name: t.detach() for name, t in model.state_dict().items()}
     doc = {
         "name": "iThome: MySelfAttention",
         "description": ("The series' MySelfAttention with hidden_size 4: linear_q, linear_k, "
-                        "linear_v are nn.Linear layers with biases, the scores are multiplied by "
-                        "hidden_size ** -0.5 = 0.5, no output projection. One sequence of three "
-                        "tokens, x of shape (B, L, D) = (1, 3, 4). Weights from "
-                        "torch.manual_seed(0), rounded to 4 decimals. Its code's softmax reads "
-                        "attn_weights before defining it; this is what it means, "
+                        "linear_v are nn.Linear layers with biases (their weights keep the "
+                        "module's names), the scores are multiplied by hidden_size ** -0.5 = 0.5, "
+                        "no output projection. One sequence of three tokens: the series' x of "
+                        "shape (B, L, D) = (1, 3, 4), whose width D is what attn-trace calls E. "
+                        "Weights from torch.manual_seed(0), rounded to 4 decimals. Its code's "
+                        "softmax reads attn_weights before defining it; this is what it means, "
                         "softmax(attn_scores)."),
         "source": ("iThome Ironman series on self-attention, day 'Q, K, V' (MySelfAttention, "
                    "step 3)"),
@@ -159,31 +154,125 @@ def ithome():
         "tokens": ["t0", "t1", "t2"],
         "num_heads": 1,
         "scale": "embed_dim",
-        "weight_layout": "torch",
-        "weights": {
-            "W_q": rows(p["linear_q.weight"]), "b_q": [float(v) for v in p["linear_q.bias"]],
-            "W_k": rows(p["linear_k.weight"]), "b_k": [float(v) for v in p["linear_k.bias"]],
-            "W_v": rows(p["linear_v.weight"]), "b_v": [float(v) for v in p["linear_v.bias"]],
-        },
+        "weights": {name: rows(t) if t.dim() == 2 else [float(v) for v in t]
+                    for name, t in p.items()},
     }
-    return {"ithome": doc}, {"ithome": [rows(context)]}
+    return {"ithome": doc}, {"ithome": reference("summation", "context", [rows(context)])}
+
+
+SEED004 = ("A blog tutorial's PyTorch SelfAttention, with multi-head self-attention and "
+           "cross-attention forwards (the seed 004 text among attn-trace's sources)")
+SEED004_HELPERS = (
+    "The tutorial does not show its helpers; they are taken to be the plain ones: qkv's output "
+    "splits into queries, keys, values in that order, head h takes columns h·d to (h+1)·d − 1, "
+    "and a 0 in the mask becomes −inf before the softmax. Its scores are keys × queries "
+    "('btktq', softmax over dim 1, the keys); attn-trace shows the same numbers as queries × "
+    "keys, so its mask is the tutorial's transposed.")
+
+
+def seed004_module():
+    """The tutorial's SelfAttention with input_size = hidden_size = 6 and two heads (d = 3, its
+    own head-split example), weights rounded to 4 decimals as a learner would type them."""
+    torch.manual_seed(4)
+    model = SelfAttention(input_size=6, hidden_size=6, num_head=2).double()
+    with torch.no_grad():
+        for parameter in model.parameters():
+            parameter.copy_(torch.round(parameter * 1e4) / 1e4)
+    return model
+
+
+def inputs(shape, generator):
+    """Token vectors in [-2, 2] with two decimals: wide enough that the heads attend unevenly
+    through nn.Linear's small initial weights."""
+    return torch.round((torch.rand(shape, generator=generator, dtype=torch.float64) * 4 - 2) * 100) / 100
+
+
+def seed004_weights(model):
+    return {name: rows(t) if t.dim() == 2 else [float(v) for v in t]
+            for name, t in model.state_dict().items()}
+
+
+def multihead():
+    model = seed004_module()
+    g = torch.Generator().manual_seed(40)
+    x = inputs((1, 4, 6), g)
+    # The tutorial's [N, Tk, Tq] mask: key k is visible to query q when k <= q (no peeking ahead),
+    # which in its key × query layout is the upper triangle.
+    tutorial_mask = torch.ones(1, 4, 4).triu()
+    with torch.no_grad():
+        output = model(x, tutorial_mask)[-1]
+    doc = {
+        "name": "Seed 004: multi-head self-attention",
+        "description": (
+            "The tutorial's SelfAttention: one nn.Linear qkv (6 → 18, with bias) whose output "
+            "holds the queries, keys and values, two heads of d = 3 (its own example splits six "
+            "numbers into [1, 2, 3] and [4, 5, 6]), scores divided by √3, a 0/1 keep-mask, and "
+            "out_proj (6 → 6). The weights keep the module's names. The mask lets each token see "
+            "itself and the tokens before it: the tutorial writes it [N, Tk, Tq] = "
+            "torch.ones(1, 4, 4).triu(), keys as rows; here it is [N, Tq, Tk], its transpose. "
+            + SEED004_HELPERS + " Weights from torch.manual_seed(4), rounded to 4 decimals."),
+        "source": SEED004,
+        "input": rows(x[0]),
+        "tokens": ["the", "cat", "sat", "down"],
+        "num_heads": 2,
+        "mask": [[int(v) for v in row] for row in tutorial_mask[0].T.tolist()],
+        "weights": seed004_weights(model),
+    }
+    return {"multihead": doc}, {"multihead": reference("out_proj", "output", rows(output[0]))}
+
+
+def cross():
+    model = seed004_module()
+    g = torch.Generator().manual_seed(41)
+    q_seq, kv_seq = inputs((1, 3, 6), g), inputs((1, 4, 6), g)
+    # [N, Tk, Tq]: the last key is padding, hidden from every query.
+    tutorial_mask = torch.ones(1, 4, 3)
+    tutorial_mask[0, 3, :] = 0
+    with torch.no_grad():
+        output = model.forward_cross(q_seq, kv_seq, tutorial_mask)[-1]
+    doc = {
+        "name": "Seed 004: cross-attention",
+        "description": (
+            "The tutorial's cross-attention forward: the queries come from one sequence "
+            "(q_seq, 3 tokens), the keys and values from another (kv_seq, 4 tokens), all through "
+            "the same qkv, two heads, scores divided by √3, then out_proj; the weights are those "
+            "of the multihead example. The scores are 3 × 4: one row per query, one column per "
+            "key. The mask hides the last key, a padding token, from every query: the tutorial "
+            "writes it [N, Tk, Tq] = [1, 4, 3] with row 3 all 0; here it is [N, Tq, Tk], its "
+            "transpose, with column 3 all 0. " + SEED004_HELPERS),
+        "source": SEED004,
+        "input": rows(q_seq[0]),
+        "tokens": ["je", "vais", "bien"],
+        "kv_input": rows(kv_seq[0]),
+        "kv_tokens": ["I", "am", "fine", "<pad>"],
+        "num_heads": 2,
+        "mask": [[int(v) for v in row] for row in tutorial_mask[0].T.tolist()],
+        "weights": seed004_weights(model),
+    }
+    return {"cross": doc}, {"cross": reference("out_proj", "output", rows(output[0]))}
+
+
+def reference(stage, tensor, values):
+    """What a source's own code computes, for the trace's tensor STAGE.TENSOR to reproduce."""
+    return {"stage": stage, "tensor": tensor, "values": values}
 
 
 def main():
-    documents, contexts = raschka()
-    more_documents, more_contexts = ithome()
-    documents.update(more_documents)
-    contexts.update(more_contexts)
+    documents, references = {}, {}
+    for make in (raschka, ithome, multihead, cross):
+        more_documents, more_references = make()
+        documents.update(more_documents)
+        references.update(more_references)
     for name, doc in documents.items():
         path = os.path.join(ROOT, "data", "examples", name + ".json")
         with open(path, "w", encoding="utf-8") as f:
             f.write(dumps(doc) + "\n")
         print("wrote", os.path.relpath(path, ROOT))
-    # The context vectors the sources' code computes, for the test that traces the examples.
-    with open(os.path.join(ROOT, "tests", "examples", "contexts.json"), "w") as f:
-        json.dump(contexts, f, indent=1)
+    # What the sources' code computes, for the test that traces the examples.
+    with open(os.path.join(ROOT, "tests", "examples", "references.json"), "w") as f:
+        json.dump(references, f, indent=1)
         f.write("\n")
-    print("wrote tests/examples/contexts.json")
+    print("wrote tests/examples/references.json")
 
 
 if __name__ == "__main__":

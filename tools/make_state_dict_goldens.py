@@ -35,6 +35,8 @@ import os
 
 import torch
 
+from tutorial_modules import MySelfAttention, SelfAttention
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(ROOT, "tests", "state_dicts")
 
@@ -112,23 +114,6 @@ def encoder_second_layer():
                doc, encoder.state_dict(), {"weights_prefix": "layers.1.self_attn"}, stages)
 
 
-class MySelfAttention(torch.nn.Module):
-    """Seed 001 (iThome): three nn.Linear projections, scores × hidden_size ** -0.5."""
-
-    def __init__(self, hidden_size):
-        super().__init__()
-        self.hidden_size = hidden_size
-        self.linear_q = torch.nn.Linear(hidden_size, hidden_size)
-        self.linear_k = torch.nn.Linear(hidden_size, hidden_size)
-        self.linear_v = torch.nn.Linear(hidden_size, hidden_size)
-
-    def forward(self, x):
-        q, k, v = self.linear_q(x), self.linear_k(x), self.linear_v(x)
-        attn_scores = torch.matmul(q, k.transpose(-1, -2)) * self.hidden_size ** -0.5
-        attn_weights = torch.softmax(attn_scores, dim=-1)
-        return q, k, v, attn_weights, torch.matmul(attn_weights, v)
-
-
 def seed001():
     torch.manual_seed(13)
     module = MySelfAttention(4).double()
@@ -145,53 +130,9 @@ def seed001():
                 "summation": {"context": context}})
 
 
-class Seed004SelfAttention(torch.nn.Module):
-    """Seed 004's SelfAttention, with the helpers it does not show written the plain way:
-    _get_qkv splits qkv(x) into q, k, v in that order; the heads are the columns' consecutive
-    slices; the scores are keys × queries ('btktq'), softmaxed over the keys (dim 1), with the
-    mask's zeros filled with -inf. The mask is [N, Tk, Tq], 0 meaning blocked."""
-
-    def __init__(self, input_size, hidden_size, num_head):
-        super().__init__()
-        self.hidden_size = hidden_size
-        self.qkv = torch.nn.Linear(input_size, hidden_size * 3)
-        self.out_proj = torch.nn.Linear(hidden_size, input_size)
-        self.num_head = num_head
-        self.dim_per_head = hidden_size // num_head
-
-    def _get_qkv(self, x):
-        return self.qkv(x).chunk(3, dim=-1)
-
-    def _get_multihead_split(self, x):  # [N, T, C] -> [N * H, T, C / H]
-        n, t, _ = x.shape
-        return x.view(n, t, self.num_head, self.dim_per_head).transpose(1, 2).reshape(
-            n * self.num_head, t, self.dim_per_head)
-
-    def _get_multihead_concat(self, x):  # [N * H, T, C / H] -> [N, T, C]
-        nh, t, d = x.shape
-        return x.view(nh // self.num_head, self.num_head, t, d).transpose(1, 2).reshape(
-            nh // self.num_head, t, self.num_head * d)
-
-    def forward(self, q_seq, kv_seq, mask):
-        head_repeated_mask = mask.unsqueeze(1).repeat(1, self.num_head, 1, 1).reshape(
-            -1, mask.shape[1], mask.shape[2])
-        queries, _, _ = self._get_qkv(q_seq)
-        _, keys, values = self._get_qkv(kv_seq)
-        q = self._get_multihead_split(queries)
-        k = self._get_multihead_split(keys)
-        v = self._get_multihead_split(values)
-        att_score = torch.einsum("bqc,bkc->bkq", q, k)  # keys × queries
-        att_score /= k.shape[-1] ** 0.5
-        att_score = att_score.masked_fill(head_repeated_mask == 0, float("-inf"))
-        att_weight = torch.softmax(att_score, dim=1)  # over the keys
-        value_with_att = torch.einsum("bkq,bkc->bqc", att_weight, v)
-        output = self.out_proj(self._get_multihead_concat(value_with_att))
-        return queries, keys, values, att_weight, output
-
-
 def seed004():
     torch.manual_seed(14)
-    module = Seed004SelfAttention(input_size=6, hidden_size=4, num_head=2).double()
+    module = SelfAttention(input_size=6, hidden_size=4, num_head=2).double()
     g = torch.Generator().manual_seed(4)
     x = rounded((2, 3, 6), g)
     # The tutorial's mask, [N, Tk, Tq]: in the first sequence, key 2 is hidden from query 0.
@@ -201,8 +142,8 @@ def seed004():
     doc = {"input": x.tolist(), "num_heads": 2,
            "mask": mask.transpose(1, 2).int().tolist()}  # the tool's keep-mask is [N, Tq, Tk]
     with torch.no_grad():
-        q, k, v, att_weight, output = module(x, x, mask)
-    weights = att_weight.view(2, 2, 3, 3).transpose(-1, -2)  # [N*H, Tk, Tq] -> [N, H, Tq, Tk]
+        q, k, v, att_weight, output = module(x, mask)
+    weights = module.weights_as_traced(att_weight)
     write_case("seed004-qkv-out-proj",
                "seed 004's module names qkv.weight/qkv.bias and out_proj.*, hidden_size 4 with "
                "input_size 6, two heads, its [N, Tk, Tq] keep-mask given transposed",

@@ -137,22 +137,29 @@ TEST_CASE("a published block that does not fit is an error naming its path", "[p
 
 TEST_CASE("examples generated from a source's code reproduce what that code computes",
           "[published][examples]") {
-  // tests/examples/contexts.json: written by tools/make_examples.py, which runs each source's own
-  // code (torch, float64) on the example's numbers: Raschka's two forms, iThome's MySelfAttention.
-  std::ifstream in(ATTN_TRACE_EXAMPLES_DIR "/contexts.json");
+  // tests/examples/references.json: written by tools/make_examples.py, which runs each source's
+  // own code (torch, float64) on the example's numbers: Raschka's two forms, iThome's
+  // MySelfAttention, and seed 004's SelfAttention forwards (self and cross).
+  std::ifstream in(ATTN_TRACE_EXAMPLES_DIR "/references.json");
   REQUIRE(in);
   const json expected = json::parse(in);
-  REQUIRE(expected.size() == 3);
-  for (const auto& [name, context_rows] : expected.items()) {
+  REQUIRE(expected.size() == 5);
+  for (const auto& [name, reference] : expected.items()) {
     INFO(name);
     const auto example = find_example(name);
     REQUIRE(example);
     const Trace trace = trace_attention(load_spec(example->json, name));
-    const Tensor& context = trace.find_stage("summation")->tensors[0];
-    const std::vector<double> want = flatten(context_rows);
-    REQUIRE(context.data.size() == want.size());
+    const Stage* stage = trace.find_stage(reference["stage"].get<std::string>());
+    REQUIRE(stage);
+    const Tensor* tensor = nullptr;
+    for (const Tensor& t : stage->tensors) {
+      if (t.name == reference["tensor"].get<std::string>()) tensor = &t;
+    }
+    REQUIRE(tensor);
+    const std::vector<double> want = flatten(reference["values"]);
+    REQUIRE(tensor->data.size() == want.size());
     for (std::size_t i = 0; i < want.size(); ++i) {
-      CHECK(context.data[i] == Approx(want[i]).epsilon(1e-12));
+      CHECK(tensor->data[i] == Approx(want[i]).epsilon(1e-12));
     }
   }
 }
