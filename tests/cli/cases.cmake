@@ -99,7 +99,7 @@ cli_test(examples_list_karim 0 "Karim: Illustrated Self-Attention: Raimi Karim" 
 # Published values: what the tutorials printed, reproduced or explained.
 cli_test(published_match 0 "✓ context matches the published values (to 4 decimals)" run makeesy)
 cli_test(published_differs 0 "✗ weights differs from the published values (to 1 decimal) in 1 of 9 numbers:" run karim)
-cli_test(published_why 0 "why: the post rounds the softmax to one decimal" run karim)
+cli_test(published_why 0 "why: the post replaces the softmax by rounded weights" run karim)
 
 # init: a ready-to-edit input file that traces as it is.
 cli_test(init_default 0 "\"in_proj_weight\": [" init)
