@@ -145,3 +145,12 @@ cli_test(heads_flag_not_divisor 1 "--heads: 3 does not divide the width of Q, K 
          run ${SD}/encoder-layer/input.json --weights ${SD}/encoder-layer/weights.json --heads 3)
 cli_test(heads_flag_zero 2 "expected a whole number from 1"
          run --heads 0)
+cli_test(weights_empty_file 1 "empty.json: the file is empty, expected a JSON object of named weights (a state_dict)"
+         run ${SD}/seed001-linear-names/input.json --weights ${IN}/empty.json)
+cli_test(weights_torch_save 1 "this looks like a torch.save file"
+         run ${SD}/seed001-linear-names/input.json --weights ${IN}/torch_save.pt)
+cli_test(weights_not_json 1 "missing_comma.json:"
+         run ${SD}/seed001-linear-names/input.json --weights ${IN}/missing_comma.json)
+cli_test(weights_too_large 1 "KiB of JSON, more than the 16 KiB that the memory budget of 256 KiB allows"
+         run ${SD}/gpt2-conv1d/input.json --weights ${SD}/gpt2-conv1d/weights.json
+         --memory-budget 256KiB)
