@@ -586,7 +586,8 @@ class Loader {
     }
     if (!weights) return check_identity_widths(spec);
     const WeightsFileScope scope(*this);
-    check_keys(*weights, weights_object_, weight_names());
+    // A weights file's own top level has no path of its own: its keys are the paths.
+    check_keys(*weights, weights_prefix_.empty() ? "" : weights_object_, weight_names());
 
     std::vector<const QkvForm*> forms;
     std::vector<std::string_view> form_keys;

@@ -34,6 +34,11 @@ for path in sys.argv[2:]:
     with open(os.path.join(corpus, "golden-" + os.path.basename(path)), "w", encoding="utf-8") as f:
         json.dump(doc, f, indent=1)
 PY
+# Input and weights files together, as the target splits them (see fuzz_load_trace.cpp).
+for case in tests/state_dicts/*/; do
+  { cat "$case/input.json"; printf '\n#weights\n%s\n' "$(basename "$case" | cut -c1-4)";
+    cat "$case/weights.json"; } >"$corpus/state-dict-$(basename "$case").txt"
+done
 echo "== seed corpus: $(ls "$corpus" | wc -l) inputs"
 
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1

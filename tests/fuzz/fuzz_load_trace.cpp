@@ -1,10 +1,14 @@
-// libFuzzer target: any bytes through the loader, and whatever loads through the tracer and both
-// renderers, as `attn-trace run` does. An attn_trace::Error is the expected end of bad input; any
+// libFuzzer target: any bytes through the loader (as an input file, or an input file and a
+// weights file), and whatever loads through the tracer and both renderers, as `attn-trace run`
+// does. An attn_trace::Error is the expected end of bad input; any
 // other exception, a crash, a hang or a sanitizer report is a bug. Run by tools/fuzz.sh.
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <ostream>
 #include <streambuf>
+#include <string>
 #include <string_view>
 
 #include "attn_trace/error.hpp"
@@ -27,12 +31,30 @@ class NullBuffer : public std::streambuf {
 // budget so that every input runs in milliseconds.
 constexpr double fuzz_budget = 32.0 * (1 << 20);
 
+// "INPUT\n#weights\nPREFIX\nWEIGHTS" is an input file and a --weights file (with --weights-prefix
+// PREFIX when that line is not empty); anything else is an input file alone.
+attn_trace::LoadOptions split_weights(std::string_view& text) {
+  constexpr std::string_view separator = "\n#weights\n";
+  attn_trace::LoadOptions options;
+  const std::size_t at = text.find(separator);
+  if (at == std::string_view::npos) return options;
+  std::string_view rest = text.substr(at + separator.size());
+  text = text.substr(0, at);
+  const std::size_t line_end = std::min(rest.find('\n'), rest.size());
+  std::optional<std::string> prefix;
+  if (line_end > 0) prefix = std::string(rest.substr(0, line_end));
+  rest = rest.substr(std::min(line_end + 1, rest.size()));
+  options.weights = attn_trace::WeightsFile{std::string(rest), "weights.json", std::move(prefix)};
+  return options;
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  const std::string_view text(reinterpret_cast<const char*>(data), size);
+  std::string_view text(reinterpret_cast<const char*>(data), size);
   try {
-    const attn_trace::Spec spec = attn_trace::load_spec(text, "fuzz.json");
+    const attn_trace::LoadOptions options = split_weights(text);
+    const attn_trace::Spec spec = attn_trace::load_spec(text, "fuzz.json", options);
     if (attn_trace::estimate_memory(spec).bytes > fuzz_budget) return 0;
     const attn_trace::Trace trace = attn_trace::trace_attention(spec);
     NullBuffer null;

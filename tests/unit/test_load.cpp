@@ -599,7 +599,9 @@ TEST_CASE("weights files: what is not a state_dict, and --heads", "[load][weight
   REQUIRE_THROWS_WITH(
       with(R"({"attn.in_proj_weight": [[1, 2, 3]], "mlp.weight": [[0]]})"),
       Contains("w.json: attn.in_proj_weight: expected shape (6, 2) for embed dim 2, found (1, 3)"));
-  // An unknown key under the layer's prefix is still a mistake.
+  // An unknown key under the layer's prefix is still a mistake, and at the top level too.
+  REQUIRE_THROWS_WITH(with(R"({"W_q": [[1, 0], [0, 1]], "W_kk": [[1]]})"),
+                      Contains("w.json: W_kk: unknown key \"W_kk\"; did you mean \"W_k\"?"));
   REQUIRE_THROWS_WITH(with(R"({"attn.W_q": [[1, 0], [0, 1]], "attn.W_kk": [[1]]})"),
                       Contains("w.json: attn.W_kk: unknown key \"W_kk\""));
 
