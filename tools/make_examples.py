@@ -160,14 +160,8 @@ def ithome():
     return {"ithome": doc}, {"ithome": reference("summation", "context", [rows(context)])}
 
 
-SEED004 = ("A blog tutorial's PyTorch SelfAttention, with multi-head self-attention and "
-           "cross-attention forwards (the seed 004 text among attn-trace's sources)")
-SEED004_HELPERS = (
-    "The tutorial does not show its helpers; they are taken to be the plain ones: qkv's output "
-    "splits into queries, keys, values in that order, head h takes columns h·d to (h+1)·d − 1, "
-    "and a 0 in the mask becomes −inf before the softmax. Its scores are keys × queries "
-    "('btktq', softmax over dim 1, the keys); attn-trace shows the same numbers as queries × "
-    "keys, so its mask is the tutorial's transposed.")
+SEED004 = ("A PyTorch blog tutorial on multi-head attention: its class SelfAttention, with a "
+           "self-attention and a cross-attention forward")
 
 
 def seed004_module():
@@ -196,21 +190,20 @@ def multihead():
     model = seed004_module()
     g = torch.Generator().manual_seed(40)
     x = inputs((1, 4, 6), g)
-    # The tutorial's [N, Tk, Tq] mask: key k is visible to query q when k <= q (no peeking ahead),
-    # which in its key × query layout is the upper triangle.
+    # The mask in the tutorial's [N, Tk, Tq] layout (the tutorial itself passes none): key k is
+    # visible to query q when k <= q (no peeking ahead), the upper triangle with keys as rows.
     tutorial_mask = torch.ones(1, 4, 4).triu()
     with torch.no_grad():
         output = model(x, tutorial_mask)[-1]
     doc = {
-        "name": "Seed 004: multi-head self-attention",
+        "name": "SelfAttention: multi-head self-attention",
         "description": (
-            "The tutorial's SelfAttention: one nn.Linear qkv (6 → 18, with bias) whose output "
-            "holds the queries, keys and values, two heads of d = 3 (its own example splits six "
-            "numbers into [1, 2, 3] and [4, 5, 6]), scores divided by √3, a 0/1 keep-mask, and "
-            "out_proj (6 → 6). The weights keep the module's names. The mask lets each token see "
-            "itself and the tokens before it: the tutorial writes it [N, Tk, Tq] = "
-            "torch.ones(1, 4, 4).triu(), keys as rows; here it is [N, Tq, Tk], its transpose. "
-            + SEED004_HELPERS + " Weights from torch.manual_seed(4), rounded to 4 decimals."),
+            "A blog tutorial's SelfAttention: one nn.Linear qkv whose output holds the queries, "
+            "keys and values, two heads of d = 3, scores divided by √3, a 0/1 keep-mask (each "
+            "token sees itself and the tokens before it), and out_proj. The weights keep the "
+            "module's names. The tutorial lays its scores and mask out keys × queries; here they "
+            "are queries × keys, the same numbers transposed. docs/tutorials/multihead.md says "
+            "which of its unshown helpers were assumed."),
         "source": SEED004,
         "input": rows(x[0]),
         "tokens": ["the", "cat", "sat", "down"],
@@ -225,21 +218,19 @@ def cross():
     model = seed004_module()
     g = torch.Generator().manual_seed(41)
     q_seq, kv_seq = inputs((1, 3, 6), g), inputs((1, 4, 6), g)
-    # [N, Tk, Tq]: the last key is padding, hidden from every query.
+    # In the tutorial's [N, Tk, Tq] layout: the last key is padding, hidden from every query.
     tutorial_mask = torch.ones(1, 4, 3)
     tutorial_mask[0, 3, :] = 0
     with torch.no_grad():
         output = model.forward_cross(q_seq, kv_seq, tutorial_mask)[-1]
     doc = {
-        "name": "Seed 004: cross-attention",
+        "name": "SelfAttention: cross-attention",
         "description": (
-            "The tutorial's cross-attention forward: the queries come from one sequence "
-            "(q_seq, 3 tokens), the keys and values from another (kv_seq, 4 tokens), all through "
-            "the same qkv, two heads, scores divided by √3, then out_proj; the weights are those "
-            "of the multihead example. The scores are 3 × 4: one row per query, one column per "
-            "key. The mask hides the last key, a padding token, from every query: the tutorial "
-            "writes it [N, Tk, Tq] = [1, 4, 3] with row 3 all 0; here it is [N, Tq, Tk], its "
-            "transpose, with column 3 all 0. " + SEED004_HELPERS),
+            "The same tutorial's cross-attention: queries from one sequence (3 tokens), keys and "
+            "values from another (4 tokens), both through the same qkv, two heads, then out_proj; "
+            "the weights are multihead's. The mask hides the last key, a padding token, from "
+            "every query. Scores and mask are queries × keys, 3 × 4: the tutorial's [N, Tk, Tq] "
+            "transposed."),
         "source": SEED004,
         "input": rows(q_seq[0]),
         "tokens": ["je", "vais", "bien"],
