@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "attn_trace/examples.hpp"
+#include "attn_trace/load.hpp"
 #include "attn_trace/suggest.hpp"
 #include "attn_trace/text_width.hpp"
 #include "commands.hpp"
@@ -21,23 +22,26 @@ namespace {
 
 constexpr std::size_t line_width = 80;
 
-// "I am good: Three tokens of two numbers through one head of …", from the example's own name
-// and the first sentence of its description.
-std::string summary(const EmbeddedExample& example) {
-  const auto doc = nlohmann::json::parse(example.json, nullptr, false);
-  const auto text = [&](const char* key) {
-    return doc.is_object() && doc.contains(key) && doc[key].is_string()
-               ? doc[key].get<std::string>()
-               : std::string();
+// "I am good (3 tokens · 1 head)": the example's own name, then as much of what it is made of as
+// fits in `width` columns.
+std::string summary(const EmbeddedExample& example, std::size_t width) {
+  const Spec spec = load_spec(example.json, std::string(example.name));
+  const auto count = [](Index n, std::string_view what) {
+    return fmt::format("{} {}{}", n, what, n == 1 ? "" : "s");
   };
-  std::string description = text("description");
-  if (const std::size_t end = description.find(". "); end != std::string::npos) {
-    description.resize(end + 1);
+  std::vector<std::string> facts = {
+      spec.key_source == KeySource::self
+          ? count(spec.q_len(), "token")
+          : fmt::format("{} queries × {} keys", spec.q_len(), spec.kv_len()),
+      count(spec.num_heads, "head")};
+  if (spec.masks.any()) facts.emplace_back("masked");
+  if (!spec.published.empty()) facts.emplace_back("published numbers");
+  const std::string title = printable(spec.name.empty() ? std::string(example.name) : spec.name);
+  for (; !facts.empty(); facts.pop_back()) {
+    std::string line = fmt::format("{} ({})", title, fmt::join(facts, " · "));
+    if (display_width(line) <= width) return line;
   }
-  const std::string title = text("name");
-  return printable(title.empty()         ? description
-                   : description.empty() ? title
-                                         : title + ": " + description);
+  return truncate_to_width(title, width);
 }
 
 void list() {
@@ -49,8 +53,8 @@ void list() {
     const std::string mark = example.name == default_example ? "(default) " : "";
     const std::string name =
         std::string(example.name) + std::string(width - example.name.size(), ' ');
-    fmt::print("{}\n", truncate_to_width(fmt::format("{}  {}{}", name, mark, summary(example)),
-                                         line_width));
+    fmt::print("{}  {}{}\n", name, mark,
+               summary(example, line_width - width - 2 - display_width(mark)));
   }
   fmt::print(
       "\nattn-trace run NAME traces one; attn-trace examples --show NAME prints its input.\n");

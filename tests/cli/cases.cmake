@@ -84,7 +84,7 @@ add_test(NAME cli.stdin_closed_early COMMAND bash ${EXPECT} 1 "hint: standard in
 cli_test(unreadable 1 "/proc/self/mem: cannot read: Input/output error" run /proc/self/mem)
 
 # Bundled examples: listed, shown, traced by name or by --example.
-cli_test(examples_list 0 "(default) I am good: Three tokens" examples)
+cli_test(examples_list 0 "(default) I am good (3 tokens · 1 head)" examples)
 cli_test(examples_show 0 "\"in_proj_weight\": [" examples --show i-am-good)
 cli_test(examples_show_unknown 2 "--show: unknown example 'i-am-god' (did you mean 'i-am-good'?)" examples --show i-am-god)
 cli_test(run_example_by_name 0 "━━ 8/8 · out_proj" run i-am-good)
@@ -95,7 +95,7 @@ cli_test(run_example_and_file 2 "FILE excludes --example" run x.json --example i
 # What --show prints is an input file that traces exactly as the example does.
 add_test(NAME cli.examples_show_round_trip
          COMMAND bash -c "diff <('$<TARGET_FILE:attn-trace>' examples --show i-am-good | '$<TARGET_FILE:attn-trace>' run -) <('$<TARGET_FILE:attn-trace>' run i-am-good)")
-cli_test(examples_list_karim 0 "Karim: Illustrated Self-Attention: Raimi Karim" examples)
+cli_test(examples_list_cross 0 "SelfAttention: cross-attention (3 queries × 4 keys · 2 heads)" examples)
 # Published values: what the tutorials printed, reproduced or explained.
 cli_test(published_match 0 "✓ context matches the published values (to 4 decimals)" run makeesy)
 cli_test(published_differs 0 "✗ weights differs from the published values (to 1 decimal) in 1 of 9 numbers:" run karim)
