@@ -275,12 +275,13 @@ class TextRenderer {
                                                 std::max(options_.precision, p.decimals))));
     }
     if (check.mismatches.size() > max_listed) {
-      cells.push_back(fmt::format("{} more", check.mismatches.size() - max_listed));
+      cells.push_back(fmt::format("and {} more", check.mismatches.size() - max_listed));
     }
-    line(wrap(
-        fmt::format("  ✗ {} differs from the published values ({}) in {} of {} numbers: {}",
-                    p.tensor, to, check.mismatches.size(), p.values.size(), fmt::join(cells, "; ")),
-        width_, "    "));
+    line(wrap(fmt::format("  ✗ {} differs from the published values ({}) in {} of {} numbers:",
+                          p.tensor, to, check.mismatches.size(), p.values.size()),
+              width_, "    "));
+    // One difference per line, so that each can be read (and pointed at) on its own.
+    for (const std::string& cell : cells) line(wrap("    " + cell, width_, "      "));
     if (!p.note.empty()) line(wrap("    why: " + printable(p.note), width_, "    "));
   }
 
