@@ -1144,44 +1144,36 @@ class Loader {
 
   void read_num_heads(const json& root, Spec& spec) const {
     const Index model = spec.model_dim();
+    // --heads replaces the file's num_heads; messages name whichever was used.
+    const std::string source = heads_flag_ ? "--heads" : "num_heads";
     if (heads_flag_) {
       if (*heads_flag_ < 1 || *heads_flag_ > model) {
-        fail("--heads",
-             fmt::format("expected a whole number from 1 to {} (the width of Q, K and "
-                         "V), found {}",
+        fail(source,
+             fmt::format("expected a whole number from 1 to {} (the width of Q, K and V), found {}",
                          model, *heads_flag_),
              fmt::format("head counts that divide {}: {}", model,
                          fmt::join(head_counts(model), ", ")));
       }
       spec.num_heads = *heads_flag_;
-      if (model % spec.num_heads != 0) {
-        fail("--heads",
-             fmt::format("{} does not divide the width of Q, K and V ({}), so the heads cannot be "
-                         "equal slices",
-                         spec.num_heads, model),
-             fmt::format("head counts that would: {}", fmt::join(head_counts(model), ", ")));
-      }
       if (root.contains("num_heads") && root["num_heads"] != *heads_flag_) {
         spec.notes.push_back(fmt::format("{} heads, from --heads (the file says num_heads {})",
                                          spec.num_heads, excerpt(root["num_heads"].dump())));
       }
-      return;
-    }
-    if (root.contains("num_heads")) {
+    } else if (root.contains("num_heads")) {
       const json& value = root["num_heads"];
       // 2 and 2.0 are the same count; 1.5, 0 and -1 are not counts.
       const double heads = value.is_number() ? value.get<double>() : 0;
       if (!value.is_number() || heads < 1 || heads != std::floor(heads)) {
-        fail("num_heads", fmt::format("expected a whole number ≥ 1, found {}", describe(value)));
+        fail(source, fmt::format("expected a whole number ≥ 1, found {}", describe(value)));
       }
       if (heads > static_cast<double>(model)) {
-        fail("num_heads", fmt::format("expected at most {} (the width of Q, K and V), found {}",
-                                      model, value.dump()));
+        fail(source, fmt::format("expected at most {} (the width of Q, K and V), found {}", model,
+                                 value.dump()));
       }
       spec.num_heads = static_cast<Index>(heads);
     }
     if (model % spec.num_heads != 0) {
-      fail("num_heads",
+      fail(source,
            fmt::format("{} does not divide the width of Q, K and V ({}), so the heads cannot be "
                        "equal slices",
                        spec.num_heads, model),

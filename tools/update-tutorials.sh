@@ -17,32 +17,12 @@ cd "$(dirname "$0")/.."
 
 work=$(mktemp -d) && trap 'rm -rf "$work"' EXIT
 
-# extract_samples PAGE DIR: for sample n of PAGE, writes DIR/n.line (its line number), DIR/n.cmd
-# (the "$ attn-trace …" line) and DIR/n.expected (the lines the page shows under it); prints the
-# number of samples. Fails on a fence that is never closed.
-extract_samples() {
-  awk -v dir="$2" '
-    function save(name, text) { print text > (dir "/" n "." name); close(dir "/" n "." name) }
-    !in_fence && /^```/ { in_fence = 1; first = 1; console = ($0 ~ /^```console[[:space:]]*$/); next }
-    in_fence && /^```[[:space:]]*$/ { in_fence = 0; if (inside) close(dir "/" n ".expected"); inside = 0; next }
-    in_fence && first {
-      first = 0
-      if (console && $0 ~ /^\$ attn-trace( |$)/) {
-        n++; save("line", NR); save("cmd", $0); printf "" > (dir "/" n ".expected"); inside = 1; next
-      }
-    }
-    inside { print > (dir "/" n ".expected") }
-    END {
-      if (in_fence) { print FILENAME ": a ``` block is never closed" > "/dev/stderr"; exit 1 }
-      print n + 0
-    }' "$1"
-}
-
 pages=(docs/tutorials/*.md)
 [ -e "${pages[0]}" ] || { echo "update-tutorials: no pages in docs/tutorials/" >&2; exit 1; }
 for page in "${pages[@]}"; do
   dir=$work/$(basename "$page" .md) && mkdir -p "$dir"
-  count=$(extract_samples "$page" "$dir")
+  count=$(awk -v dir="$dir" -f tools/tutorial-samples.awk "$page") ||
+    { echo "update-tutorials: $page: a \`\`\` block is never closed" >&2; exit 1; }
   for ((n = 1; n <= count; n++)); do
     command_line=$(<"$dir/$n.cmd")
     rest=${command_line#\$ attn-trace}
@@ -59,7 +39,7 @@ for page in "${pages[@]}"; do
       exit 1
     fi
   done
-  # Same walk as extract_samples: print everything, but under sample n print DIR/n.out instead
+  # Same walk as tools/tutorial-samples.awk: print everything, but under sample n print DIR/n.out instead
   # of the lines the page had.
   awk -v dir="$dir" '
     !in_fence && /^```/ { in_fence = 1; first = 1; console = ($0 ~ /^```console[[:space:]]*$/); print; next }

@@ -54,20 +54,7 @@ samples=0
 for page in "$tutorials"/*.md; do
   [ -e "$page" ] || continue
   dir=$work/$(basename "$page" .md) && mkdir -p "$dir"
-  # For sample n: dir/n.line (its line number), dir/n.cmd (the "$ attn-trace …" line) and
-  # dir/n.expected (the lines under it, up to the closing fence); prints the number of samples.
-  if ! count=$(awk -v dir="$dir" '
-    function save(name, text) { print text > (dir "/" n "." name); close(dir "/" n "." name) }
-    !in_fence && /^```/ { in_fence = 1; first = 1; console = ($0 ~ /^```console[[:space:]]*$/); next }
-    in_fence && /^```[[:space:]]*$/ { in_fence = 0; if (inside) close(dir "/" n ".expected"); inside = 0; next }
-    in_fence && first {
-      first = 0
-      if (console && $0 ~ /^\$ attn-trace( |$)/) {
-        n++; save("line", NR); save("cmd", $0); printf "" > (dir "/" n ".expected"); inside = 1; next
-      }
-    }
-    inside { print > (dir "/" n ".expected") }
-    END { if (in_fence) exit 1; print n + 0 }' "$page"); then
+  if ! count=$(awk -v dir="$dir" -f "$root/tools/tutorial-samples.awk" "$page"); then
     fail "$page: a \`\`\` block is never closed"
     continue
   fi
