@@ -12,6 +12,7 @@
 #include <iterator>
 #include <limits>
 #include <sstream>
+#include <unordered_set>
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -90,8 +91,10 @@ class Loader {
       : file_(file),
         external_weights_(&layer),
         weights_file_(weights_file),
-        weights_prefix_(prefix),
-        weights_object_(prefix.empty() ? "(top level)" : prefix.substr(0, prefix.size() - 1)),
+        weights_prefix_(excerpt(prefix)),
+        weights_object_(prefix.empty()      ? "(top level)"
+                        : prefix.size() > 1 ? excerpt(prefix.substr(0, prefix.size() - 1))
+                                            : excerpt(prefix)),
         heads_flag_(num_heads) {}
 
   explicit Loader(const std::string& file, std::optional<Index> num_heads)
@@ -102,6 +105,15 @@ class Loader {
       fail("(top level)",
            fmt::format("expected a JSON object with an \"input\" matrix, found {}", describe(root)),
            root.is_array() ? "wrap the matrix in an object: {\"input\": [[...], ...]}" : "");
+    }
+    if (!root.contains("input")) {
+      std::vector<std::string> keys;
+      for (const auto& item : root.items()) keys.push_back(item.key());
+      if (!attention_layers(keys).empty()) {
+        fail("(top level)", "this file holds weights only (a state_dict), not an input",
+             "give it with --weights FILE, and the input matrix in a file of its own with "
+             "--input (docs/input-format.md)");
+      }
     }
     check_keys(root, "", root_keys);
 
@@ -150,9 +162,16 @@ class Loader {
         }
       }
       if (const auto suggestion = nearest(key, known)) {
+        // GPT-2's Conv1D names store their weights transposed: a near miss is no reason to take
+        // an nn.Linear's weight for one.
+        const bool conv1d =
+            suggestion->starts_with("c_attn.") || suggestion->starts_with("c_proj.");
         fail(path,
              fmt::format("unknown key \"{}\"; did you mean \"{}\"?", excerpt(key), *suggestion),
-             fmt::format("known keys {}: {}", where, fmt::join(known, ", ")));
+             conv1d ? fmt::format("{} is GPT-2's Conv1D, stored (in, out); an nn.Linear layer's "
+                                  "weights go by out_proj.*, proj.*, qkv.* or the other names: {}",
+                                  *suggestion, fmt::join(known, ", "))
+                    : fmt::format("known keys {}: {}", where, fmt::join(known, ", ")));
       }
       fail(path, fmt::format("unknown key \"{}\"", excerpt(key)),
            fmt::format("known keys {}: {}", where, fmt::join(known, ", ")));
@@ -530,6 +549,12 @@ class Loader {
        WeightLayout::torch,
        "an nn.Linear",
        {}},
+      {{"query.weight", "key.weight", "value.weight"},
+       {"query.bias", "key.bias", "value.bias"},
+       false,
+       WeightLayout::torch,
+       "an nn.Linear",
+       {}},
   };
 
   // The first key of `form` that `weights` holds, if any. in_proj_bias, shared by two forms, does
@@ -553,6 +578,7 @@ class Loader {
       {"out_proj.weight", "out_proj.bias", "out_proj.*", {}, {}},
       {"W_o", "b_o", "W_o/b_o", {}, {}},
       {"c_proj.weight", "c_proj.bias", "c_proj.*", WeightLayout::math, "a GPT-2 Conv1D"},
+      {"proj.weight", "proj.bias", "proj.*", WeightLayout::torch, "an nn.Linear"},
   };
 
   // While reading the weights, messages name the file they come from.
@@ -602,7 +628,8 @@ class Loader {
            fmt::format("two forms of the Q/K/V weights given at once: {}",
                        fmt::join(form_keys, " and ")),
            "give exactly one: in_proj_weight (packed), q_proj_weight/k_proj_weight/v_proj_weight, "
-           "W_q/W_k/W_v, or a tutorial's modules: linear_q/linear_k/linear_v, qkv, c_attn");
+           "W_q/W_k/W_v, or one model's modules: linear_q/linear_k/linear_v, qkv, c_attn, "
+           "query/key/value");
     }
     const QkvForm* form = forms.empty() ? nullptr : forms.front();
     if (weights->contains("in_proj_bias")) {
@@ -1540,8 +1567,9 @@ json parse_document(std::string_view text, const std::string& file, bool state_d
   if (body.find_first_not_of(" \t\r\n") == std::string_view::npos) {
     if (file == "<stdin>") {
       throw Error("<stdin>: standard input was empty: it closed before any JSON arrived",
-                  "docs/input-format.md describes the input; `attn-trace run` with no file "
-                  "traces the bundled example");
+                  state_dict ? state_dict_hint
+                             : "docs/input-format.md describes the input; `attn-trace run` with "
+                               "no file traces the bundled example");
     }
     if (state_dict) {
       throw Error(fmt::format("{}: the file is {}, expected a JSON object of named weights (a "
@@ -1602,20 +1630,30 @@ json parse_document(std::string_view text, const std::string& file, bool state_d
   return std::move(parsed->document);
 }
 
-// The layers' prefixes as a message lists them: quoted, at most a dozen.
+// A layer's prefix as messages show it: quoted, "" for the top level, safe for a terminal.
+std::string quoted_layer(std::string_view prefix) {
+  return prefix.empty() ? "\"\" (the top level)" : fmt::format("\"{}\"", excerpt(prefix));
+}
+
+// The layers' prefixes as a message lists them: at most a dozen.
 std::string list_layers(const std::vector<std::string>& layers) {
   std::vector<std::string> shown;
-  for (std::size_t i = 0; i < layers.size() && i < 12; ++i) {
-    shown.push_back(layers[i].empty() ? "\"\" (the top level)"
-                                      : fmt::format("\"{}\"", excerpt(layers[i])));
-  }
+  for (std::size_t i = 0; i < layers.size() && i < 12; ++i)
+    shown.push_back(quoted_layer(layers[i]));
   if (layers.size() > shown.size()) shown.push_back(fmt::format("and {} more", layers.size() - 12));
   return fmt::format("{}", fmt::join(shown, ", "));
 }
 
+// The --weights-prefix that picks `prefix`, as a user types it.
+std::string prefix_flag(std::string_view prefix) {
+  return prefix.empty() ? "--weights-prefix \"\"" : "--weights-prefix " + excerpt(prefix);
+}
+
 // One attention layer of a state_dict: the layer --weights-prefix names, or the only one there is.
-// Returns its weights, their keys without the prefix, moved out of `document`; `prefix` is set.
-json select_layer(json& document, const WeightsFile& weights, std::string& prefix) {
+// Returns its weights, their keys without the prefix, moved out of `document`; sets `prefix`, and
+// adds to `notes` what the reader should know about the choice.
+json select_layer(json& document, const WeightsFile& weights, std::string& prefix,
+                  std::vector<std::string>& notes) {
   const std::string& file = weights.file;
   if (!document.is_object()) {
     throw Error(fmt::format("{}: (top level): expected a JSON object of named weights (a "
@@ -1629,8 +1667,8 @@ json select_layer(json& document, const WeightsFile& weights, std::string& prefi
 
   if (layers.empty()) {
     std::string hint = fmt::format(
-        "a layer's Q/K/V weights go by one of these names, under any prefix: "
-        "in_proj_weight, q_proj_weight, W_q, linear_q.weight, qkv.weight, c_attn.weight; {}",
+        "a layer's Q/K/V weights go by one of these names, under any prefix: in_proj_weight, "
+        "q_proj_weight, W_q, linear_q.weight, qkv.weight, c_attn.weight, query.weight; {}",
         state_dict_hint);
     if (document.contains("input") || document.contains("weights")) {
       hint =
@@ -1659,28 +1697,42 @@ json select_layer(json& document, const WeightsFile& weights, std::string& prefi
                               "file's {}: {}",
                               file, excerpt(*weights.prefix),
                               layers.size() == 1 ? "layer is" : "layers are", list_layers(layers)),
-                  near ? fmt::format("did you mean --weights-prefix {}?", *near) : "");
+                  near ? fmt::format("did you mean {}?", prefix_flag(*near)) : "");
     }
   } else if (layers.size() > 1) {
     throw Error(fmt::format("{}: holds {} attention layers: {}; pick one with --weights-prefix",
                             file, layers.size(), list_layers(layers)),
-                fmt::format("for example --weights-prefix {}", layers.front()));
+                fmt::format("for example {}", prefix_flag(layers.front())));
   } else {
     prefix = layers.front();
   }
 
-  // The layer's keys: those under its prefix, but not under another layer's longer prefix (a
-  // layer at the top level must not take in the model's other layers).
-  const auto belongs = [&](const std::string& key) {
-    if (!key.starts_with(prefix)) return false;
-    return std::none_of(layers.begin(), layers.end(), [&](const std::string& other) {
-      return other.size() > prefix.size() && other.starts_with(prefix) && key.starts_with(other);
-    });
-  };
+  // The layer's keys: those whose nearest layer is this one (a layer at the top level must not
+  // take in the keys of the model's other layers).
+  const std::unordered_set<std::string_view> layer_set(layers.begin(), layers.end());
+  const bool gpt2 = document.contains(prefix + "c_attn.weight");
   json layer = json::object();
+  std::vector<std::string> skipped;
   for (auto& item : document.items()) {
-    if (belongs(item.key()))
-      layer.emplace(item.key().substr(prefix.size()), std::move(item.value()));
+    const auto owner = layer_of(item.key(), layer_set);
+    if (!owner || *owner != prefix) continue;
+    std::string key = item.key().substr(prefix.size());
+    // GPT-2's attention keeps its causal mask as buffers, which older versions of transformers
+    // (and nanoGPT) save with the weights.
+    if (gpt2 && (key == "bias" || key == "masked_bias")) {
+      skipped.push_back(key);
+      continue;
+    }
+    layer.emplace(std::move(key), std::move(item.value()));
+  }
+  notes.push_back(fmt::format("weights from {}{} ({} of its {} key{})", file,
+                              prefix.empty() ? "" : ", layer " + quoted_layer(prefix), layer.size(),
+                              keys.size(), keys.size() == 1 ? "" : "s"));
+  if (!skipped.empty()) {
+    notes.push_back(
+        fmt::format("{} skipped: GPT-2's causal-mask buffer{}, not weights; GPT-2 is "
+                    "causal, so give \"mask\": \"causal\"",
+                    fmt::join(skipped, " and "), skipped.size() == 1 ? "" : "s"));
   }
   return layer;
 }
@@ -1697,12 +1749,10 @@ Spec load_spec(std::string_view text, const std::string& file, const LoadOptions
   const WeightsFile& weights = *options.weights;
   json state_dict = parse_document(weights.text, weights.file, true);
   std::string prefix;
-  json layer = select_layer(state_dict, weights, prefix);
+  std::vector<std::string> notes;
+  json layer = select_layer(state_dict, weights, prefix, notes);
   Spec spec = Loader(file, layer, weights.file, prefix, options.num_heads).load(document);
-  spec.notes.insert(spec.notes.begin(),
-                    fmt::format("weights from {}{} ({} of its {} keys)", weights.file,
-                                prefix.empty() ? "" : fmt::format(", layer \"{}\"", prefix),
-                                layer.size(), state_dict.size()));
+  spec.notes.insert(spec.notes.begin(), notes.begin(), notes.end());
   dismantle(document);
   dismantle(layer);
   dismantle(state_dict);

@@ -132,6 +132,15 @@ void run_checked(const RunOptions& options) {
   const std::string source = input_name(options);
   const LoadOptions load = load_options(options);
   if (const auto example = chosen_example(options)) {
+    if (load.weights && [&] {
+          const Spec own = load_spec(example->json, source);
+          return own.learned_projections() || own.out_proj || own.bias_k;
+        }()) {
+      throw Error(fmt::format("--weights {}: the bundled example {} has weights of its own",
+                              load.weights->file, example->name),
+                  "give the input to use them with as a file without \"weights\": --input FILE "
+                  "(attn-trace examples --show NAME prints an example to start from)");
+    }
     spec = load_spec(example->json, source, load);
   } else {
     const std::string& file = *options.file;

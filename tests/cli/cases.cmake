@@ -154,3 +154,11 @@ cli_test(weights_not_json 1 "missing_comma.json:"
 cli_test(weights_too_large 1 "KiB of JSON, more than the 16 KiB that the memory budget of 256 KiB allows"
          run ${SD}/gpt2-conv1d/input.json --weights ${SD}/gpt2-conv1d/weights.json
          --memory-budget 256KiB)
+add_test(NAME cli.weights_from_stdin
+         COMMAND bash ${EXPECT} 0 "    0  -0.4746   0.0504  -0.3356   0.1576"
+                 --stdin ${SD}/seed001-linear-names/weights.json $<TARGET_FILE:attn-trace>
+                 run ${SD}/seed001-linear-names/input.json --weights - --stages summation)
+cli_test(weights_with_example 1 "--weights ${SD}/seed001-linear-names/weights.json: the bundled example i-am-good has weights of its own"
+         run --weights ${SD}/seed001-linear-names/weights.json)
+cli_test(weights_given_as_input 1 "(top level): this file holds weights only (a state_dict), not an input"
+         run ${SD}/seed001-linear-names/weights.json)

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <unordered_set>
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
@@ -138,4 +139,95 @@ TEST_CASE("a layer at the top level leaves a nested layer's keys alone", "[state
   REQUIRE_THROWS_WITH(load_spec(input.dump(), "x.json", options),
                       Contains("w.json: decoder.W_q: expected shape (out, 2) for embed dim 2, "
                                "found (1, 1)"));
+}
+
+TEST_CASE("layer_of: a key belongs to the nearest layer above it", "[state_dict]") {
+  const std::unordered_set<std::string_view> layers = {"", "enc.", "enc.attn."};
+  CHECK(layer_of("enc.attn.W_q", layers) == "enc.attn.");
+  CHECK(layer_of("enc.norm.weight", layers) == "enc.");
+  CHECK(layer_of("W_q", layers) == "");
+  CHECK(layer_of("encoder.W_q", layers) == "");  // "encoder." is no layer: "enc." is no prefix
+  CHECK_FALSE(layer_of("x.W_q", std::unordered_set<std::string_view>{"enc."}).has_value());
+}
+
+TEST_CASE("weights files of real models: what their layers hold besides weights", "[state_dict]") {
+  const json input = {{"input", {{1.0, 0.0}, {0.0, 1.0}}}, {"num_heads", 1}};
+  const json eye = {{1.0, 0.0}, {0.0, 1.0}};
+  const auto load = [&](const json& model, std::optional<std::string> prefix = std::nullopt) {
+    LoadOptions options;
+    options.weights = WeightsFile{model.dump(), "w.json", std::move(prefix)};
+    return load_spec(input.dump(), "x.json", options);
+  };
+
+  SECTION("GPT-2's causal-mask buffers, saved by older transformers, are skipped and said so") {
+    const json model = {{"h.0.attn.bias", {{{{1.0, 0.0}, {1.0, 1.0}}}}},
+                        {"h.0.attn.masked_bias", -10000.0},
+                        {"h.0.attn.c_attn.weight", {{1, 0, 1, 0, 1, 0}, {0, 1, 0, 1, 0, 1}}}};
+    const Spec spec = load(model);
+    REQUIRE(spec.notes.size() >= 2);
+    CHECK(spec.notes[1] ==
+          "bias and masked_bias skipped: GPT-2's causal-mask buffers, not weights; GPT-2 is "
+          "causal, so give \"mask\": \"causal\"");
+  }
+  SECTION("a layer at the top level next to a nested one: the hint names the top level") {
+    const json model = {{"W_q", eye},     {"W_k", eye},     {"W_v", eye},
+                        {"dec.W_q", eye}, {"dec.W_k", eye}, {"dec.W_v", eye}};
+    REQUIRE_THROWS_MATCHES(
+        load(model), Error, Catch::Predicate<Error>([](const Error& e) {
+          return std::string(e.what()) ==
+                     "w.json: holds 2 attention layers: \"\" (the top level), \"dec.\"; pick one "
+                     "with --weights-prefix" &&
+                 e.hint() == "for example --weights-prefix \"\"";
+        }));
+    CHECK(load(model, "").q_proj->weight == Matrix::Identity(2, 2));
+  }
+  SECTION("keys are shown safely: no terminal escapes, no screenfuls") {
+    const std::string evil = "\x1b[2J\x1b[31mevil." + std::string(3000, 'x') + ".";
+    const json model = {{evil + "W_q", eye}, {evil + "W_k", eye}};
+    try {
+      (void)load(model);
+      FAIL("no error");
+    } catch (const Error& e) {
+      const std::string message = e.what();
+      CHECK(message.find('\x1b') == std::string::npos);
+      CHECK(message.size() < 300);
+      CHECK_THAT(message, Contains("W_v: missing: W_q, W_k and W_v come together"));
+    }
+  }
+  SECTION("a near miss of GPT-2's Conv1D names says that they are stored transposed") {
+    const json model = {{"W_q", eye}, {"W_k", eye}, {"W_v", eye}, {"cproj.weight", eye}};
+    REQUIRE_THROWS_MATCHES(
+        load(model), Error, Catch::Predicate<Error>([](const Error& e) {
+          return e.hint().starts_with("c_proj.weight is GPT-2's Conv1D, stored (in, out)");
+        }));
+  }
+}
+
+TEST_CASE("BERT's query/key/value and timm's proj load as the nn.Linear layers they are",
+          "[state_dict]") {
+  const json input = {{"input", {{0.2, 0.1}, {0.9, 0.4}, {0.7, 0.8}}}};
+  const json wq = {{0.5, -0.3}, {0.2, 0.8}}, wk = {{0.4, 0.1}, {-0.6, 0.7}},
+             wv = {{0.9, 0.2}, {-0.1, 0.5}}, wo = {{0.6, -0.4}, {0.3, 0.7}};
+  const auto trace_with = [&](const json& model) {
+    LoadOptions options;
+    options.weights = WeightsFile{model.dump(), "w.json", std::nullopt};
+    return trace_attention(load_spec(input.dump(), "x.json", options));
+  };
+  const Trace plain = trace_with({{"W_q", wq},
+                                  {"b_q", {0.1, -0.1}},
+                                  {"W_k", wk},
+                                  {"W_v", wv},
+                                  {"W_o", wo},
+                                  {"b_o", {0.01, -0.02}}});
+  const Trace bert = trace_with({{"encoder.layer.0.attention.self.query.weight", wq},
+                                 {"encoder.layer.0.attention.self.query.bias", {0.1, -0.1}},
+                                 {"encoder.layer.0.attention.self.key.weight", wk},
+                                 {"encoder.layer.0.attention.self.value.weight", wv},
+                                 {"encoder.layer.0.attention.self.proj.weight", wo},
+                                 {"encoder.layer.0.attention.self.proj.bias", {0.01, -0.02}},
+                                 {"encoder.layer.0.output.dense.weight", wo}});
+  const Tensor& expected = plain.stages.back().tensors.front();
+  const Tensor& traced = bert.stages.back().tensors.front();
+  REQUIRE(traced.name == "output");
+  CHECK(traced.data == expected.data);
 }
