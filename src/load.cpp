@@ -1725,9 +1725,10 @@ json select_layer(json& document, const WeightsFile& weights, std::string& prefi
     }
     layer.emplace(std::move(key), std::move(item.value()));
   }
-  notes.push_back(fmt::format("weights from {}{} ({} of its {} key{})", file,
-                              prefix.empty() ? "" : ", layer " + quoted_layer(prefix), layer.size(),
-                              keys.size(), keys.size() == 1 ? "" : "s"));
+  // The layer first: a long file name must not push it onto the note's next line.
+  notes.push_back(fmt::format("weights: {} of {} ({} of its {} key{})",
+                              prefix.empty() ? "the top level" : "layer " + quoted_layer(prefix),
+                              file, layer.size(), keys.size(), keys.size() == 1 ? "" : "s"));
   if (!skipped.empty()) {
     notes.push_back(
         fmt::format("{} skipped: GPT-2's causal-mask buffer{}, not weights; GPT-2 is "

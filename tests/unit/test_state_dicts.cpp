@@ -104,7 +104,7 @@ TEST_CASE("the layer of a whole model is the one --weights-prefix names", "[stat
     CHECK(first.q_proj->weight != second.q_proj->weight);
     REQUIRE(!second.notes.empty());
     CHECK(second.notes.front() ==
-          "weights from enc.json, layer \"layers.1.self_attn.\" (4 of its 24 keys)");
+          "weights: layer \"layers.1.self_attn.\" of enc.json (4 of its 24 keys)");
   }
 }
 
