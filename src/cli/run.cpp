@@ -88,6 +88,16 @@ CLI::Validator whole_number(std::uint64_t low, std::uint64_t high) {
       "N", "whole number");
 }
 
+// A path flag given an empty string ('' from a shell variable that was never set).
+CLI::Validator non_empty_path(const std::string& what, const std::string& placeholder) {
+  return CLI::Validator(
+      [what](const std::string& path) -> std::string {
+        return path.empty() ? fmt::format("the {} path is an empty string; give a file name", what)
+                            : "";
+      },
+      placeholder, "non-empty");
+}
+
 // --stages takes known stage ids only; a typo is a usage error that lists them.
 std::string check_stage_id(const std::string& id) {
   const auto ids = stage_ids();
@@ -220,11 +230,7 @@ void setup_run(CLI::App& app) {
               "", "non-empty"));
   CLI::Option* input_option =
       sub->add_option("--input", options->input, "The input file, the same as FILE")
-          ->check(CLI::Validator(
-              [](const std::string& path) -> std::string {
-                return path.empty() ? "the input path is an empty string; give a file name" : "";
-              },
-              "FILE", "non-empty"))
+          ->check(non_empty_path("input", "FILE"))
           ->excludes(file_option);
   sub->add_option("--example", options->example,
                   "Trace the bundled example NAME (attn-trace examples lists them)")
@@ -235,11 +241,7 @@ void setup_run(CLI::App& app) {
       sub->add_option("--weights", options->weights,
                       "The weights from a file of their own: a PyTorch state_dict dumped as JSON, "
                       "of one attention layer or a whole model (docs/input-format.md)")
-          ->check(CLI::Validator(
-              [](const std::string& path) -> std::string {
-                return path.empty() ? "the weights path is an empty string; give a file name" : "";
-              },
-              "FILE", "non-empty"));
+          ->check(non_empty_path("weights", "FILE"));
   sub->add_option("--weights-prefix", options->weights_prefix,
                   "The layer of a whole model's state_dict to use, e.g. self_attn. or "
                   "layers.0.self_attn.")
@@ -256,11 +258,7 @@ void setup_run(CLI::App& app) {
   sub->add_option("-o,--output", options->output,
                   "Write to this file instead of standard output (atomically: a failure never "
                   "leaves a partial file)")
-      ->check(CLI::Validator(
-          [](const std::string& path) -> std::string {
-            return path.empty() ? "the output path is an empty string; give a file name" : "";
-          },
-          "PATH", "non-empty"));
+      ->check(non_empty_path("output", "PATH"));
   sub->add_option("--weighted-limit", options->weighted_limit,
                   "Write weighted_values only when it has at most this many numbers")
       // 2^53: far above any weighted_values, and exact in a double.
