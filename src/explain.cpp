@@ -362,8 +362,9 @@ class Explainer {
     }
     const char letter = static_cast<char>(std::tolower(name[0]));
     const Linear& l = name == "Q" ? *spec_.q_proj : name == "K" ? *spec_.k_proj : *spec_.v_proj;
-    linear(e, x, static_cast<Index>(row), token(key_row ? Axis::key : Axis::query, row), l, name,
-           source, fmt::format("W_{}", letter), fmt::format("b_{}", letter), at_.c);
+    linear(e, x, static_cast<Index>(row),
+           batch_lead() + token(key_row ? Axis::key : Axis::query, row), l, name, source,
+           fmt::format("W_{}", letter), fmt::format("b_{}", letter), at_.c);
   }
 
   void extra_key(Explanation& e) const {
@@ -589,8 +590,8 @@ class Explainer {
       at.c = static_cast<std::size_t>(k);
       row(0, k) = value_at(ctx, at);
     }
-    linear(e, row, 0, token(Axis::query, at_.i), *spec_.out_proj, "output", "context", "W_o", "b_o",
-           at_.c);
+    linear(e, row, 0, batch_lead() + token(Axis::query, at_.i), *spec_.out_proj, "output",
+           "context", "W_o", "b_o", at_.c);
   }
 
   static double combine(const Explanation& e) {

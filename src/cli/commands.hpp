@@ -9,6 +9,7 @@
 namespace attn_trace::cli {
 
 void setup_run(CLI::App& app);
+void setup_explain(CLI::App& app);
 void setup_examples(CLI::App& app);
 void setup_init(CLI::App& app);
 

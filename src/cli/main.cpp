@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
       "list the others.\n"
       "Exit status: 0 success, 1 bad input or I/O failure, 2 bad usage.");
   attn_trace::cli::setup_run(app);
+  attn_trace::cli::setup_explain(app);
   attn_trace::cli::setup_examples(app);
   attn_trace::cli::setup_init(app);
 

@@ -162,3 +162,19 @@ cli_test(weights_with_example 1 "--weights ${SD}/seed001-linear-names/weights.js
          run --weights ${SD}/seed001-linear-names/weights.json)
 cli_test(weights_given_as_input 1 "(top level): this file holds weights only (a state_dict), not an input"
          run ${SD}/seed001-linear-names/weights.json)
+
+# explain: the arithmetic behind one number.
+cli_test(explain_default 0 "  = 0.9×0.2 + 0.4×0.8 + (−0.1)" explain "projections.Q[am,1]")
+cli_test(explain_checked 0 "✓ the trace holds the same number (0.3601, equal to 12 digits)"
+         explain "weights[am,good]")
+cli_test(explain_example 0 "note: head 1 takes columns 3 to 5 of Q" explain "split_heads.Q[1,cat,2]" multihead)
+cli_test(explain_json 0 "\"combine\": \"ratio\"" explain "weights[am,good]" --format json)
+cli_test(explain_file 0 "masking.masked[0,je,<pad>]" explain "masked[0,je,<pad>]" --example cross)
+cli_test(explain_weights_file 0 "= context[1,2,0]·W_o[0,0] + context[1,2,1]·W_o[0,1]"
+         explain "output[1,2,0]" --input ${SD}/encoder-layer/input.json
+         --weights ${SD}/encoder-layer/weights.json --weights-prefix self_attn. --heads 2)
+cli_test(explain_unknown_tensor 1 "unknown tensor 'score' (did you mean 'scores'?)" explain "score[0,0]")
+cli_test(explain_out_of_range 1 "index 3 of the query axis is out of range: valid are 0 to 2 (I, am, good)"
+         explain "scores[3,0]")
+cli_test(explain_bad_cell 2 "expected an index in brackets at the end" explain scores)
+cli_test(explain_no_cell 2 "CELL is required" explain)
