@@ -426,26 +426,33 @@ class Explainer {
     e.combine = Combine::product;
     const TraceConfig& config = trace_.config;
     const double scale = config.scale;
-    std::string why;
+    // The rule, then its value here: "1/√d" and "1/√2" with d = 2.
+    std::string rule, value;
     switch (config.scale_rule) {
       case ScaleRule::head_dim:
-        why = fmt::format("1/√d = 1/√{}", config.head_dim);
+        rule = "1/√d";
+        value = fmt::format("1/√{}", config.head_dim);
         break;
       case ScaleRule::embed_dim:
-        why = fmt::format("1/√E = 1/√{}", config.embed_dim);
+        rule = "1/√E";
+        value = fmt::format("1/√{}", config.embed_dim);
         break;
       case ScaleRule::none:
-        why = "1 (no scaling)";
+        rule = value = "1";
         break;
       case ScaleRule::custom:
-        why = "the given scale";
+        rule = value = "the given scale";
         break;
     }
-    e.formula = fmt::format("scaled[{}i,j] = scores[{}i,j] × {} = scores × {}", h_index(),
-                            h_index(), why, number(scale));
+    e.formula = fmt::format("scaled[{}i,j] = scores[{}i,j] × {}", h_index(), h_index(), rule);
+    if (rule != value) {
+      e.notes.push_back(fmt::format("{} = {} = {} here ({} = {})", rule, value, number(scale),
+                                    rule == "1/√d" ? "d" : "E",
+                                    rule == "1/√d" ? config.head_dim : config.embed_dim));
+    }
     const double s = value_at(tensor("scores", "scores"), at_);
     e.terms.push_back({fmt::format("scores{}", qk(at_.i, at_.j)), {s}, s});
-    e.terms.push_back({why, {scale}, scale});
+    e.terms.push_back({value, {scale}, scale});
   }
 
   void masked(Explanation& e) const {

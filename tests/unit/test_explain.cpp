@@ -149,7 +149,7 @@ TEST_CASE("the default example's numbers, term by term, as on paper", "[explain]
   const Explanation s = at("scaled[I,good]");
   CHECK(s.combine == Combine::product);
   CHECK(s.terms[1].value == Approx(1 / std::sqrt(2.0)));
-  CHECK_THAT(s.formula, Contains("1/√d = 1/√2"));
+  CHECK_THAT(s.notes.at(0), Contains("1/√d = 1/√2 = 0.707107 here (d = 2)"));
 
   const Explanation w = at("weights[am,good]");
   CHECK(w.combine == Combine::ratio);
