@@ -37,28 +37,27 @@ double value_at(const Tensor& t, const std::vector<std::size_t>& index) {
   return block(static_cast<Index>(in_block / t.cols()), static_cast<Index>(in_block % t.cols()));
 }
 
-// The number `t` holds at `at`, each axis read from the coordinate it counts.
-double value_at(const Tensor& t, const Coord& at) {
-  std::vector<std::size_t> index;
-  for (Axis axis : t.axes) {
-    switch (axis) {
-      case Axis::batch:
-        index.push_back(at.b);
-        break;
-      case Axis::head:
-        index.push_back(at.h);
-        break;
-      case Axis::query:
-        index.push_back(at.i);
-        break;
-      case Axis::key:
-        index.push_back(at.j);
-        break;
-      case Axis::feature:
-        index.push_back(at.c);
-        break;
-    }
+// The coordinate that an axis counts.
+std::size_t& coordinate(Coord& at, Axis axis) {
+  switch (axis) {
+    case Axis::batch:
+      return at.b;
+    case Axis::head:
+      return at.h;
+    case Axis::query:
+      return at.i;
+    case Axis::key:
+      return at.j;
+    case Axis::feature:
+      break;
   }
+  return at.c;
+}
+
+// The number `t` holds at `at`, each axis read from the coordinate it counts.
+double value_at(const Tensor& t, Coord at) {
+  std::vector<std::size_t> index;
+  for (Axis axis : t.axes) index.push_back(coordinate(at, axis));
   return value_at(t, index);
 }
 
@@ -79,26 +78,7 @@ class Explainer {
     e.tensor = tensor->name;
     read_index(cell, *stage, *tensor, e);
     at_ = Coord{};
-    for (std::size_t a = 0; a < tensor->rank(); ++a) {
-      const std::size_t v = e.index[a];
-      switch (tensor->axes[a]) {
-        case Axis::batch:
-          at_.b = v;
-          break;
-        case Axis::head:
-          at_.h = v;
-          break;
-        case Axis::query:
-          at_.i = v;
-          break;
-        case Axis::key:
-          at_.j = v;
-          break;
-        case Axis::feature:
-          at_.c = v;
-          break;
-      }
-    }
+    for (std::size_t a = 0; a < tensor->rank(); ++a) coordinate(at_, tensor->axes[a]) = e.index[a];
     e.result = value_at(*tensor, e.index);
     describe(e);
     e.computed = combine(e);

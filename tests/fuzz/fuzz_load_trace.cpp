@@ -1,7 +1,7 @@
 // libFuzzer target: any bytes through the loader (as an input file, or an input file and a
-// weights file), and whatever loads through the tracer and both renderers, as `attn-trace run`
-// does. An attn_trace::Error is the expected end of bad input; any
-// other exception, a crash, a hang or a sanitizer report is a bug. Run by tools/fuzz.sh.
+// weights file), and whatever loads through the tracer, both renderers and explain, as
+// `attn-trace run` and `attn-trace explain` do. An attn_trace::Error is the expected end of bad
+// input; any other exception, a crash, a hang or a sanitizer report is a bug. Run by tools/fuzz.sh.
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -12,8 +12,10 @@
 #include <string_view>
 
 #include "attn_trace/error.hpp"
+#include "attn_trace/explain.hpp"
 #include "attn_trace/load.hpp"
 #include "attn_trace/memory.hpp"
+#include "attn_trace/render_explain.hpp"
 #include "attn_trace/render_json.hpp"
 #include "attn_trace/render_text.hpp"
 #include "attn_trace/tracer.hpp"
@@ -52,6 +54,10 @@ attn_trace::LoadOptions split_weights(std::string_view& text) {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   std::string_view text(reinterpret_cast<const char*>(data), size);
+  try {  // the text's first line as an explain CELL
+    (void)attn_trace::parse_cell(text.substr(0, std::min(text.find('\n'), text.size())));
+  } catch (const attn_trace::Error&) {
+  }
   try {
     const attn_trace::LoadOptions options = split_weights(text);
     const attn_trace::Spec spec = attn_trace::load_spec(text, "fuzz.json", options);
@@ -61,6 +67,18 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     std::ostream out(&null);
     attn_trace::render_text(trace, attn_trace::TextOptions{}, out);
     attn_trace::render_json(trace, attn_trace::JsonOptions{}, out);
+    // explain, on the first and the last number of every tensor.
+    for (const attn_trace::Stage& stage : trace.stages) {
+      for (const attn_trace::Tensor& tensor : stage.tensors) {
+        for (const bool last : {false, true}) {
+          attn_trace::CellRef cell{stage.id, tensor.name, {}};
+          for (std::size_t extent : tensor.shape) {
+            cell.index.push_back(std::to_string(last ? extent - 1 : 0));
+          }
+          attn_trace::render_explanation_text(attn_trace::explain(spec, trace, cell), 4, out);
+        }
+      }
+    }
   } catch (const attn_trace::Error&) {
     // Bad input, reported: what should happen.
   }
