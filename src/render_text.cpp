@@ -104,6 +104,10 @@ std::string pad_right(const std::string& s, std::size_t width) {
   return w >= width ? s : s + std::string(width - w, ' ');
 }
 
+// The closing summary lists at most this many query tokens per batch (the first and last few),
+// unless TextOptions::full.
+constexpr std::size_t max_summary_queries = 20;
+
 class TextRenderer {
  public:
   TextRenderer(const Trace& trace, const TextOptions& options, std::ostream& out)
@@ -130,6 +134,7 @@ class TextRenderer {
       line(wrap(fmt::format("(no {} stage in this trace: {})", skipped.id, skipped.reason), width_,
                 " "));
     }
+    if (options_.stages.empty()) summary();
   }
 
  private:
@@ -222,6 +227,51 @@ class TextRenderer {
         return "a custom multiplier";
     }
     return "";
+  }
+
+  // After the whole walkthrough: what came out, and whom each query token attends to most.
+  void summary() {
+    const Stage* softmax = trace_.find_stage("softmax");
+    if (!softmax || trace_.stages.empty()) return;
+    line();
+    const std::string title = "━━ summary ";
+    line(title + repeat("━", width_ - display_width(title)));
+    const Stage& last = trace_.stages.back();
+    const Tensor& result = last.tensors.back();
+    line(wrap(fmt::format("  The result is {} of {} ({}), shown above. Each query token attends "
+                          "most to:",
+                          result.name, last.id, fmt::join(result.shape, "×")),
+              width_, "  "));
+    const Tensor& weights = softmax->tensors.front();
+    const std::size_t keys = weights.cols(), queries = weights.rows();
+    const std::size_t heads = static_cast<std::size_t>(trace_.config.num_heads);
+    const std::size_t batches = weights.block_count() / heads;
+    for (std::size_t b = 0; b < batches; ++b) {
+      if (batches > 1) line(fmt::format("  batch {}", b));
+      for (std::size_t i : shown(queries, !options_.full && queries > max_summary_queries)) {
+        if (i == gap) {
+          line("    ⋮");
+          continue;
+        }
+        std::vector<std::string> picks;
+        for (std::size_t h = 0; h < heads; ++h) {
+          const auto block = weights.block(b * heads + h);
+          std::size_t best = 0;
+          for (std::size_t j = 1; j < keys; ++j) {
+            if (block(static_cast<Index>(i), static_cast<Index>(j)) >
+                block(static_cast<Index>(i), static_cast<Index>(best))) {
+              best = j;
+            }
+          }
+          const double w = block(static_cast<Index>(i), static_cast<Index>(best));
+          picks.push_back(fmt::format(
+              "{}{} {}", heads > 1 ? fmt::format("head {}: ", h) : "", label(Axis::key, best, b),
+              std::isnan(w) ? "nan (every key blocked)" : fmt::format("{:.2f}", w)));
+        }
+        line(wrap(fmt::format("    {} → {}", label(Axis::query, i, b), fmt::join(picks, " · ")),
+                  width_, "        "));
+      }
+    }
   }
 
   void stage_block(const Stage& stage, std::size_t number, std::size_t total) {

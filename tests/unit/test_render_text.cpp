@@ -269,3 +269,34 @@ TEST_CASE("a weighted_values above the limit is left out, and generated when ask
   CHECK_THAT(generated, Contains("weighted (120×120×80)   [query × key × feature]"));
   CHECK_THAT(generated, Contains("  ⋮ (114 more queries)"));
 }
+
+TEST_CASE("the walkthrough closes with whom each query token attends to most", "[render]") {
+  const Trace trace = trace_attention(load_spec(find_example("multihead")->json, "multihead"));
+  std::ostringstream out;
+  render_text(trace, TextOptions{}, out);
+  const std::string text = out.str();
+  REQUIRE_THAT(text, Contains("━━ summary"));
+  CHECK_THAT(text, Contains("The result is output of out_proj (4×6), shown above."));
+  // The largest weight of each row, found here from the softmax tensor itself.
+  const Tensor& weights = trace.find_stage("softmax")->tensors.front();
+  const std::vector<std::string> tokens = {"the", "cat", "sat", "down"};
+  for (std::size_t i = 0; i < 4; ++i) {
+    std::vector<std::string> picks;
+    for (std::size_t h = 0; h < 2; ++h) {
+      const auto block = weights.block(h);
+      Index best = 0;
+      block.row(static_cast<Index>(i)).maxCoeff(&best);
+      picks.push_back(fmt::format("head {}: {} {:.2f}", h, tokens[static_cast<std::size_t>(best)],
+                                  block(static_cast<Index>(i), best)));
+    }
+    CHECK_THAT(text, Contains(fmt::format("    {} → {}", tokens[i], fmt::join(picks, " · "))));
+  }
+  CHECK_THAT(text,
+             Contains("    the → head 0: the 1.00 · head 1: the 1.00"));  // it sees only itself
+
+  TextOptions some;
+  some.stages = {"softmax"};
+  std::ostringstream filtered;
+  render_text(trace, some, filtered);
+  CHECK_THAT(filtered.str(), !Contains("summary"));
+}
