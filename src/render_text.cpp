@@ -119,8 +119,11 @@ class TextRenderer {
   void render() {
     header();
     const std::size_t total = trace_.stages.size();
+    // --until stops after its stage, or where it would stand when this trace has none.
+    const bool until = !options_.until.empty();
     for (std::size_t n = 0; n < total; ++n) {
       const Stage& stage = trace_.stages[n];
+      if (until && paper_position(stage.id) > paper_position(options_.until)) break;
       const auto& wanted = options_.stages;
       if (!wanted.empty() && std::find(wanted.begin(), wanted.end(), stage.id) == wanted.end()) {
         continue;
@@ -129,12 +132,17 @@ class TextRenderer {
     }
     for (const SkippedStage& skipped : trace_.skipped) {
       const auto& wanted = options_.stages;
-      if (std::find(wanted.begin(), wanted.end(), skipped.id) == wanted.end()) continue;
+      if (std::find(wanted.begin(), wanted.end(), skipped.id) == wanted.end() &&
+          skipped.id != options_.until) {
+        continue;
+      }
       line();
       line(wrap(fmt::format("(no {} stage in this trace: {})", skipped.id, skipped.reason), width_,
                 " "));
     }
-    if (options_.stages.empty()) summary();
+    if (options_.stages.empty() && (!until || options_.until == trace_.stages.back().id)) {
+      summary();
+    }
   }
 
  private:

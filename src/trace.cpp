@@ -1,6 +1,7 @@
 // Stage lookup and the list of stage ids.
 #include "attn_trace/trace.hpp"
 
+#include <algorithm>
 #include <array>
 
 #include <fmt/format.h>
@@ -29,6 +30,11 @@ std::optional<std::string> left_out(const Stage& stage, const Tensor& tensor,
       "--weighted-limit {} to include it (a large one is computed while being written, never "
       "held in memory whole). The summation stage shows what it adds up to.",
       tensor.name, tensor.size(), weighted_limit, tensor.size());
+}
+
+std::size_t paper_position(std::string_view id) {
+  const auto ids = stage_ids();
+  return static_cast<std::size_t>(std::find(ids.begin(), ids.end(), id) - ids.begin());
 }
 
 }  // namespace attn_trace

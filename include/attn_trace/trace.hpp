@@ -65,6 +65,9 @@ struct Trace {
 // Every stage id that any trace can contain, in paper order.
 [[nodiscard]] std::span<const std::string_view> stage_ids();
 
+// Where `id` stands in stage_ids(); stage_ids().size() for an unknown id.
+[[nodiscard]] std::size_t paper_position(std::string_view id);
+
 // weighted_values holds B·H·L·S·d numbers: 200 million for one BERT-base layer (L = 512, 12
 // heads). Above this many the tracer does not hold it (its blocks are generated on demand), and
 // renderers leave it out unless the user raises their limit (--weighted-limit).

@@ -34,14 +34,32 @@ struct RunOptions {
   InputOptions input;
   std::string format = "text";        // text | json
   std::optional<std::string> output;  // -o PATH; none: standard output
+  std::optional<std::string> until;   // --until STAGE: the last stage shown
   std::size_t weighted_limit = default_weighted_limit;
   TextOptions text;
 };
 
+// The stage ids the JSON export holds: --stages, cut after --until.
+std::vector<std::string> stages_until(const Trace& trace, const TextOptions& text) {
+  if (text.until.empty()) return text.stages;
+  std::vector<std::string> ids;
+  for (const Stage& stage : trace.stages) {
+    if (paper_position(stage.id) > paper_position(text.until)) break;
+    if (text.stages.empty() ||
+        std::find(text.stages.begin(), text.stages.end(), stage.id) != text.stages.end()) {
+      ids.push_back(stage.id);
+    }
+  }
+  // None left (--stages out_proj --until scores) must not mean "all of them": an id that no stage
+  // has shows none, as the walkthrough does.
+  if (ids.empty()) ids.emplace_back("(none)");
+  return ids;
+}
+
 // One renderer per format, each reading the finished trace.
 void render(const Trace& trace, const RunOptions& options, std::ostream& out) {
   if (options.format == "json") {
-    render_json(trace, JsonOptions{options.text.stages, options.weighted_limit}, out);
+    render_json(trace, JsonOptions{stages_until(trace, options.text), options.weighted_limit}, out);
   } else {
     TextOptions text = options.text;
     text.weighted_limit = options.weighted_limit;
@@ -134,8 +152,11 @@ void setup_run(CLI::App& app) {
                               fmt::join(stage_ids(), ", ")))
       ->delimiter(',')
       ->check(CLI::Validator(check_stage_id, "STAGE", "stage id"));
+  sub->add_option("--until", options->until, "Stop after this stage (e.g. softmax)")
+      ->check(CLI::Validator(check_stage_id, "STAGE", "stage id"));
   sub->callback([options] {
     settle_input_options(options->input);
+    if (options->until) options->text.until = *options->until;
     run(*options);
   });
 }

@@ -178,3 +178,13 @@ cli_test(explain_out_of_range 1 "index 3 of the query axis is out of range: vali
          explain "scores[3,0]")
 cli_test(explain_bad_cell 2 "expected an index in brackets at the end" explain scores)
 cli_test(explain_no_cell 2 "CELL is required" explain)
+
+# --until: the walkthrough stops after a stage, or where it would stand.
+cli_test(until_stops 0 "━━ 3/8 · scores" run --until scores)
+add_test(NAME cli.until_nothing_after
+         COMMAND bash -c "! '$<TARGET_FILE:attn-trace>' run --until scores | grep -q 'scaling\\|summary'")
+cli_test(until_missing_stage 0 "(no split_heads stage in this trace: it exists only with num_heads > 1)"
+         run --until split_heads)
+cli_test(until_last_has_summary 0 "━━ summary" run --until out_proj)
+cli_test(until_json 0 "\"id\": \"softmax\"" run --until softmax --format json)
+cli_test(until_unknown 2 "--until: unknown stage 'softmx' (did you mean 'softmax'?)" run --until softmx)
