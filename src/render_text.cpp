@@ -292,8 +292,8 @@ class TextRenderer {
     line(wrap("  shapes: " + stage.shapes, width_, "      "));
     if (!stage.note.empty()) line(wrap("  " + stage.note, width_, "  "));
     if (stage.id == "masking") {
-      line(wrap("  −∞ marks a blocked cell: exp(−∞) = 0, so the softmax gives that key no weight.",
-                width_, "  "));
+      line(wrap("  −∞ marks a blocked cell: exp(−∞) = 0, so that key gets no weight.", width_,
+                "  "));
     }
     for (const Tensor& tensor : stage.tensors) {
       if (const auto why = left_out(stage, tensor, options_.weighted_limit)) {
@@ -391,8 +391,8 @@ class TextRenderer {
       for (std::size_t r : rows) {
         for (std::size_t c : cols) {
           if (r == gap || c == gap) continue;
-          const std::string cell = format_cell(t, m(static_cast<Index>(r), static_cast<Index>(c)),
-                                               options_.precision, whole);
+          const std::string cell = cell_text(t, m(static_cast<Index>(r), static_cast<Index>(c)),
+                                             options_.precision, whole);
           number_width = std::max(number_width, display_width(cell));
         }
       }
@@ -473,7 +473,7 @@ class TextRenderer {
     }
     std::vector<std::size_t> col_width;
     for (std::size_t c : cols) {
-      col_width.push_back(c == gap ? 1
+      col_width.push_back(c == gap ? display_width(symbol("…"))
                                    : std::max(number_width, display_width(label(col_axis, c, b))));
     }
 
@@ -503,7 +503,8 @@ class TextRenderer {
       }
       std::string head = std::string(indent, ' ');
       for (std::size_t k = first; k < last; ++k) {
-        head += "  " + pad_left(cols[k] == gap ? "…" : label(col_axis, cols[k], b), col_width[k]);
+        head += "  " +
+                pad_left(cols[k] == gap ? symbol("…") : label(col_axis, cols[k], b), col_width[k]);
       }
       line(head);
       for (std::size_t r : rows) {
@@ -514,14 +515,24 @@ class TextRenderer {
         std::string text = "    " + pad_right(row_label(r), label_width);
         for (std::size_t k = first; k < last; ++k) {
           const std::string cell =
-              cols[k] == gap ? "…"
-                             : format_cell(t, m(static_cast<Index>(r), static_cast<Index>(cols[k])),
-                                           options_.precision, whole);
+              cols[k] == gap ? symbol("…")
+                             : cell_text(t, m(static_cast<Index>(r), static_cast<Index>(cols[k])),
+                                         options_.precision, whole);
           text += "  " + pad_left(cell, col_width[k]);
         }
         line(text);
       }
     }
+  }
+
+  // A table cell, and the marks of a summarised table, as --ascii wants them: their widths must be
+  // known before the columns are padded, so they are converted here rather than in the end.
+  std::string cell_text(const Tensor& t, double value, int precision, bool whole) const {
+    const std::string cell = format_cell(t, value, precision, whole);
+    return options_.ascii ? to_ascii(cell) : cell;
+  }
+  std::string symbol(std::string_view unicode) const {
+    return options_.ascii ? to_ascii(unicode) : std::string(unicode);
   }
 
   const Trace& trace_;

@@ -10,11 +10,12 @@
 namespace attn_trace {
 
 struct TextOptions {
-  int precision = 4;                                    // decimals per number
-  bool full = false;                                    // never summarise large tensors
-  std::vector<std::string> stages;                      // stage ids to show; empty shows all
-  std::string until;                                    // a stage id: show none after it
-  int width = 80;                                       // terminal columns to fit
+  int precision = 4;                // decimals per number
+  bool full = false;                // never summarise large tensors
+  std::vector<std::string> stages;  // stage ids to show; empty shows all
+  std::string until;                // a stage id: show none after it
+  bool ascii = false;               // table cells in ASCII (the caller converts the rest: to_ascii)
+  int width = 80;                   // terminal columns to fit
   std::size_t weighted_limit = default_weighted_limit;  // larger weighted_values are left out
 };
 

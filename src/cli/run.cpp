@@ -8,6 +8,7 @@
 #include <memory>
 #include <new>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <system_error>
 #include <vector>
@@ -23,6 +24,7 @@
 #include "attn_trace/render_json.hpp"
 #include "attn_trace/render_text.hpp"
 #include "attn_trace/suggest.hpp"
+#include "attn_trace/text_width.hpp"
 #include "attn_trace/tracer.hpp"
 #include "commands.hpp"
 #include "input.hpp"
@@ -63,7 +65,18 @@ void render(const Trace& trace, const RunOptions& options, std::ostream& out) {
   } else {
     TextOptions text = options.text;
     text.weighted_limit = options.weighted_limit;
-    render_text(trace, text, out);
+    if (!text.ascii) return render_text(trace, text, out);
+    // The tables are aligned in ASCII already; the headers, formulas and notes are converted here.
+    std::ostringstream unicode;
+    render_text(trace, text, unicode);
+    std::istringstream lines(to_ascii(unicode.str()));
+    for (std::string line; std::getline(lines, line);) {
+      // A stage's rule, drawn to the width before "−∞" became "-inf", is cut back to it.
+      while (line.size() > static_cast<std::size_t>(text.width) && line.ends_with("==")) {
+        line.pop_back();
+      }
+      out << line << '\n';
+    }
   }
 }
 
@@ -152,6 +165,9 @@ void setup_run(CLI::App& app) {
                               fmt::join(stage_ids(), ", ")))
       ->delimiter(',')
       ->check(CLI::Validator(check_stage_id, "STAGE", "stage id"));
+  sub->add_flag("--ascii", options->text.ascii,
+                "Plain ASCII: no box-drawing characters or Unicode math (for old terminals and "
+                "screen readers)");
   sub->add_option("--until", options->until, "Stop after this stage (e.g. softmax)")
       ->check(CLI::Validator(check_stage_id, "STAGE", "stage id"));
   sub->callback([options] {

@@ -188,3 +188,4 @@ cli_test(until_missing_stage 0 "(no split_heads stage in this trace: it exists o
 cli_test(until_last_has_summary 0 "━━ summary" run --until out_proj)
 cli_test(until_json 0 "\"id\": \"softmax\"" run --until softmax --format json)
 cli_test(until_unknown 2 "--until: unknown stage 'softmx' (did you mean 'softmax'?)" run --until softmx)
+cli_test(ascii_flag 0 "== 3/8 | scores | Attention scores: every query against every key ===" run --ascii --stages scores)
