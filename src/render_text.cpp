@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 #include <fmt/ostream.h>
 
+#include "attn_trace/stage_text.hpp"
 #include "attn_trace/text_width.hpp"
 
 namespace attn_trace {
@@ -288,6 +289,12 @@ class TextRenderer {
         fmt::format("━━ {}/{} · {} · {} ", number, total, stage.id, stage.title);
     const std::size_t used = display_width(title);
     line(used < width_ ? title + repeat("━", width_ - used) : title);
+    if (options_.explain) {
+      if (const StageText* text = stage_text(stage.id)) {
+        line(wrap(fmt::format("  {} {}", text->what, text->why), width_, "  "));
+        line(wrap(fmt::format("  Shape rule: {}", text->shape), width_, "  "));
+      }
+    }
     line(wrap("  " + stage.formula, width_, "      "));
     line(wrap("  shapes: " + stage.shapes, width_, "      "));
     if (!stage.note.empty()) line(wrap("  " + stage.note, width_, "  "));

@@ -14,8 +14,9 @@ struct TextOptions {
   bool full = false;                // never summarise large tensors
   std::vector<std::string> stages;  // stage ids to show; empty shows all
   std::string until;                // a stage id: show none after it
-  bool ascii = false;               // table cells in ASCII (the caller converts the rest: to_ascii)
-  int width = 80;                   // terminal columns to fit
+  bool explain = false;  // under each stage header, what it does and why (stage_text.hpp)
+  bool ascii = false;    // table cells in ASCII (the caller converts the rest: to_ascii)
+  int width = 80;        // terminal columns to fit
   std::size_t weighted_limit = default_weighted_limit;  // larger weighted_values are left out
 };
 

@@ -165,6 +165,9 @@ void setup_run(CLI::App& app) {
                               fmt::join(stage_ids(), ", ")))
       ->delimiter(',')
       ->check(CLI::Validator(check_stage_id, "STAGE", "stage id"));
+  sub->add_flag("--explain", options->text.explain,
+                "Under each stage header, what the stage does, why, and its shape rule "
+                "(docs/stages.md)");
   sub->add_flag("--ascii", options->text.ascii,
                 "Plain ASCII: no box-drawing characters or Unicode math (for old terminals and "
                 "screen readers)");

@@ -10,6 +10,7 @@
 #include "attn_trace/examples.hpp"
 #include "attn_trace/load.hpp"
 #include "attn_trace/render_text.hpp"
+#include "attn_trace/stage_text.hpp"
 #include "attn_trace/text_width.hpp"
 #include "attn_trace/tracer.hpp"
 
@@ -299,4 +300,30 @@ TEST_CASE("the walkthrough closes with whom each query token attends to most", "
   std::ostringstream filtered;
   render_text(trace, some, filtered);
   CHECK_THAT(filtered.str(), !Contains("summary"));
+}
+
+TEST_CASE("the stage explanations (run --explain): every stage has them", "[render]") {
+  const auto texts = stage_texts();
+  const auto ids = stage_ids();
+  REQUIRE(texts.size() == ids.size());
+  for (std::size_t k = 0; k < ids.size(); ++k) {
+    CHECK(texts[k].id == ids[k]);
+    CHECK_FALSE(texts[k].what.empty());
+    CHECK_FALSE(texts[k].why.empty());
+    CHECK_FALSE(texts[k].shape.empty());
+  }
+  TextOptions options;
+  options.explain = true;
+  const std::string text = render_default(options);
+  // The sentences as written, whatever the wrapping.
+  std::string joined;
+  for (const std::string& line : lines_of(text)) {
+    joined += " " + line.substr(std::min(line.find_first_not_of(' '), line.size()));
+  }
+  CHECK_THAT(joined, Contains(std::string(stage_text("scaling")->why)));
+  CHECK_THAT(joined, Contains(std::string(stage_text("projections")->what)));
+  CHECK_THAT(text,
+             Contains("  Shape rule: (L, d)·(S, d)ᵀ → (L, S): one row per query, one column"));
+  CHECK_THAT(render_default(), !Contains("Shape rule:"));
+  for (const std::string& line : lines_of(text)) CHECK(display_width(line) <= 80);
 }
