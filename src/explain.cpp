@@ -176,6 +176,15 @@ class Explainer {
       std::size_t v = 0;
       const auto [end, error] = std::from_chars(typed.data(), typed.data() + typed.size(), v);
       const bool numeric = error == std::errc() && end == typed.data() + typed.size();
+      // "-1" or a number beyond size_t: a position, if one out of range, not a token's name.
+      const bool looks_numeric =
+          typed.find_first_not_of("0123456789", typed.starts_with('-') ? 1 : 0) ==
+              std::string::npos &&
+          typed.size() > (typed.starts_with('-') ? 1u : 0u);
+      if (!numeric && looks_numeric) {
+        throw Error(fmt::format("{}: index {} of the {} axis is out of range: {}", where,
+                                cut(typed), axis_name(axis), range_text(t.shape[a], names)));
+      }
       if (numeric) {
         if (v >= t.shape[a]) {
           throw Error(fmt::format("{}: index {} of the {} axis is out of range: {}", where, v,

@@ -201,6 +201,8 @@ TEST_CASE("cells that do not exist get a message that says what does", "[explain
   fails("scores[0,cat,dog]",
         "no key token 'dog' (did you mean 'down'?): valid are 0 to 3 (the, cat, sat, down)");
   fails("scores[0,0,x]", "no key token 'x'");
+  fails("scores[0,-1,0]", "index -1 of the query axis is out of range: valid are 0 to 3");
+  fails("scores[0,99999999999999999999,0]", "index 99999999999999999999 of the query axis is out");
   fails("split.Q[0,0,0]", "unknown stage 'split'");
   fails("scores[h,0,0]", "the head axis takes a number, found 'h'");
   REQUIRE_THROWS_WITH(parse_cell("scores"), Contains("expected an index in brackets at the end"));
