@@ -181,7 +181,8 @@ class Explainer {
           typed.find_first_not_of("0123456789", typed.starts_with('-') ? 1 : 0) ==
               std::string::npos &&
           typed.size() > (typed.starts_with('-') ? 1u : 0u);
-      if (!numeric && looks_numeric) {
+      const bool is_token = names && std::find(names->begin(), names->end(), typed) != names->end();
+      if (!numeric && looks_numeric && !is_token) {
         throw Error(fmt::format("{}: index {} of the {} axis is out of range: {}", where,
                                 cut(typed), axis_name(axis), range_text(t.shape[a], names)));
       }
@@ -272,7 +273,10 @@ class Explainer {
     if (heads()) out += fmt::format("{},", at_.h);
     return out;
   }
-  std::string token(Axis axis, std::size_t k) const { return cut((*labels(axis, at_.b))[k]); }
+  // A token as the walkthrough's tables show it: cut to 12 columns.
+  std::string token(Axis axis, std::size_t k) const {
+    return truncate_to_width(printable((*labels(axis, at_.b))[k]), 12);
+  }
   std::string h_sub() const { return heads() ? fmt::format("_{}", at_.h) : ""; }
   std::string h_index() const { return heads() ? "h," : ""; }
 
@@ -363,7 +367,10 @@ class Explainer {
     if (at_.j < given) {
       e.formula = fmt::format("{}'[j,c] = {}[j,c] for the {} given keys", name, name, given);
       const double v = value_at(tensor("projections", name), at_);
-      e.terms.push_back({fmt::format("projections.{}[{},{}]", name, at_.j, at_.c), {v}, v});
+      e.terms.push_back({fmt::format("projections.{}[{}{},{}]", name, batch_lead(),
+                                     token(Axis::key, at_.j), at_.c),
+                         {v},
+                         v});
     } else if (at_.j == given && spec_.bias_k) {
       const Vector& bias = name == "K" ? *spec_.bias_k : *spec_.bias_v;
       e.formula = fmt::format("{}'[{},c] = bias_{}[c], the learned row add_bias_kv appends", name,
@@ -483,17 +490,18 @@ class Explainer {
     } else if (blocked.empty()) {
       e.notes.push_back("no mask blocks this key for this query");
     } else {
-      e.notes.push_back(fmt::format("blocked by {}: −∞, so its softmax weight is exactly 0",
-                                    fmt::join(blocked, " and ")));
+      e.notes.push_back(
+          fmt::format("blocked by {}: −∞, and exp(−∞) = 0 gives this key no weight "
+                      "(were every key of the row blocked, its weights would be nan)",
+                      fmt::join(blocked, " and ")));
     }
   }
 
   void additive(Explanation& e) const {
     e.combine = Combine::sum;
-    e.formula = fmt::format(
-        "additive_mask[{}i,j] = the sum of each mask's part: 0 (may attend), "
-        "−∞ (blocked), or a float attn_mask's own number",
-        h_index());
+    e.formula =
+        fmt::format("additive_mask[{}i,j] = Σ over the masks given of each one's part", h_index());
+    e.notes.push_back("a part is 0 (may attend), −∞ (blocked), or a float attn_mask's own number");
     for (const auto& [name, value] : mask_parts()) {
       e.terms.push_back({fmt::format("{}'s part", name), {value}, value});
     }
@@ -514,10 +522,18 @@ class Explainer {
     const double m = *std::max_element(row.begin(), row.end());
     e.formula = fmt::format("weights[{0}i,j] = exp({1}[{0}i,j] − m_i) / Σ_k exp({1}[{0}i,k] − m_i)",
                             h_index(), in);
-    e.notes.push_back(
-        fmt::format("m_i = {}, the largest {} of this row: subtracting it keeps exp "
-                    "from overflowing and changes no weight",
-                    number(m), in));
+    if (std::isinf(m) && m < 0) {
+      e.notes.push_back(
+          fmt::format("every key of this row is blocked: every {} is −∞, so is their "
+                      "largest, m_i, and each s − m_i is −∞ − (−∞), which is nan; "
+                      "the weights are nan, as in PyTorch",
+                      in));
+    } else {
+      e.notes.push_back(
+          fmt::format("m_i = {}, the largest {} of this row: subtracting it keeps "
+                      "exp from overflowing and changes no weight",
+                      number(m), in));
+    }
     // Each term's factor is its exponent, s_ik − m_i; its value, exp of that.
     for (std::size_t k = 0; k < keys; ++k) {
       const double exponent = row[k] - m;
@@ -525,9 +541,6 @@ class Explainer {
           {fmt::format("exp({}{} − m)", in, qk(at_.i, k)), {exponent}, std::exp(exponent)});
     }
     e.numerator = at_.j;
-    if (std::isinf(m) && m < 0) {
-      e.notes.push_back("every key of this row is blocked: 0 / 0, nan, as in PyTorch");
-    }
   }
 
   void weighted(Explanation& e) const {
@@ -630,18 +643,24 @@ CellRef parse_cell(std::string_view text) {
   if (const std::size_t dot = name.find('.'); dot != std::string_view::npos) {
     cell.stage = std::string(name.substr(0, dot));
     cell.tensor = std::string(name.substr(dot + 1));
+    if (cell.stage.empty()) throw bad("no stage name before the .");
   } else {
     cell.tensor = std::string(name);
   }
   if (cell.tensor.empty()) throw bad("no tensor name before the [");
   const std::string_view inside = text.substr(open + 1, text.size() - open - 2);
+  if (inside.find_first_of("[]") != std::string_view::npos) {
+    throw bad(
+        "one pair of brackets, with the indices separated by commas: scores[0,1], not "
+        "scores[0][1]");
+  }
   std::size_t from = 0;
   while (true) {
     const std::size_t comma = inside.find(',', from);
     std::string_view part =
         inside.substr(from, comma == std::string_view::npos ? inside.npos : comma - from);
-    while (!part.empty() && part.front() == ' ') part.remove_prefix(1);
-    while (!part.empty() && part.back() == ' ') part.remove_suffix(1);
+    while (!part.empty() && (part.front() == ' ' || part.front() == '\t')) part.remove_prefix(1);
+    while (!part.empty() && (part.back() == ' ' || part.back() == '\t')) part.remove_suffix(1);
     if (part.empty()) throw bad("an empty index");
     cell.index.emplace_back(part);
     if (comma == std::string_view::npos) break;

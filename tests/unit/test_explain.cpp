@@ -13,6 +13,7 @@
 #include "attn_trace/explain.hpp"
 #include "attn_trace/load.hpp"
 #include "attn_trace/render_explain.hpp"
+#include "attn_trace/text_width.hpp"
 #include "attn_trace/tracer.hpp"
 
 using namespace attn_trace;
@@ -79,6 +80,11 @@ std::size_t check_every_cell(const Spec& spec) {
         CHECK(close(e.result, traced));
         CHECK(close(recombine(e), traced));
         CHECK(explanation_matches(e));
+        // The text fits the walkthrough's 80 columns.
+        std::ostringstream text;
+        render_explanation_text(e, 4, text);
+        std::istringstream lines(text.str());
+        for (std::string line; std::getline(lines, line);) CHECK(display_width(line) <= 80);
         for (const Term& t : e.terms) {
           if (e.combine == Combine::ratio) {
             CHECK(close(std::exp(t.factors.at(0)), t.value));
@@ -127,6 +133,14 @@ TEST_CASE("every number of a trace is explained by terms that recombine to it", 
   }
   SECTION("a fully blocked row is nan, and says why") {
     check_every_cell(golden_spec("mask-fully-blocked-row-h2"));
+  }
+  SECTION("cross-attention with kdim and vdim != E") {
+    check_every_cell(golden_spec("cross-kdim-vdim-math-batched-h2"));
+  }
+  SECTION("scale 1/sqrt(E), a custom scale, no scale") {
+    check_every_cell(golden_spec("h1-separate-math-embed-dim-scale"));
+    check_every_cell(golden_spec("h4-plain-torch-numeric-scale"));
+    check_every_cell(golden_spec("h1-plain-math-none-scale"));
   }
 }
 
@@ -208,6 +222,9 @@ TEST_CASE("cells that do not exist get a message that says what does", "[explain
   REQUIRE_THROWS_WITH(parse_cell("scores"), Contains("expected an index in brackets at the end"));
   REQUIRE_THROWS_WITH(parse_cell("scores[0,,1]"), Contains("an empty index"));
   REQUIRE_THROWS_WITH(parse_cell("[0]"), Contains("no tensor name"));
+  REQUIRE_THROWS_WITH(parse_cell("scores[0][1]"), Contains("one pair of brackets"));
+  REQUIRE_THROWS_WITH(parse_cell(".scores[0,1]"), Contains("no stage name before the ."));
+  CHECK(parse_cell("scores[\t0 ,\t1]").index == std::vector<std::string>{"0", "1"});
 }
 
 TEST_CASE("a token that stands twice must be given by its position", "[explain][errors]") {
@@ -258,4 +275,50 @@ TEST_CASE("more than 8 terms show the first and last few", "[explain][render]") 
   render_explanation_text(explain(spec, trace, parse_cell("Q[me,1]")), 4, text);
   CHECK_THAT(text.str(), Contains("+ … +") && Contains("X[me,15]·W_q[1,15]"));
   CHECK_THAT(text.str(), !Contains("X[me,7]"));
+}
+
+TEST_CASE("a weighted value too large to hold is explained from its generated block", "[explain]") {
+  // L = 130, E = 64, 2 heads: weighted_values holds 2·130·130·32 > 1,000,000 numbers, so the
+  // tracer generates it block by block instead of holding it.
+  json input = {{"num_heads", 2}};
+  json rows = json::array();
+  for (int i = 0; i < 130; ++i) {
+    json row = json::array();
+    for (int e = 0; e < 64; ++e) row.push_back(std::sin(0.37 * i + 0.11 * e));
+    rows.push_back(row);
+  }
+  input["input"] = rows;
+  const Spec spec = load_spec(input.dump(), "big.json");
+  const Trace trace = trace_attention(spec);
+  const Tensor* weighted = nullptr;
+  for (const Tensor& t : trace.find_stage("weighted_values")->tensors) weighted = &t;
+  REQUIRE(weighted->generated());
+  const Explanation e = explain(spec, trace, parse_cell("weighted[1,129,77,31]"));
+  // weights[h,i,j] × V_h[j,c], read here from the stored tensors.
+  const Tensor& weights = trace.find_stage("softmax")->tensors.front();
+  const Tensor& v = trace.find_stage("split_heads")->tensors.at(2);
+  REQUIRE(v.name == "V");
+  const double w = weights.data[(1 * 130 + 129) * 130 + 77];
+  const double value = v.data[(1 * 130 + 77) * 32 + 31];
+  CHECK(close(e.result, w * value));
+  CHECK(close(recombine(e), w * value));
+}
+
+TEST_CASE("a fully blocked row says why its weights are nan", "[explain]") {
+  const Spec spec = golden_spec("mask-fully-blocked-row-h2");
+  const Trace trace = trace_attention(spec);
+  const Tensor& weights = trace.find_stage("softmax")->tensors.front();
+  std::size_t nan_at = weights.data.size();
+  for (std::size_t k = 0; k < weights.data.size(); ++k) {
+    if (std::isnan(weights.data[k])) nan_at = k;
+  }
+  REQUIRE(nan_at < weights.data.size());
+  CellRef cell{"softmax", "weights", {}};
+  for (std::size_t a = weights.rank(), rest = nan_at; a-- > 0;) {
+    cell.index.insert(cell.index.begin(), std::to_string(rest % weights.shape[a]));
+    rest /= weights.shape[a];
+  }
+  const Explanation e = explain(spec, trace, cell);
+  REQUIRE(std::isnan(e.result));
+  CHECK_THAT(e.notes.at(0), Contains("every key of this row is blocked") && Contains("nan"));
 }
