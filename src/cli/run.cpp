@@ -1,9 +1,6 @@
 // attn-trace run [FILE]: load an input (or the bundled default example), trace it, render it.
 #include <algorithm>
-#include <charconv>
-#include <cmath>
 #include <cstdint>
-#include <filesystem>
 #include <iostream>
 #include <memory>
 #include <new>
@@ -16,9 +13,6 @@
 #include <fmt/format.h>
 
 #include "attn_trace/error.hpp"
-#include "attn_trace/examples.hpp"
-#include "attn_trace/load.hpp"
-#include "attn_trace/memory.hpp"
 #include "attn_trace/output_file.hpp"
 #include "attn_trace/published.hpp"
 #include "attn_trace/render_json.hpp"
