@@ -11,6 +11,7 @@
 #include "attn_trace/load.hpp"
 #include "attn_trace/published.hpp"
 #include "attn_trace/tracer.hpp"
+#include "golden.hpp"
 
 using namespace attn_trace;
 using Catch::Contains;
@@ -151,10 +152,7 @@ TEST_CASE("examples generated from a source's code reproduce what that code comp
     const Trace trace = trace_attention(load_spec(example->json, name));
     const Stage* stage = trace.find_stage(reference["stage"].get<std::string>());
     REQUIRE(stage);
-    const Tensor* tensor = nullptr;
-    for (const Tensor& t : stage->tensors) {
-      if (t.name == reference["tensor"].get<std::string>()) tensor = &t;
-    }
+    const Tensor* tensor = golden::find_tensor(*stage, reference["tensor"].get<std::string>());
     REQUIRE(tensor);
     const std::vector<double> want = flatten(reference["values"]);
     REQUIRE(tensor->data.size() == want.size());
