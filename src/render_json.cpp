@@ -14,6 +14,7 @@
 #include <iterator>
 #include <mutex>
 #include <numeric>
+#include <optional>
 #include <system_error>
 #include <thread>
 
@@ -490,6 +491,27 @@ void render_json(const Trace& trace, const JsonOptions& options, std::ostream& o
   }
   w.key("config", 1);
   config(w, trace.config);
+  if (trace.focus) {  // run --focus: the tensors hold this slice only, as the whole trace counts
+    const TraceFocus& f = *trace.focus;
+    w.key("focus", 1);
+    w.raw("{");
+    bool first = true;
+    for (const auto& [key, value] :
+         {std::pair<std::string_view, std::optional<std::size_t>>{"batch", f.batch},
+          {"head", f.head},
+          {"query", f.query}}) {
+      w.raw(first ? "\"" : ", \"");
+      first = false;
+      w.raw(key);
+      w.raw("\": ");
+      if (value) {
+        w.integer(static_cast<long long>(*value));
+      } else {
+        w.raw("null");
+      }
+    }
+    w.raw("}");
+  }
   w.key("tokens", 1);
   token_lists(w, trace, trace.tokens);
   w.key("kv_tokens", 1);

@@ -15,6 +15,14 @@ const Stage* Trace::find_stage(std::string_view id) const {
   return nullptr;
 }
 
+std::size_t Trace::whole_index(Axis axis, std::size_t i) const {
+  if (!focus) return i;
+  if (axis == Axis::batch && focus->batch) return *focus->batch;
+  if (axis == Axis::head && focus->head) return *focus->head;
+  if (axis == Axis::query && focus->query) return *focus->query;
+  return i;
+}
+
 std::span<const std::string_view> stage_ids() {
   static constexpr std::array<std::string_view, 12> ids = {
       "input",   "projections", "extra_keys",      "split_heads", "scores",      "scaling",

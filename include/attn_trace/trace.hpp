@@ -44,6 +44,13 @@ struct TraceConfig {
   std::vector<std::string> masks;  // the mask keys given: mask, attn_mask, key_padding_mask
 };
 
+// What a focused trace (focus.hpp) kept of each axis it cut: positions in the whole trace.
+struct TraceFocus {
+  std::optional<std::size_t> batch, head, query;
+  std::size_t batches = 1, heads = 1, queries = 0;  // how many the whole trace has
+  std::vector<std::vector<std::string>> tokens;     // the whole trace's query labels
+};
+
 struct Trace {
   std::string name, description, source;
   TraceConfig config;
@@ -57,9 +64,13 @@ struct Trace {
   std::vector<SkippedStage> skipped;  // every other stage id, with the reason
   // How the traced numbers compare with the values a source published (empty when none given).
   std::vector<PublishedCheck> published;
+  // Set when the tensors hold only one slice (run --focus).
+  std::optional<TraceFocus> focus;
 
   // The stage with this id, or nullptr when this trace has none (e.g. split_heads for one head).
   [[nodiscard]] const Stage* find_stage(std::string_view id) const;
+  // Index i of a batch or head axis as the whole trace counts it: the focused one, when cut.
+  [[nodiscard]] std::size_t whole_index(Axis axis, std::size_t i) const;
 };
 
 // Every stage id that any trace can contain, in paper order.

@@ -1,0 +1,257 @@
+// run --focus: parse the request, resolve it against the trace, cut every tensor to the slice.
+#include "attn_trace/focus.hpp"
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+
+#include <fmt/format.h>
+
+#include "attn_trace/error.hpp"
+#include "attn_trace/suggest.hpp"
+#include "attn_trace/text_width.hpp"
+
+namespace attn_trace {
+namespace {
+
+constexpr std::array<std::string_view, 3> focus_keys = {"head", "query", "batch"};
+
+std::string trim(std::string_view s) {
+  const auto first = s.find_first_not_of(" \t");
+  if (first == std::string_view::npos) return {};
+  const auto last = s.find_last_not_of(" \t");
+  return std::string(s.substr(first, last - first + 1));
+}
+
+// A typed value cut for a message.
+std::string shown(std::string_view typed) {
+  return truncate_to_width(printable(typed), 24);
+}
+
+std::optional<std::size_t> whole_number(std::string_view text) {
+  std::size_t v = 0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (error != std::errc() || end != text.data() + text.size()) return std::nullopt;
+  return v;
+}
+
+// "valid are 0 to 2 (I · am · good)"
+std::string range_text(std::size_t size, const std::vector<std::string>* names) {
+  std::string text =
+      size == 1 ? "the only valid one is 0" : fmt::format("valid are 0 to {}", size - 1);
+  if (names && size <= 12) {
+    std::vector<std::string> labels;
+    for (const std::string& name : *names) labels.push_back(shown(name));
+    text += fmt::format(" ({})", fmt::join(labels, " · "));
+  }
+  return text;
+}
+
+// A head or batch: a number below `count`.
+std::size_t resolve_number(const std::string& typed, std::string_view axis, std::size_t count,
+                           std::string_view source) {
+  const auto v = whole_number(typed);
+  if (!v) {
+    throw Error(fmt::format("{}: --focus {}={}: a {} is a number: {}", source, axis, shown(typed),
+                            axis, range_text(count, nullptr)));
+  }
+  if (*v >= count) {
+    throw Error(fmt::format("{}: --focus {}={}: this trace has {} {}{}: {}", source, axis, *v,
+                            count, axis,
+                            count == 1        ? ""
+                            : axis == "batch" ? "es"
+                                              : "s",
+                            range_text(count, nullptr)));
+  }
+  return *v;
+}
+
+// A query: a position, or a token that stands once, at the same position in every batch searched.
+std::size_t resolve_query(const std::string& typed, const Trace& trace,
+                          std::optional<std::size_t> batch, std::string_view source) {
+  const std::size_t count = trace.tokens.front().size();
+  const std::vector<std::string>& first = trace.tokens[batch.value_or(0)];
+  if (const auto v = whole_number(typed)) {
+    if (*v >= count) {
+      throw Error(fmt::format("{}: --focus query={}: this trace has {} quer{}: {}", source, *v,
+                              count, count == 1 ? "y" : "ies", range_text(count, &first)));
+    }
+    return *v;
+  }
+  std::optional<std::size_t> found;
+  for (std::size_t b = 0; b < trace.tokens.size(); ++b) {
+    if (batch && b != *batch) continue;
+    const std::vector<std::string>& tokens = trace.tokens[b];
+    std::vector<std::size_t> at;
+    for (std::size_t k = 0; k < tokens.size(); ++k) {
+      if (tokens[k] == typed) at.push_back(k);
+    }
+    const std::string in_batch = trace.tokens.size() > 1 ? fmt::format(" in batch {}", b) : "";
+    if (at.empty()) {
+      std::vector<std::string_view> views(tokens.begin(), tokens.end());
+      const auto near = nearest(typed, views);
+      throw Error(fmt::format("{}: --focus query={}: no query token '{}'{}{}: {}", source,
+                              shown(typed), shown(typed), in_batch,
+                              near ? fmt::format(" (did you mean '{}'?)", *near) : "",
+                              range_text(count, &tokens)),
+                  "give the query's position instead, e.g. query=0");
+    }
+    if (at.size() > 1) {
+      throw Error(fmt::format("{}: --focus query={}: the token '{}' stands at {}{}", source,
+                              shown(typed), shown(typed), fmt::join(at, " and "), in_batch),
+                  fmt::format("give its position instead, e.g. query={}", at.front()));
+    }
+    if (found && *found != at.front()) {
+      throw Error(fmt::format("{}: --focus query={}: the token '{}' stands at different positions "
+                              "in different batches",
+                              source, shown(typed), shown(typed)),
+                  "add batch=N, or give the query's position");
+    }
+    found = at.front();
+  }
+  return *found;
+}
+
+// `t` with each axis in `keep` cut to the one index it maps to (its size becomes 1).
+Tensor cut(const Tensor& t, const std::array<std::optional<std::size_t>, 5>& keep) {
+  const auto kept = [&](std::size_t a) { return keep[static_cast<std::size_t>(t.axes[a])]; };
+  std::vector<std::size_t> shape = t.shape;
+  bool any = false;
+  for (std::size_t a = 0; a < t.rank(); ++a) {
+    if (kept(a)) {
+      shape[a] = 1;
+      any = true;
+    }
+  }
+  if (!any) return t;
+  // The index in `t` of each index of the cut tensor, axis by axis.
+  const auto source = [&](std::vector<std::size_t> index) {
+    for (std::size_t a = 0; a < t.rank(); ++a) {
+      if (kept(a)) index[a] = *kept(a);
+    }
+    return index;
+  };
+  const auto flat = [](const std::vector<std::size_t>& index, const std::vector<std::size_t>& dims,
+                       std::size_t from, std::size_t to) {
+    std::size_t n = 0;
+    for (std::size_t a = from; a < to; ++a) n = n * dims[a] + index[a];
+    return n;
+  };
+  const std::size_t leading = t.rank() >= 2 ? t.rank() - 2 : 0;
+  if (t.generated()) {
+    // Its blocks are computed on demand: map each new block to the old one, then cut its rows
+    // and columns when those axes are focused too.
+    Tensor out = make_generated_tensor(t.name, t.axes, shape, {});
+    out.boolean = t.boolean;
+    out.generate = [t, shape, leading, source, flat](std::size_t block) {
+      std::vector<std::size_t> index(t.rank(), 0);
+      for (std::size_t a = leading; a-- > 0;) {
+        index[a] = block % shape[a];
+        block /= shape[a];
+      }
+      const std::vector<std::size_t> from = source(index);
+      Matrix whole = t.generate(flat(from, t.shape, 0, leading));
+      const Index rows = static_cast<Index>(shape[t.rank() - 2]);  // weighted: rank 3 and more
+      const Index cols = static_cast<Index>(shape.back());
+      if (rows == whole.rows() && cols == whole.cols()) return whole;
+      std::vector<std::size_t> full(t.rank(), 0);
+      full = source(full);
+      const Index row = rows == whole.rows() ? 0 : static_cast<Index>(full[t.rank() - 2]);
+      const Index col = cols == whole.cols() ? 0 : static_cast<Index>(full.back());
+      return Matrix(whole.block(row, col, rows, cols));
+    };
+    return out;
+  }
+  Tensor out = make_tensor(t.name, t.axes, shape);
+  out.boolean = t.boolean;
+  std::vector<std::size_t> index(t.rank(), 0);
+  for (std::size_t n = 0; n < out.data.size(); ++n) {
+    std::size_t rest = n;
+    for (std::size_t a = t.rank(); a-- > 0;) {
+      index[a] = rest % shape[a];
+      rest /= shape[a];
+    }
+    out.data[n] = t.data[flat(source(index), t.shape, 0, t.rank())];
+  }
+  return out;
+}
+
+}  // namespace
+
+FocusRequest parse_focus(std::string_view text) {
+  FocusRequest request;
+  const std::string usage =
+      "--focus takes head=H, query=TOKEN or position, batch=B, "
+      "comma-separated, e.g. head=1,query=am";
+  if (trim(text).empty()) throw Error("--focus is empty: " + usage);
+  for (std::size_t start = 0; start <= text.size();) {
+    std::size_t end = text.find(',', start);
+    if (end == std::string_view::npos) end = text.size();
+    const std::string_view part = text.substr(start, end - start);
+    start = end + 1;
+    const std::size_t eq = part.find('=');
+    if (eq == std::string_view::npos) {
+      throw Error(fmt::format("--focus: '{}' has no '=': {}", shown(trim(part)), usage));
+    }
+    const std::string key = trim(part.substr(0, eq)), value = trim(part.substr(eq + 1));
+    std::optional<std::string>* slot = key == "head"    ? &request.head
+                                       : key == "query" ? &request.query
+                                       : key == "batch" ? &request.batch
+                                                        : nullptr;
+    if (!slot) {
+      const auto near = nearest(key, focus_keys);
+      throw Error(fmt::format("--focus: unknown axis '{}'{}: {}", shown(key),
+                              near ? fmt::format(" (did you mean '{}'?)", *near) : "", usage));
+    }
+    if (*slot) throw Error(fmt::format("--focus: {} is given twice", key));
+    if (value.empty()) throw Error(fmt::format("--focus: {}= has no value: {}", key, usage));
+    *slot = value;
+  }
+  return request;
+}
+
+Trace focus_trace(const Trace& trace, const FocusRequest& request, std::string_view source) {
+  const TraceConfig& c = trace.config;
+  TraceFocus focus;
+  focus.batches = c.batch ? static_cast<std::size_t>(*c.batch) : 1;
+  focus.heads = static_cast<std::size_t>(c.num_heads);
+  focus.queries = static_cast<std::size_t>(c.q_len);
+  focus.tokens = trace.tokens;
+  if (request.batch) focus.batch = resolve_number(*request.batch, "batch", focus.batches, source);
+  if (request.head) focus.head = resolve_number(*request.head, "head", focus.heads, source);
+  if (request.query) focus.query = resolve_query(*request.query, trace, focus.batch, source);
+
+  // What each axis keeps; an axis a trace leaves out (no batch, one head) has nothing to cut.
+  std::array<std::optional<std::size_t>, 5> keep;
+  keep[static_cast<std::size_t>(Axis::batch)] = focus.batch;
+  keep[static_cast<std::size_t>(Axis::head)] = focus.head;
+  keep[static_cast<std::size_t>(Axis::query)] = focus.query;
+
+  Trace out;
+  out.name = trace.name;
+  out.description = trace.description;
+  out.source = trace.source;
+  out.config = trace.config;
+  out.notes = trace.notes;
+  out.warnings = trace.warnings;
+  out.skipped = trace.skipped;
+  out.published = trace.published;
+  out.tokens = trace.tokens;
+  out.kv_tokens = trace.kv_tokens;
+  if (focus.batch && out.tokens.size() > 1) {
+    out.tokens = {trace.tokens[*focus.batch]};
+    out.kv_tokens = {trace.kv_tokens[*focus.batch]};
+  }
+  if (focus.query) {
+    for (auto& tokens : out.tokens) tokens = {tokens[*focus.query]};
+  }
+  for (const Stage& stage : trace.stages) {
+    Stage cut_stage{stage.id, stage.title, stage.formula, stage.shapes, {}, stage.note};
+    for (const Tensor& t : stage.tensors) cut_stage.tensors.push_back(cut(t, keep));
+    out.stages.push_back(std::move(cut_stage));
+  }
+  out.focus = focus;
+  return out;
+}
+
+}  // namespace attn_trace
