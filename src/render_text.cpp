@@ -3,10 +3,14 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
+#include <optional>
+#include <sstream>
 
 #include <fmt/format.h>
 #include <fmt/ostream.h>
 
+#include "attn_trace/heatmap.hpp"
 #include "attn_trace/stage_text.hpp"
 #include "attn_trace/text_width.hpp"
 
@@ -114,10 +118,34 @@ class TextRenderer {
   TextRenderer(const Trace& trace, const TextOptions& options, std::ostream& out)
       : trace_(trace),
         options_(options),
-        out_(out),
+        out_(&out),
         width_(static_cast<std::size_t>(options.width)) {}
 
   void render() {
+    walk([](const Stage&, std::size_t, std::size_t) {});
+  }
+
+  std::vector<TextPage> pages() {
+    std::vector<TextPage> out;
+    std::ostringstream page;
+    out_ = &page;
+    // Each stage starts a page; what came before it (the header, the stage before) ends the last.
+    walk([&](const Stage& stage, std::size_t number, std::size_t total) {
+      if (!out.empty()) {
+        out.back().text = page.str();
+        page.str({});
+      }
+      out.push_back({stage.id, number, total, {}});
+    });
+    if (out.empty()) out.push_back({});  // no stage shown: the header alone
+    out.back().text = page.str();
+    return out;
+  }
+
+ private:
+  // The whole walkthrough, calling `at_stage` before each stage shown.
+  template <typename AtStage>
+  void walk(AtStage&& at_stage) {
     header();
     const std::size_t total = trace_.stages.size();
     // --until stops after its stage, or where it would stand when this trace has none.
@@ -129,6 +157,7 @@ class TextRenderer {
       if (!wanted.empty() && std::find(wanted.begin(), wanted.end(), stage.id) == wanted.end()) {
         continue;
       }
+      at_stage(stage, n + 1, total);
       stage_block(stage, n + 1, total);
     }
     for (const SkippedStage& skipped : trace_.skipped) {
@@ -146,8 +175,7 @@ class TextRenderer {
     }
   }
 
- private:
-  void line(std::string_view text = {}) { fmt::print(out_, "{}\n", text); }
+  void line(std::string_view text = {}) { fmt::print(*out_, "{}\n", text); }
 
   void header() {
     const TraceConfig& c = trace_.config;
@@ -157,7 +185,9 @@ class TextRenderer {
     if (!trace_.source.empty()) line(wrap("source: " + printable(trace_.source), width_, "  "));
     line();
 
-    line(wrap(fmt::format("  tokens   {}", token_summary(trace_.tokens)), width_, "           "));
+    // The header describes the whole input, whatever slice the tables show.
+    const auto& tokens = trace_.focus ? trace_.focus->tokens : trace_.tokens;
+    line(wrap(fmt::format("  tokens   {}", token_summary(tokens)), width_, "           "));
     const bool cross = c.key_source != KeySource::self;
     if (cross) {
       line(wrap(fmt::format("  keys     {}", token_summary(trace_.kv_tokens)), width_,
@@ -200,10 +230,26 @@ class TextRenderer {
     if (!c.masks.empty()) {
       line(wrap(fmt::format("  masks    {}", fmt::join(c.masks, " · ")), width_, "           "));
     }
+    if (trace_.focus) focus_line(*trace_.focus);
     for (const std::string& note : trace_.notes) line(wrap("  note: " + note, width_, "        "));
     for (const std::string& warning : trace_.warnings) {
       line(wrap("  warning: " + warning, width_, "           "));
     }
+  }
+
+  // "focus    batch 0 · head 1 of 2 · query am (1 of 3)": what the tables were cut to.
+  void focus_line(const TraceFocus& f) {
+    std::vector<std::string> parts;
+    if (f.batch) parts.push_back(fmt::format("batch {} of {}", *f.batch, f.batches));
+    if (f.head) parts.push_back(fmt::format("head {} of {}", *f.head, f.heads));
+    if (f.query) {
+      parts.push_back(fmt::format("query {} ({} of {})", token_label(trace_.tokens.front().front()),
+                                  *f.query, f.queries));
+    }
+    if (parts.empty()) return;
+    line(wrap(fmt::format("  focus    {}: every table shows only this slice{}",
+                          fmt::join(parts, " · "), f.query ? "; all the keys still count" : ""),
+              width_, "           "));
   }
 
   // The labels of one list, or of one list per batch when they differ: "a · b · c".
@@ -253,10 +299,16 @@ class TextRenderer {
               width_, "  "));
     const Tensor& weights = softmax->tensors.front();
     const std::size_t keys = weights.cols(), queries = weights.rows();
-    const std::size_t heads = static_cast<std::size_t>(trace_.config.num_heads);
+    // From the tensor itself: a focused trace keeps one head, or one batch.
+    const auto head_axis = std::find(weights.axes.begin(), weights.axes.end(), Axis::head);
+    const std::size_t heads =
+        head_axis == weights.axes.end() ? 1 : weights.shape[head_axis - weights.axes.begin()];
     const std::size_t batches = weights.block_count() / heads;
+    const bool several_heads = trace_.config.num_heads > 1;
     for (std::size_t b = 0; b < batches; ++b) {
-      if (batches > 1) line(fmt::format("  batch {}", b));
+      if (batches > 1 || (trace_.focus && trace_.focus->batch && trace_.config.batch)) {
+        line(fmt::format("  batch {}", label(Axis::batch, b, b)));
+      }
       for (std::size_t i : shown(queries, !options_.full && queries > max_summary_queries)) {
         if (i == gap) {
           line("    ⋮");
@@ -274,7 +326,8 @@ class TextRenderer {
           }
           const double w = block(static_cast<Index>(i), static_cast<Index>(best));
           picks.push_back(fmt::format(
-              "{}{} {}", heads > 1 ? fmt::format("head {}: ", h) : "", label(Axis::key, best, b),
+              "{}{} {}", several_heads ? fmt::format("head {}: ", label(Axis::head, h, b)) : "",
+              label(Axis::key, best, b),
               std::isnan(w) ? "nan (every key blocked)" : fmt::format("{:.2f}", w)));
         }
         line(wrap(fmt::format("    {} → {}", label(Axis::query, i, b), fmt::join(picks, " · ")),
@@ -310,13 +363,76 @@ class TextRenderer {
         continue;
       }
       // The masks as given and their additive form are flags: 1/0, 0/−∞, without decimals.
-      tensor_block(tensor, stage.id == "masking" && tensor.name != "masked");
+      const std::optional<Heat> shading = heat(stage, tensor);
+      tensor_block(tensor, stage.id == "masking" && tensor.name != "masked",
+                   shading ? &*shading : nullptr);
       for (const PublishedCheck& check : trace_.published) {
         if (check.published.stage == stage.id && check.published.tensor == tensor.name) {
           published(check);
         }
       }
     }
+  }
+
+  // How a heatmap table is shaded: its scale, and where its blocked cells are.
+  struct Heat {
+    HeatScale scale;
+    bool weights = false;            // the softmax's weights: a fixed scale from 0 to 1
+    const Tensor* masked = nullptr;  // −∞ there marks a blocked cell here
+  };
+
+  // The heatmap of this tensor, or none: only scores, scaled, masked and weights are shaded, and
+  // only when colour is on.
+  std::optional<Heat> heat(const Stage& stage, const Tensor& t) const {
+    if (options_.color == ColorMode::none || t.generated()) return std::nullopt;
+    Heat h;
+    if (stage.id == "softmax" && t.name == "weights") {
+      h.weights = true;
+      if (const Stage* masking = trace_.find_stage("masking")) h.masked = &masking->tensors.back();
+      return h;
+    }
+    const bool shaded = (stage.id == "scores" && t.name == "scores") ||
+                        (stage.id == "scaling" && t.name == "scaled") ||
+                        (stage.id == "masking" && t.name == "masked");
+    if (!shaded) return std::nullopt;
+    if (t.name == "masked") h.masked = &t;
+    // The table's own range: the pattern within it is what a class looks for.
+    bool any = false;
+    for (double v : t.data) {
+      if (!std::isfinite(v)) continue;
+      h.scale.low = any ? std::min(h.scale.low, v) : v;
+      h.scale.high = any ? std::max(h.scale.high, v) : v;
+      any = true;
+    }
+    return h;
+  }
+
+  // "shade  0.00  0.25 …  1.00  low → high · 0 blocked": the scale, on the shades themselves.
+  void legend(const Heat& h, bool blocked) {
+    std::string text = "  shade ";
+    constexpr int steps = 5;
+    for (int k = 0; k < steps; ++k) {
+      const double v = h.scale.low + (h.scale.high - h.scale.low) * k / (steps - 1);
+      text += " " + on_background(" " + symbol(format_number(v, 2)) + " ", heat_shade(v, h.scale),
+                                  options_.color);
+    }
+    text += h.weights ? "  weights 0 → 1" : "  low → high";
+    if (blocked) {
+      text +=
+          symbol(" · ") +
+          on_background(h.weights ? " 0 " : symbol(" −∞ "), blocked_shade, options_.color, true) +
+          " blocked";
+    }
+    line(symbol(text));
+  }
+
+  // The background of one cell of a shaded table, and whether a mask blocked it.
+  std::pair<Rgb, bool> cell_shade(const Heat& h, double value, const Matrix* masked, Index r,
+                                  Index c) const {
+    const bool blocked = std::isnan(value) ||
+                         (masked && (*masked)(r, c) == -std::numeric_limits<double>::infinity());
+    if (blocked) return {blocked_shade, true};
+    return {heat_shade(value, h.scale), false};
   }
 
   // How the source's printed numbers compare: "matches the published values (to 4 decimals)",
@@ -363,8 +479,8 @@ class TextRenderer {
         return token_label(trace_.tokens[b][i]);
       case Axis::key:
         return token_label(trace_.kv_tokens[b][i]);
-      default:
-        return std::to_string(i);
+      default:  // a focused trace counts its one batch or head as the whole trace does
+        return std::to_string(trace_.whole_index(axis, i));
     }
   }
 
@@ -373,7 +489,7 @@ class TextRenderer {
     return truncate_to_width(printable(token), max_label);
   }
 
-  void tensor_block(const Tensor& t, bool whole) {
+  void tensor_block(const Tensor& t, bool whole, const Heat* heat) {
     const bool summarise = !options_.full && t.size() > summary_threshold;
     std::vector<std::string> axis_names;
     for (Axis a : t.axes) axis_names.emplace_back(axis_name(a));
@@ -391,9 +507,11 @@ class TextRenderer {
     const std::vector<std::size_t> rows = shown(t.rows(), summarise);
     const std::vector<std::size_t> cols = shown(t.cols(), summarise);
     std::size_t number_width = 1;
+    bool any_blocked = false;
     for (BlockEntry& entry : blocks) {
       if (!entry.gap.empty()) continue;
       entry.values = t.block_values(entry.block);
+      if (heat && heat->masked) entry.masked = heat->masked->block_values(entry.block);
       const Matrix& m = entry.values;
       for (std::size_t r : rows) {
         for (std::size_t c : cols) {
@@ -401,9 +519,16 @@ class TextRenderer {
           const std::string cell = cell_text(t, m(static_cast<Index>(r), static_cast<Index>(c)),
                                              options_.precision, whole);
           number_width = std::max(number_width, display_width(cell));
+          if (heat) {
+            any_blocked |= cell_shade(*heat, m(static_cast<Index>(r), static_cast<Index>(c)),
+                                      heat->masked ? &entry.masked : nullptr, static_cast<Index>(r),
+                                      static_cast<Index>(c))
+                               .second;
+          }
         }
       }
     }
+    if (heat) legend(*heat, any_blocked);
 
     const std::size_t leading = t.rank() >= 2 ? t.rank() - 2 : 0;
     for (std::size_t n = 0; n < blocks.size(); ++n) {
@@ -422,7 +547,8 @@ class TextRenderer {
         }
         line(fmt::format("  {}", fmt::join(parts, " · ")));
       }
-      matrix_block(t, entry.values, rows, cols, b, number_width, whole);
+      matrix_block(t, entry.values, rows, cols, b, number_width, whole, heat,
+                   heat && heat->masked ? &entry.masked : nullptr);
     }
   }
 
@@ -433,6 +559,7 @@ class TextRenderer {
     std::size_t block = 0;
     std::string gap;
     Matrix values;  // the block's numbers, once fetched
+    Matrix masked;  // the same block of the masked scores, for a shaded table
   };
 
   // Every combination of the leading axes' shown indices, in order, with gap lines between.
@@ -444,7 +571,7 @@ class TextRenderer {
       if (axis == leading) {
         std::size_t block = 0;
         for (std::size_t a = 0; a < leading; ++a) block = block * t.shape[a] + index[a];
-        entries.push_back({index, block, "", {}});
+        entries.push_back({index, block, "", {}, {}});
         return;
       }
       for (std::size_t i : shown(t.shape[axis], summarise)) {
@@ -453,6 +580,7 @@ class TextRenderer {
                              0,
                              fmt::format("  ⋮ ({} more {})", t.shape[axis] - 2 * edge_items,
                                          axis_plural(t.axes[axis])),
+                             {},
                              {}});
           continue;
         }
@@ -466,7 +594,7 @@ class TextRenderer {
 
   void matrix_block(const Tensor& t, const Matrix& m, const std::vector<std::size_t>& rows,
                     const std::vector<std::size_t>& cols, std::size_t b, std::size_t number_width,
-                    bool whole) {
+                    bool whole, const Heat* heat, const Matrix* masked) {
     const Axis row_axis = t.rank() >= 2 ? t.axes[t.rank() - 2] : Axis::feature;
     const Axis col_axis = t.axes.back();
     // A rank-1 tensor is one row without a label.
@@ -521,11 +649,21 @@ class TextRenderer {
         }
         std::string text = "    " + pad_right(row_label(r), label_width);
         for (std::size_t k = first; k < last; ++k) {
+          if (cols[k] == gap) {
+            text += "  " + pad_left(symbol("…"), col_width[k]);
+            continue;
+          }
+          const Index row = static_cast<Index>(r), col = static_cast<Index>(cols[k]);
           const std::string cell =
-              cols[k] == gap ? symbol("…")
-                             : cell_text(t, m(static_cast<Index>(r), static_cast<Index>(cols[k])),
-                                         options_.precision, whole);
-          text += "  " + pad_left(cell, col_width[k]);
+              pad_left(cell_text(t, m(row, col), options_.precision, whole), col_width[k]);
+          if (!heat) {
+            text += "  " + cell;
+            continue;
+          }
+          // The shade takes the column's padding and one space of the gap before it, so that
+          // the shaded cells line up as blocks with a one-column gap between them.
+          const auto [shade, blocked] = cell_shade(*heat, m(row, col), masked, row, col);
+          text += " " + on_background(" " + cell, shade, options_.color, blocked);
         }
         line(text);
       }
@@ -544,14 +682,45 @@ class TextRenderer {
 
   const Trace& trace_;
   const TextOptions& options_;
-  std::ostream& out_;
+  std::ostream* out_;
   std::size_t width_;
 };
 
 }  // namespace
 
+namespace {
+
+// --ascii: the tables are converted cell by cell as they are drawn (their widths must be known
+// before the columns are padded); the headers, formulas and notes are converted here.
+std::string ascii_text(const std::string& unicode, std::size_t width) {
+  std::istringstream lines(to_ascii(unicode));
+  std::string out;
+  for (std::string line; std::getline(lines, line);) {
+    // A stage's rule, drawn to the width before "−∞" became "-inf", is cut back to it.
+    while (line.size() > width && line.ends_with("==")) line.pop_back();
+    out += line + '\n';
+  }
+  return out;
+}
+
+}  // namespace
+
 void render_text(const Trace& trace, const TextOptions& options, std::ostream& out) {
-  TextRenderer(trace, options, out).render();
+  if (!options.ascii) return TextRenderer(trace, options, out).render();
+  std::ostringstream unicode;
+  TextRenderer(trace, options, unicode).render();
+  out << ascii_text(unicode.str(), static_cast<std::size_t>(options.width));
+}
+
+std::vector<TextPage> render_text_pages(const Trace& trace, const TextOptions& options) {
+  std::ostringstream unused;
+  std::vector<TextPage> pages = TextRenderer(trace, options, unused).pages();
+  if (options.ascii) {
+    for (TextPage& page : pages) {
+      page.text = ascii_text(page.text, static_cast<std::size_t>(options.width));
+    }
+  }
+  return pages;
 }
 
 }  // namespace attn_trace

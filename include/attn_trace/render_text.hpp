@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "attn_trace/heatmap.hpp"
 #include "attn_trace/trace.hpp"
 
 namespace attn_trace {
@@ -15,8 +16,10 @@ struct TextOptions {
   std::vector<std::string> stages;  // stage ids to show; empty shows all
   std::string until;                // a stage id: show none after it
   bool explain = false;  // under each stage header, what it does and why (stage_text.hpp)
-  bool ascii = false;    // table cells in ASCII (the caller converts the rest: to_ascii)
-  int width = 80;        // terminal columns to fit
+  bool ascii = false;    // plain ASCII: no box drawing, no Unicode math (to_ascii)
+  // Shade the tables of scores, scaled, masked and weights as heatmaps (heatmap.hpp).
+  ColorMode color = ColorMode::none;
+  int width = 80;                                       // terminal columns to fit
   std::size_t weighted_limit = default_weighted_limit;  // larger weighted_values are left out
 };
 
@@ -25,5 +28,15 @@ struct TextOptions {
 inline constexpr std::size_t summary_threshold = 1000;
 
 void render_text(const Trace& trace, const TextOptions& options, std::ostream& out);
+
+// The same walkthrough cut into pages, one per stage shown (run --step): the header comes with the
+// first page; the notes on skipped stages and the closing summary come with the last.
+struct TextPage {
+  std::string stage_id;
+  std::size_t number = 0, total = 0;  // as the stage's title numbers it: "3/9"
+  std::string text;
+};
+[[nodiscard]] std::vector<TextPage> render_text_pages(const Trace& trace,
+                                                      const TextOptions& options);
 
 }  // namespace attn_trace

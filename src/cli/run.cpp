@@ -13,15 +13,16 @@
 #include <fmt/format.h>
 
 #include "attn_trace/error.hpp"
+#include "attn_trace/focus.hpp"
 #include "attn_trace/output_file.hpp"
 #include "attn_trace/published.hpp"
 #include "attn_trace/render_json.hpp"
 #include "attn_trace/render_text.hpp"
 #include "attn_trace/suggest.hpp"
-#include "attn_trace/text_width.hpp"
 #include "attn_trace/tracer.hpp"
 #include "commands.hpp"
 #include "input.hpp"
+#include "terminal.hpp"
 
 namespace attn_trace::cli {
 namespace {
@@ -32,6 +33,9 @@ struct RunOptions {
   std::optional<std::string> output;  // -o PATH; none: standard output
   std::optional<std::string> until;   // --until STAGE: the last stage shown
   std::size_t weighted_limit = default_weighted_limit;
+  std::string color = "auto";         // --color auto|always|never
+  std::optional<FocusRequest> focus;  // --focus head=1,query=am,batch=0
+  bool step = false;                  // --step: one stage at a time, a key between
   TextOptions text;
 };
 
@@ -57,21 +61,25 @@ void render(const Trace& trace, const RunOptions& options, std::ostream& out) {
   if (options.format == "json") {
     render_json(trace, JsonOptions{stages_until(trace, options.text), options.weighted_limit}, out);
   } else {
-    TextOptions text = options.text;
-    text.weighted_limit = options.weighted_limit;
-    if (!text.ascii) return render_text(trace, text, out);
-    // The tables are aligned in ASCII already; the headers, formulas and notes are converted here.
-    std::ostringstream unicode;
-    render_text(trace, text, unicode);
-    std::istringstream lines(to_ascii(unicode.str()));
-    for (std::string line; std::getline(lines, line);) {
-      // A stage's rule, drawn to the width before "−∞" became "-inf", is cut back to it.
-      while (line.size() > static_cast<std::size_t>(text.width) && line.ends_with("==")) {
-        line.pop_back();
-      }
-      out << line << '\n';
-    }
+    render_text(trace, options.text, out);
   }
+}
+
+// --step pages through the walkthrough on a terminal; anywhere else it would wait for keys nobody
+// can press, so it is ignored, and the reason given on one line.
+bool should_step(const RunOptions& options) {
+  if (!options.step) return false;
+  std::string why;
+  if (options.format != "text") {
+    why = "it shows the text walkthrough, not --format " + options.format;
+  } else if (options.output) {
+    why = "the walkthrough goes to a file (-o)";
+  } else if (!is_terminal(0) || !is_terminal(1)) {
+    why = "standard input and output must both be a terminal";
+  }
+  if (why.empty()) return true;
+  fmt::print(stderr, "attn-trace: note: --step ignored: {}; printing the whole walkthrough\n", why);
+  return false;
 }
 
 // --stages takes known stage ids only; a typo is a usage error that lists them.
@@ -88,6 +96,7 @@ void run_checked(const RunOptions& options) {
   const auto [spec, source] = load_input(options.input);
   Trace trace = trace_attention(spec);
   trace.published = check_published(spec.published, trace, source);
+  if (options.focus) trace = focus_trace(trace, *options.focus, source);
   // The walkthrough on the terminal shows the warnings in its header; a JSON export or a file
   // would hide them, so they go to standard error as well.
   if (options.format == "json" || options.output) {
@@ -105,6 +114,8 @@ void run_checked(const RunOptions& options) {
     file.commit();
     return;
   }
+  if (should_step(options))
+    return step_through(render_text_pages(trace, options.text), options.text.ascii);
   try {
     render(trace, options, std::cout);
   } catch (const std::system_error& e) {
@@ -167,9 +178,35 @@ void setup_run(CLI::App& app) {
                 "screen readers)");
   sub->add_option("--until", options->until, "Stop after this stage (e.g. softmax)")
       ->check(CLI::Validator(check_stage_id, "STAGE", "stage id"));
+  sub->add_option("--color", options->color,
+                  "Shade scores, scaled, masked and weights as heatmaps: auto (on a terminal, "
+                  "unless NO_COLOR is set), always or never")
+      ->check(CLI::IsMember({"auto", "always", "never"}))
+      ->capture_default_str();
+  sub->add_option_function<std::string>(
+         "--focus", [options](const std::string& text) { options->focus = parse_focus(text); },
+         "Cut every stage to one slice: head=H, query=TOKEN or position, batch=B, "
+         "comma-separated (e.g. head=1,query=am)")
+      ->type_name("SLICE")
+      ->check(CLI::Validator(
+          [](std::string& text) -> std::string {
+            try {
+              (void)parse_focus(text);
+              return {};
+            } catch (const Error& e) {
+              return e.what();
+            }
+          },
+          "SLICE", "focus"));
+  sub->add_flag("--step", options->step,
+                "Show one stage at a time on a terminal: Enter or space next, b back, q quit");
   sub->callback([options] {
     settle_input_options(options->input);
     if (options->until) options->text.until = *options->until;
+    options->text.weighted_limit = options->weighted_limit;
+    options->text.color = options->format == "text"
+                              ? pick_color(options->color, !options->output && is_terminal(1))
+                              : ColorMode::none;
     run(*options);
   });
 }

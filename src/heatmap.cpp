@@ -1,0 +1,75 @@
+// Heatmap shading: a colour ramp, its 256-colour approximation and the escape sequences.
+#include "attn_trace/heatmap.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstdlib>
+
+#include <fmt/format.h>
+
+namespace attn_trace {
+namespace {
+
+// The ramp's ends, those of matplotlib's "Blues": light enough for black digits at the low end,
+// dark enough for white digits at the high end.
+constexpr Rgb lightest{239, 246, 253}, darkest{8, 48, 107};
+
+std::uint8_t mix(std::uint8_t from, std::uint8_t to, double t) {
+  return static_cast<std::uint8_t>(std::lround(from + (to - from) * t));
+}
+
+// Relative luminance (ITU-R BT.709 weights on the 0–255 channels), from 0 to 1.
+double luminance(Rgb c) {
+  return (0.2126 * c.r + 0.7152 * c.g + 0.0722 * c.b) / 255.0;
+}
+
+int squared_distance(Rgb a, Rgb b) {
+  const int dr = a.r - b.r, dg = a.g - b.g, db = a.b - b.b;
+  return dr * dr + dg * dg + db * db;
+}
+
+}  // namespace
+
+Rgb heat_shade(double value, const HeatScale& scale) {
+  double t = 0.5;
+  if (scale.high > scale.low) t = (value - scale.low) / (scale.high - scale.low);
+  if (std::isnan(t)) t = 0.5;
+  t = std::clamp(t, 0.0, 1.0);
+  return {mix(lightest.r, darkest.r, t), mix(lightest.g, darkest.g, t),
+          mix(lightest.b, darkest.b, t)};
+}
+
+int palette_index(Rgb colour) {
+  // The cube's six levels per channel, and the grey ramp's 24 steps (232–255).
+  static constexpr std::array<int, 6> levels{0, 95, 135, 175, 215, 255};
+  const auto nearest_level = [](int v) {
+    int best = 0;
+    for (int k = 1; k < 6; ++k) {
+      if (std::abs(levels[k] - v) < std::abs(levels[best] - v)) best = k;
+    }
+    return best;
+  };
+  const int r = nearest_level(colour.r), g = nearest_level(colour.g), b = nearest_level(colour.b);
+  const Rgb cube{static_cast<std::uint8_t>(levels[r]), static_cast<std::uint8_t>(levels[g]),
+                 static_cast<std::uint8_t>(levels[b])};
+  const int grey_step = std::clamp((colour.r + colour.g + colour.b) / 3 - 8 + 5, 0, 239) / 10;
+  const auto grey_level = static_cast<std::uint8_t>(8 + 10 * std::min(grey_step, 23));
+  const Rgb grey{grey_level, grey_level, grey_level};
+  if (squared_distance(colour, grey) < squared_distance(colour, cube)) {
+    return 232 + std::min(grey_step, 23);
+  }
+  return 16 + 36 * r + 6 * g + b;
+}
+
+std::string on_background(std::string_view cell, Rgb colour, ColorMode mode, bool strong) {
+  if (mode == ColorMode::none) return std::string(cell);
+  const bool dark = luminance(colour) < 0.5;
+  const std::string ink = dark ? "97" : "30";  // bright white on dark shades, black on light ones
+  const std::string background = mode == ColorMode::truecolor
+                                     ? fmt::format("48;2;{};{};{}", colour.r, colour.g, colour.b)
+                                     : fmt::format("48;5;{}", palette_index(colour));
+  return fmt::format("\x1b[{}{};{}m{}\x1b[0m", strong ? "1;" : "", ink, background, cell);
+}
+
+}  // namespace attn_trace
