@@ -114,51 +114,52 @@ std::size_t resolve_query(const std::string& typed, const Trace& trace,
 
 // `t` with each axis in `keep` cut to the one index it maps to (its size becomes 1).
 Tensor cut(const Tensor& t, const std::array<std::optional<std::size_t>, 5>& keep) {
-  const auto kept = [&](std::size_t a) { return keep[static_cast<std::size_t>(t.axes[a])]; };
+  // What each of t's axes keeps, by position; copied into a generated tensor's function.
+  std::vector<std::optional<std::size_t>> kept(t.rank());
   std::vector<std::size_t> shape = t.shape;
   bool any = false;
   for (std::size_t a = 0; a < t.rank(); ++a) {
-    if (kept(a)) {
+    kept[a] = keep[static_cast<std::size_t>(t.axes[a])];
+    if (kept[a]) {
       shape[a] = 1;
       any = true;
     }
   }
   if (!any) return t;
-  // The index in `t` of each index of the cut tensor, axis by axis.
-  const auto source = [&](std::vector<std::size_t> index) {
-    for (std::size_t a = 0; a < t.rank(); ++a) {
-      if (kept(a)) index[a] = *kept(a);
+  // The index in `t` of an index of the cut tensor.
+  const auto source = [kept](std::vector<std::size_t> index) {
+    for (std::size_t a = 0; a < index.size(); ++a) {
+      if (kept[a]) index[a] = *kept[a];
     }
     return index;
   };
   const auto flat = [](const std::vector<std::size_t>& index, const std::vector<std::size_t>& dims,
-                       std::size_t from, std::size_t to) {
+                       std::size_t to) {
     std::size_t n = 0;
-    for (std::size_t a = from; a < to; ++a) n = n * dims[a] + index[a];
+    for (std::size_t a = 0; a < to; ++a) n = n * dims[a] + index[a];
     return n;
   };
   const std::size_t leading = t.rank() >= 2 ? t.rank() - 2 : 0;
   if (t.generated()) {
     // Its blocks are computed on demand: map each new block to the old one, then cut its rows
-    // and columns when those axes are focused too.
+    // and columns when those axes are focused too. (weighted_values: rank 3 and more.)
     Tensor out = make_generated_tensor(t.name, t.axes, shape, {});
     out.boolean = t.boolean;
-    out.generate = [t, shape, leading, source, flat](std::size_t block) {
-      std::vector<std::size_t> index(t.rank(), 0);
+    out.generate = [generate = t.generate, whole = t.shape, shape, leading, source,
+                    flat](std::size_t block) {
+      std::vector<std::size_t> index(shape.size(), 0);
       for (std::size_t a = leading; a-- > 0;) {
         index[a] = block % shape[a];
         block /= shape[a];
       }
       const std::vector<std::size_t> from = source(index);
-      Matrix whole = t.generate(flat(from, t.shape, 0, leading));
-      const Index rows = static_cast<Index>(shape[t.rank() - 2]);  // weighted: rank 3 and more
+      Matrix values = generate(flat(from, whole, leading));
+      const Index rows = static_cast<Index>(shape[leading]);
       const Index cols = static_cast<Index>(shape.back());
-      if (rows == whole.rows() && cols == whole.cols()) return whole;
-      std::vector<std::size_t> full(t.rank(), 0);
-      full = source(full);
-      const Index row = rows == whole.rows() ? 0 : static_cast<Index>(full[t.rank() - 2]);
-      const Index col = cols == whole.cols() ? 0 : static_cast<Index>(full.back());
-      return Matrix(whole.block(row, col, rows, cols));
+      if (rows == values.rows() && cols == values.cols()) return values;
+      return Matrix(values.block(rows == values.rows() ? 0 : static_cast<Index>(from[leading]),
+                                 cols == values.cols() ? 0 : static_cast<Index>(from.back()), rows,
+                                 cols));
     };
     return out;
   }
@@ -171,7 +172,7 @@ Tensor cut(const Tensor& t, const std::array<std::optional<std::size_t>, 5>& kee
       index[a] = rest % shape[a];
       rest /= shape[a];
     }
-    out.data[n] = t.data[flat(source(index), t.shape, 0, t.rank())];
+    out.data[n] = t.data[flat(source(index), t.shape, t.rank())];
   }
   return out;
 }
@@ -183,7 +184,7 @@ FocusRequest parse_focus(std::string_view text) {
   const std::string usage =
       "--focus takes head=H, query=TOKEN or position, batch=B, "
       "comma-separated, e.g. head=1,query=am";
-  if (trim(text).empty()) throw Error("--focus is empty: " + usage);
+  if (trim(text).empty()) throw Error("--focus: the value is empty: " + usage);
   for (std::size_t start = 0; start <= text.size();) {
     std::size_t end = text.find(',', start);
     if (end == std::string_view::npos) end = text.size();

@@ -29,6 +29,21 @@ int squared_distance(Rgb a, Rgb b) {
   return dr * dr + dg * dg + db * db;
 }
 
+// The cube's six levels per channel; the grey ramp's 24 steps (232–255) are 8, 18, …, 238.
+constexpr std::array<int, 6> levels{0, 95, 135, 175, 215, 255};
+
+// The colour a 256-colour terminal shows for index 16–255.
+Rgb palette_colour(int index) {
+  if (index >= 232) {
+    const auto grey = static_cast<std::uint8_t>(8 + 10 * (index - 232));
+    return {grey, grey, grey};
+  }
+  const int cube = index - 16;
+  return {static_cast<std::uint8_t>(levels[static_cast<std::size_t>(cube / 36)]),
+          static_cast<std::uint8_t>(levels[static_cast<std::size_t>(cube / 6 % 6)]),
+          static_cast<std::uint8_t>(levels[static_cast<std::size_t>(cube % 6)])};
+}
+
 }  // namespace
 
 Rgb heat_shade(double value, const HeatScale& scale) {
@@ -41,18 +56,15 @@ Rgb heat_shade(double value, const HeatScale& scale) {
 }
 
 int palette_index(Rgb colour) {
-  // The cube's six levels per channel, and the grey ramp's 24 steps (232–255).
-  static constexpr std::array<int, 6> levels{0, 95, 135, 175, 215, 255};
   const auto nearest_level = [](int v) {
-    int best = 0;
-    for (int k = 1; k < 6; ++k) {
+    std::size_t best = 0;
+    for (std::size_t k = 1; k < levels.size(); ++k) {
       if (std::abs(levels[k] - v) < std::abs(levels[best] - v)) best = k;
     }
-    return best;
+    return static_cast<int>(best);
   };
   const int r = nearest_level(colour.r), g = nearest_level(colour.g), b = nearest_level(colour.b);
-  const Rgb cube{static_cast<std::uint8_t>(levels[r]), static_cast<std::uint8_t>(levels[g]),
-                 static_cast<std::uint8_t>(levels[b])};
+  const Rgb cube = palette_colour(16 + 36 * r + 6 * g + b);
   const int grey_step = std::clamp((colour.r + colour.g + colour.b) / 3 - 8 + 5, 0, 239) / 10;
   const auto grey_level = static_cast<std::uint8_t>(8 + 10 * std::min(grey_step, 23));
   const Rgb grey{grey_level, grey_level, grey_level};
@@ -64,11 +76,13 @@ int palette_index(Rgb colour) {
 
 std::string on_background(std::string_view cell, Rgb colour, ColorMode mode, bool strong) {
   if (mode == ColorMode::none) return std::string(cell);
-  const bool dark = luminance(colour) < 0.5;
+  const int index = mode == ColorMode::palette256 ? palette_index(colour) : 0;
+  // The ink suits the colour the terminal will really show.
+  const bool dark = luminance(mode == ColorMode::palette256 ? palette_colour(index) : colour) < 0.5;
   const std::string ink = dark ? "97" : "30";  // bright white on dark shades, black on light ones
   const std::string background = mode == ColorMode::truecolor
                                      ? fmt::format("48;2;{};{};{}", colour.r, colour.g, colour.b)
-                                     : fmt::format("48;5;{}", palette_index(colour));
+                                     : fmt::format("48;5;{}", index);
   return fmt::format("\x1b[{}{};{}m{}\x1b[0m", strong ? "1;" : "", ink, background, cell);
 }
 

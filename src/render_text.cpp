@@ -237,14 +237,19 @@ class TextRenderer {
     }
   }
 
-  // "focus    batch 0 · head 1 of 2 · query am (1 of 3)": what the tables were cut to.
+  // "focus    head 1 (of 0–1) · query am (position 1 of 0–2)": what the tables were cut to.
   void focus_line(const TraceFocus& f) {
     std::vector<std::string> parts;
-    if (f.batch) parts.push_back(fmt::format("batch {} of {}", *f.batch, f.batches));
-    if (f.head) parts.push_back(fmt::format("head {} of {}", *f.head, f.heads));
+    // Positions count from 0, as in the tables: "of 0–3" says so.
+    const auto of = [](std::size_t n) {
+      return n == 1 ? std::string("the only one") : fmt::format("of 0–{}", n - 1);
+    };
+    if (f.batch) parts.push_back(fmt::format("batch {} ({})", *f.batch, of(f.batches)));
+    if (f.head) parts.push_back(fmt::format("head {} ({})", *f.head, of(f.heads)));
     if (f.query) {
-      parts.push_back(fmt::format("query {} ({} of {})", token_label(trace_.tokens.front().front()),
-                                  *f.query, f.queries));
+      parts.push_back(fmt::format("query {} (position {} {})",
+                                  token_label(trace_.tokens.front().front()), *f.query,
+                                  of(f.queries)));
     }
     if (parts.empty()) return;
     line(wrap(fmt::format("  focus    {}: every table shows only this slice{}",

@@ -104,6 +104,9 @@ void run_checked(const RunOptions& options) {
       fmt::print(stderr, "attn-trace: warning: {}\n", warning);
     }
   }
+  if (should_step(options)) {
+    return step_through(render_text_pages(trace, options.text), options.text.ascii);
+  }
   if (options.output) {
     AtomicFile file(*options.output);
     try {
@@ -114,8 +117,6 @@ void run_checked(const RunOptions& options) {
     file.commit();
     return;
   }
-  if (should_step(options))
-    return step_through(render_text_pages(trace, options.text), options.text.ascii);
   try {
     render(trace, options, std::cout);
   } catch (const std::system_error& e) {
@@ -194,7 +195,9 @@ void setup_run(CLI::App& app) {
               (void)parse_focus(text);
               return {};
             } catch (const Error& e) {
-              return e.what();
+              // CLI11 names the option itself.
+              const std::string_view message = e.what();
+              return std::string(message.starts_with("--focus: ") ? message.substr(9) : message);
             }
           },
           "SLICE", "focus"));

@@ -190,3 +190,34 @@ cli_test(until_json 0 "\"id\": \"softmax\"" run --until softmax --format json)
 cli_test(until_unknown 2 "--until: unknown stage 'softmx' (did you mean 'softmax'?)" run --until softmx)
 cli_test(ascii_flag 0 "== 3/8 | scores | Attention scores: every query against every key ===" run --ascii --stages scores)
 cli_test(explain_flag 0 "  Shape rule: (H, L, d) → (L, D): head h fills columns" run multihead --explain --stages merge_heads)
+
+# --focus: every stage cut to one slice; the header says so.
+cli_test(focus_header 0 "  focus    head 1 (of 0–1) · query sat (position 2 of 0–3): every table"
+         run multihead --focus head=1,query=sat)
+cli_test(focus_slice 0 "weights (1×1×4)   [head × query × key]" run multihead --focus head=1,query=2)
+cli_test(focus_summary 0 "    sat → head 1: the 0.49" run multihead --focus head=1,query=sat)
+cli_test(focus_json 0 "\"focus\": {\"batch\": null, \"head\": 1, \"query\": 2}"
+         run multihead --focus head=1,query=sat --format json)
+cli_test(focus_until 0 "━━ 7/11 · softmax" run multihead --focus query=cat --until softmax)
+cli_test(focus_unknown_axis 2 "--focus: unknown axis 'heads' (did you mean 'head'?)" run --focus heads=1)
+cli_test(focus_no_equals 2 "--focus: 'head' has no '='" run --focus head)
+cli_test(focus_empty 2 "--focus: the value is empty" run --focus {empty})
+cli_test(focus_twice 2 "--focus: query is given twice" run --focus query=I,query=am)
+cli_test(focus_head_range 1 "example multihead: --focus head=2: this trace has 2 heads: valid are 0 to 1"
+         run multihead --focus head=2)
+cli_test(focus_unknown_token 1 "--focus query=mat: no query token 'mat' (did you mean 'cat'?)"
+         run multihead --focus query=mat)
+cli_test(focus_file 1 "two_heads.json: --focus batch=1: this trace has 1 batch: the only valid one is 0"
+         run ${IN}/two_heads.json --focus batch=1)
+
+# --color: shading only where asked; a bad value is a usage error (tests/cli/color_terminal.sh
+# drives a real terminal).
+cli_test(color_always 0 "  shade " run --color always --stages softmax)
+add_test(NAME cli.color_auto_pipe
+         COMMAND bash -c "! '$<TARGET_FILE:attn-trace>' run --color auto | grep -q $'\\x1b'")
+cli_test(color_bad 2 "--color: rainbow not in {auto,always,never}" run --color rainbow)
+
+# --step off a terminal: ignored with one note (tests/cli/step.sh drives a real terminal).
+cli_test(step_no_terminal 0 "attn-trace: note: --step ignored: standard input and output must both be a terminal"
+         run --step)
+cli_test(step_json 0 "--step ignored: it shows the text walkthrough, not --format json" run --step --format json)

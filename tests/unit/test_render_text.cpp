@@ -1,5 +1,6 @@
 // The text walkthrough: what a learner reads. Checks the stage headers, the formulas and shape
 // algebra, labelled rows and columns, precision, filtering, summaries and the 80-column fit.
+#include <algorithm>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -326,4 +327,42 @@ TEST_CASE("the stage explanations (run --explain): every stage has them", "[rend
              Contains("  Shape rule: (L, d)·(S, d)ᵀ → (L, S): one row per query, one column"));
   CHECK_THAT(render_default(), !Contains("Shape rule:"));
   for (const std::string& line : lines_of(text)) CHECK(display_width(line) <= 80);
+}
+
+TEST_CASE("the walkthrough in pages: one per stage, the same text as a whole", "[render][step]") {
+  const Trace trace = trace_attention(load_spec(find_example("multihead")->json, "multihead"));
+  TextOptions some_stages, until, ascii;
+  some_stages.stages = {"scores", "softmax"};
+  until.until = "masking";
+  ascii.ascii = true;
+  for (const TextOptions& options : {TextOptions{}, some_stages, until, ascii}) {
+    std::ostringstream whole;
+    render_text(trace, options, whole);
+    const std::vector<TextPage> pages = render_text_pages(trace, options);
+    std::string joined;
+    for (const TextPage& page : pages) joined += page.text;
+    CHECK(joined == whole.str());
+  }
+  const std::vector<TextPage> pages = render_text_pages(trace, TextOptions{});
+  REQUIRE(pages.size() == trace.stages.size());
+  for (std::size_t n = 0; n < pages.size(); ++n) {
+    CHECK(pages[n].stage_id == trace.stages[n].id);
+    CHECK(pages[n].number == n + 1);
+    CHECK(pages[n].total == 11);
+    CHECK_THAT(pages[n].text, Contains(fmt::format("━━ {}/11 · {} · ", n + 1, pages[n].stage_id)));
+    // The header comes with the first page only; the summary with the last.
+    CHECK((pages[n].text.find("attn-trace · SelfAttention") != std::string::npos) == (n == 0));
+    CHECK((pages[n].text.find("━━ summary") != std::string::npos) == (n + 1 == pages.size()));
+  }
+  // --stages keeps the stages' own numbers.
+  const auto some = render_text_pages(trace, some_stages);
+  REQUIRE(some.size() == 2);
+  CHECK(some[0].number == 4);
+  CHECK(some[1].number == 7);
+  CHECK(some[1].stage_id == "softmax");
+  // --ascii converts each page.
+  for (const TextPage& page : render_text_pages(trace, ascii)) {
+    CHECK(std::all_of(page.text.begin(), page.text.end(),
+                      [](char c) { return static_cast<unsigned char>(c) < 0x80; }));
+  }
 }

@@ -1,0 +1,127 @@
+// Heatmap shading: the ramp runs light to dark, the ink stays readable on it, blocked cells stand
+// apart, and the walkthrough's layout is the same with colour as without.
+#include <algorithm>
+#include <regex>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include <catch2/catch.hpp>
+
+#include "attn_trace/examples.hpp"
+#include "attn_trace/heatmap.hpp"
+#include "attn_trace/load.hpp"
+#include "attn_trace/render_text.hpp"
+#include "attn_trace/tracer.hpp"
+
+using namespace attn_trace;
+using Catch::Contains;
+
+namespace {
+
+std::string walkthrough(std::string_view example, TextOptions options) {
+  const Trace trace = trace_attention(load_spec(find_example(example)->json, std::string(example)));
+  std::ostringstream out;
+  render_text(trace, options, out);
+  return out.str();
+}
+
+std::string strip_escapes(const std::string& text) {
+  return std::regex_replace(text, std::regex("\x1b\\[[0-9;]*m"), "");
+}
+
+int brightness(Rgb c) {
+  return c.r + c.g + c.b;
+}
+
+}  // namespace
+
+TEST_CASE("the ramp darkens from low to high and clamps at its ends", "[heatmap]") {
+  const HeatScale scale{-2.0, 6.0};
+  CHECK(heat_shade(-2.0, scale) == Rgb{239, 246, 253});
+  CHECK(heat_shade(6.0, scale) == Rgb{8, 48, 107});
+  CHECK(heat_shade(2.0, scale) == Rgb{124, 147, 180});  // half way, rounded per channel
+  CHECK(heat_shade(-50.0, scale) == heat_shade(-2.0, scale));
+  CHECK(heat_shade(50.0, scale) == heat_shade(6.0, scale));
+  for (double v = -2.0; v < 6.0; v += 0.5) {
+    CHECK(brightness(heat_shade(v + 0.5, scale)) < brightness(heat_shade(v, scale)));
+  }
+  // A table whose numbers are all equal is shaded in the middle, not at an end.
+  CHECK(heat_shade(3.0, HeatScale{3.0, 3.0}) == heat_shade(0.5, HeatScale{0.0, 1.0}));
+}
+
+TEST_CASE("palette_index picks the nearest cube colour or grey", "[heatmap]") {
+  CHECK(palette_index({0, 0, 0}) == 16);
+  CHECK(palette_index({255, 255, 255}) == 231);
+  CHECK(palette_index({255, 0, 0}) == 196);
+  CHECK(palette_index({8, 48, 107}) == 23);      // the ramp's dark end: cube (0, 95, 95)
+  CHECK(palette_index({128, 128, 128}) == 244);  // a grey is nearer on the grey ramp (128)
+  CHECK(palette_index(blocked_shade) == 124);    // (175, 0, 0): red, on no step of the ramp
+}
+
+TEST_CASE("on_background writes the number in readable ink on its shade", "[heatmap]") {
+  CHECK(on_background(" 0.50", Rgb{239, 246, 253}, ColorMode::truecolor) ==
+        "\x1b[30;48;2;239;246;253m 0.50\x1b[0m");  // black on the light end
+  CHECK(on_background(" 0.50", Rgb{8, 48, 107}, ColorMode::palette256) ==
+        "\x1b[97;48;5;23m 0.50\x1b[0m");  // white on the dark end
+  CHECK(on_background(" −∞", blocked_shade, ColorMode::palette256, true) ==
+        "\x1b[1;97;48;5;124m −∞\x1b[0m");
+  CHECK(on_background(" 0.50", Rgb{8, 48, 107}, ColorMode::none) == " 0.50");
+}
+
+TEST_CASE("a coloured walkthrough shades the four tables and keeps the layout", "[heatmap]") {
+  TextOptions plain;
+  TextOptions coloured;
+  coloured.color = ColorMode::palette256;
+  const std::string text = walkthrough("multihead", coloured);
+  // The same text once the escapes are gone, but for one legend line per shaded table.
+  std::string stripped = strip_escapes(text);
+  std::string without_legends;
+  std::istringstream lines(stripped);
+  std::size_t legends = 0;
+  for (std::string line; std::getline(lines, line);) {
+    if (line.starts_with("  shade ")) {
+      ++legends;
+      continue;
+    }
+    without_legends += line + "\n";
+  }
+  CHECK(without_legends == walkthrough("multihead", plain));
+  CHECK(legends == 4);  // scores, scaled, masked, weights
+  // The scores' legend spans the table's own range, in five even steps.
+  const Trace trace = trace_attention(load_spec(find_example("multihead")->json, "multihead"));
+  const std::vector<double>& scores = trace.find_stage("scores")->tensors.front().data;
+  const double low = *std::min_element(scores.begin(), scores.end());
+  const double high = *std::max_element(scores.begin(), scores.end());
+  CHECK_THAT(stripped,
+             Contains(fmt::format("  shade   {:.2f}   {:.2f}   {:.2f}   {:.2f}   {:.2f}   "
+                                  "low → high\n",
+                                  low, low + (high - low) / 4, (low + high) / 2,
+                                  high - (high - low) / 4, high)));
+  CHECK_THAT(stripped,
+             Contains("  shade   0.00   0.25   0.50   0.75   1.00   weights 0 → 1 ·  0  blocked"));
+  // Blocked cells, and only they, are on the blocked red: 6 per head in the masked scores and in
+  // the weights (a causal mask over 4 tokens blocks 6 of 16 cells), plus the two legends.
+  const std::string blocked = "\x1b[1;97;48;5;124m";
+  std::size_t count = 0;
+  for (std::size_t at = text.find(blocked); at != std::string::npos;
+       at = text.find(blocked, at + 1)) {
+    ++count;
+  }
+  CHECK(count == 2 * 6 * 2 + 2);
+  CHECK_THAT(text, Contains(blocked + "      −∞\x1b[0m"));  // the cell and its column's padding
+  CHECK_THAT(text, Contains(blocked + " 0.0000\x1b[0m"));
+  // The input, the projections and the output are numbers, not a pattern: never shaded.
+  const std::size_t scores_at = text.find("━━ 4/11 · scores");
+  REQUIRE(scores_at != std::string::npos);
+  CHECK(text.substr(0, scores_at).find("\x1b[") == std::string::npos);
+}
+
+TEST_CASE("truecolor shading writes 24-bit backgrounds", "[heatmap]") {
+  TextOptions options;
+  options.color = ColorMode::truecolor;
+  options.stages = {"softmax"};
+  const std::string text = walkthrough("i-am-good", options);
+  CHECK_THAT(text, Contains("\x1b[30;48;2;239;246;253m 0.00 \x1b[0m"));  // the legend's 0
+  CHECK(text.find("48;5;") == std::string::npos);
+}
