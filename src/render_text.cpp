@@ -298,10 +298,12 @@ class TextRenderer {
     line(title + repeat("━", width_ - display_width(title)));
     const Stage& last = trace_.stages.back();
     const Tensor& result = last.tensors.back();
-    line(wrap(fmt::format("  The result is {} of {} ({}), shown above. Each query token attends "
-                          "most to:",
-                          result.name, last.id, fmt::join(result.shape, "×")),
-              width_, "  "));
+    // The result once more, so that the summary can be read (or projected) on its own.
+    line(
+        wrap(fmt::format("  The result, {} of the {} stage:", result.name, last.id), width_, "  "));
+    tensor_block(result, false, nullptr);
+    line();
+    line("  Each query token attends most to:");
     const Tensor& weights = softmax->tensors.front();
     const std::size_t keys = weights.cols(), queries = weights.rows();
     // From the tensor itself: a focused trace keeps one head, or one batch.

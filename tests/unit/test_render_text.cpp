@@ -278,7 +278,13 @@ TEST_CASE("the walkthrough closes with whom each query token attends to most", "
   render_text(trace, TextOptions{}, out);
   const std::string text = out.str();
   REQUIRE_THAT(text, Contains("━━ summary"));
-  CHECK_THAT(text, Contains("The result is output of out_proj (4×6), shown above."));
+  // The output once more, then the picks.
+  const std::string summary = text.substr(text.find("━━ summary"));
+  CHECK_THAT(summary, Contains("  The result, output of the out_proj stage:\n\noutput (4×6)   "
+                               "[query × feature]\n"));
+  const std::string output_table = text.substr(text.find("output (4×6)"));
+  CHECK(summary.find(output_table.substr(0, output_table.find("\n\n"))) != std::string::npos);
+  CHECK_THAT(summary, Contains("\n  Each query token attends most to:\n    the → "));
   // The largest weight of each row, found here from the softmax tensor itself.
   const Tensor& weights = trace.find_stage("softmax")->tensors.front();
   const std::vector<std::string> tokens = {"the", "cat", "sat", "down"};
