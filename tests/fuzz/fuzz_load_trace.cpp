@@ -13,6 +13,7 @@
 
 #include "attn_trace/error.hpp"
 #include "attn_trace/explain.hpp"
+#include "attn_trace/focus.hpp"
 #include "attn_trace/load.hpp"
 #include "attn_trace/memory.hpp"
 #include "attn_trace/render_explain.hpp"
@@ -79,6 +80,17 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         }
       }
     }
+    // --focus on the last batch, head and query, through both renderers, shaded and paged.
+    const attn_trace::TraceConfig& c = trace.config;
+    const attn_trace::Trace focused = attn_trace::focus_trace(
+        trace,
+        attn_trace::FocusRequest{std::to_string(c.batch.value_or(1) - 1),
+                                 std::to_string(c.num_heads - 1), std::to_string(c.q_len - 1)},
+        "fuzz.json");
+    attn_trace::TextOptions shaded;
+    shaded.color = attn_trace::ColorMode::truecolor;
+    (void)attn_trace::render_text_pages(focused, shaded);
+    attn_trace::render_json(focused, attn_trace::JsonOptions{}, out);
   } catch (const attn_trace::Error&) {
     // Bad input, reported: what should happen.
   }
