@@ -24,7 +24,7 @@ constexpr std::size_t max_header_tokens = 20;  // more are summarised in the hea
 
 // `text` on lines of at most `width` columns, broken between words; every line after the first
 // starts with `indent`. Runs of spaces inside a line are kept (formulas use them as separators).
-std::string wrap(std::string_view text, std::size_t width, std::string_view indent) {
+std::string wrap_words(std::string_view text, std::size_t width, std::string_view indent) {
   std::string out, line;
   std::size_t line_width = 0;
   for (std::size_t start = 0; start < text.size();) {
@@ -170,12 +170,22 @@ class TextRenderer {
       line(wrap(fmt::format("(no {} stage in this trace: {})", skipped.id, skipped.reason), width_,
                 " "));
     }
-    if (options_.stages.empty() && (!until || options_.until == trace_.stages.back().id)) {
+    // The summary follows the last stage; --until a stage at or after it (one this trace does not
+    // have, e.g. out_proj) still shows the whole trace.
+    if (options_.stages.empty() &&
+        (!until || paper_position(options_.until) >= paper_position(trace_.stages.back().id))) {
       summary();
     }
   }
 
   void line(std::string_view text = {}) { fmt::print(*out_, "{}\n", text); }
+
+  // wrap_words, on the text as it will be printed: under --ascii "−∞" becomes "-inf" and "→"
+  // "->", which are wider, so the text is converted before it is measured.
+  std::string wrap(std::string_view text, std::size_t width, std::string_view indent) const {
+    return options_.ascii ? wrap_words(to_ascii(text), width, to_ascii(indent))
+                          : wrap_words(text, width, indent);
+  }
 
   void header() {
     const TraceConfig& c = trace_.config;
@@ -247,9 +257,14 @@ class TextRenderer {
     if (f.batch) parts.push_back(fmt::format("batch {} ({})", *f.batch, of(f.batches)));
     if (f.head) parts.push_back(fmt::format("head {} ({})", *f.head, of(f.heads)));
     if (f.query) {
-      parts.push_back(fmt::format("query {} (position {} {})",
-                                  token_label(trace_.tokens.front().front()), *f.query,
-                                  of(f.queries)));
+      // The query's token in each batch kept ("bark / hot" when the batches' tokens differ).
+      std::vector<std::string> names;
+      for (const auto& tokens : trace_.tokens) {
+        const std::string name = token_label(tokens.front());
+        if (std::find(names.begin(), names.end(), name) == names.end()) names.push_back(name);
+      }
+      parts.push_back(fmt::format("query {} (position {}{})", fmt::join(names, " / "), *f.query,
+                                  f.queries == 1 ? ", the only one" : " " + of(f.queries)));
     }
     if (parts.empty()) return;
     line(wrap(fmt::format("  focus    {}: every table shows only this slice{}",
@@ -305,13 +320,14 @@ class TextRenderer {
     line();
     line("  Each query token attends most to:");
     const Tensor& weights = softmax->tensors.front();
-    const std::size_t keys = weights.cols(), queries = weights.rows();
+    const std::size_t queries = weights.rows();
     // From the tensor itself: a focused trace keeps one head, or one batch.
     const auto head_axis = std::find(weights.axes.begin(), weights.axes.end(), Axis::head);
     const std::size_t heads =
         head_axis == weights.axes.end() ? 1 : weights.shape[head_axis - weights.axes.begin()];
     const std::size_t batches = weights.block_count() / heads;
     const bool several_heads = trace_.config.num_heads > 1;
+    const Tensor* additive = additive_mask_for(weights);
     for (std::size_t b = 0; b < batches; ++b) {
       if (batches > 1 || (trace_.focus && trace_.focus->batch && trace_.config.batch)) {
         line(fmt::format("  batch {}", label(Axis::batch, b, b)));
@@ -323,24 +339,47 @@ class TextRenderer {
         }
         std::vector<std::string> picks;
         for (std::size_t h = 0; h < heads; ++h) {
-          const auto block = weights.block(b * heads + h);
-          std::size_t best = 0;
-          for (std::size_t j = 1; j < keys; ++j) {
-            if (block(static_cast<Index>(i), static_cast<Index>(j)) >
-                block(static_cast<Index>(i), static_cast<Index>(best))) {
-              best = j;
-            }
-          }
-          const double w = block(static_cast<Index>(i), static_cast<Index>(best));
-          picks.push_back(fmt::format(
-              "{}{} {}", several_heads ? fmt::format("head {}: ", label(Axis::head, h, b)) : "",
-              label(Axis::key, best, b),
-              std::isnan(w) ? "nan (every key blocked)" : fmt::format("{:.2f}", w)));
+          picks.push_back(
+              (several_heads ? fmt::format("head {}: ", label(Axis::head, h, b)) : "") +
+              strongest_key(weights, additive, b * heads + h, static_cast<Index>(i), b));
         }
         line(wrap(fmt::format("    {} → {}", label(Axis::query, i, b), fmt::join(picks, " · ")),
                   width_, "        "));
       }
     }
+  }
+
+  // "good 0.37": the key query row `i` of block `block` attends to most, its weight, and how many
+  // keys tie with it; or why there is none (a row of nan: every key blocked, or an overflow).
+  std::string strongest_key(const Tensor& weights, const Tensor* additive, std::size_t block,
+                            Index i, std::size_t b) const {
+    const auto row = weights.block(block).row(i);
+    std::optional<Index> best;
+    for (Index j = 0; j < row.size(); ++j) {
+      if (!std::isnan(row(j)) && (!best || row(j) > row(*best))) best = j;
+    }
+    if (!best) {
+      const bool blocked =
+          additive && (additive->block(block).row(i).array() <= blocking_mask).all();
+      return blocked ? "no key (every key blocked)" : "no key (nan: see the warnings)";
+    }
+    const double w = row(*best);
+    Index ties = 0;
+    for (Index j = 0; j < row.size(); ++j) {
+      if (j != *best && std::abs(row(j) - w) <= 1e-12 * std::max(1.0, std::abs(w))) ++ties;
+    }
+    return fmt::format("{} {:.2f}{}", label(Axis::key, static_cast<std::size_t>(*best), b), w,
+                       ties == 0 ? "" : fmt::format(" (tied with {} more)", ties));
+  }
+
+  // The masking stage's additive mask for a tensor of scores' shape, or nullptr without masks.
+  const Tensor* additive_mask_for(const Tensor& t) const {
+    if (const Stage* masking = trace_.find_stage("masking")) {
+      for (const Tensor& m : masking->tensors) {
+        if (m.name == "additive_mask" && m.shape == t.shape) return &m;
+      }
+    }
+    return nullptr;
   }
 
   void stage_block(const Stage& stage, std::size_t number, std::size_t total) {
@@ -384,46 +423,64 @@ class TextRenderer {
   // How a heatmap table is shaded: its scale, and where its blocked cells are.
   struct Heat {
     HeatScale scale;
-    bool weights = false;            // the softmax's weights: a fixed scale from 0 to 1
-    const Tensor* masked = nullptr;  // −∞ there marks a blocked cell here
+    bool weights = false;              // the softmax's weights: a fixed scale from 0 to 1
+    bool any = false;                  // the table has a number to shade
+    const Tensor* additive = nullptr;  // the masking stage's additive_mask, when there is one
   };
+
+  // A mask value this negative blocks a key as −∞ does: tutorials write −1e9 (or the dtype's
+  // lowest number) for −∞, and their cells should look blocked, not merely small.
+  static constexpr double blocking_mask = -1e9;
+  static bool blocks(double additive) { return additive <= blocking_mask; }
 
   // The heatmap of this tensor, or none: only scores, scaled, masked and weights are shaded, and
   // only when colour is on.
   std::optional<Heat> heat(const Stage& stage, const Tensor& t) const {
     if (options_.color == ColorMode::none || t.generated()) return std::nullopt;
-    Heat h;
-    if (stage.id == "softmax" && t.name == "weights") {
-      h.weights = true;
-      if (const Stage* masking = trace_.find_stage("masking")) h.masked = &masking->tensors.back();
-      return h;
-    }
     const bool shaded = (stage.id == "scores" && t.name == "scores") ||
                         (stage.id == "scaling" && t.name == "scaled") ||
-                        (stage.id == "masking" && t.name == "masked");
+                        (stage.id == "masking" && t.name == "masked") ||
+                        (stage.id == "softmax" && t.name == "weights");
     if (!shaded) return std::nullopt;
-    if (t.name == "masked") h.masked = &t;
-    // The table's own range: the pattern within it is what a class looks for.
-    bool any = false;
-    for (double v : t.data) {
-      if (!std::isfinite(v)) continue;
-      h.scale.low = any ? std::min(h.scale.low, v) : v;
-      h.scale.high = any ? std::max(h.scale.high, v) : v;
-      any = true;
+    Heat h;
+    if (t.name == "masked" || t.name == "weights") h.additive = additive_mask_for(t);
+    if (t.name == "weights") {
+      h.weights = h.any = true;
+      return h;
+    }
+    // The table's own range, blocked cells aside: the pattern within it is what a class looks for.
+    for (std::size_t n = 0; n < t.data.size(); ++n) {
+      const double v = t.data[n];
+      if (!std::isfinite(v) || (h.additive && blocks(h.additive->data[n]))) continue;
+      h.scale.low = h.any ? std::min(h.scale.low, v) : v;
+      h.scale.high = h.any ? std::max(h.scale.high, v) : v;
+      h.any = true;
     }
     return h;
   }
 
-  // "shade  0.00  0.25 …  1.00  low → high · 0 blocked": the scale, on the shades themselves.
+  // "shade  0  0.25  0.5  0.75  1  weights 0 → 1 · 0 blocked": the scale, on the shades
+  // themselves.
   void legend(const Heat& h, bool blocked) {
+    const auto swatch = [&](double v) {
+      // Three significant digits: short for any range (−1e9 included), distinct for a narrow one.
+      std::string number = fmt::format("{:.3g}", v);
+      if (number == "-0") number = "0";
+      return " " +
+             on_background(" " + symbol(number) + " ", heat_shade(v, h.scale), options_.color);
+    };
     std::string text = "  shade ";
-    constexpr int steps = 5;
-    for (int k = 0; k < steps; ++k) {
-      const double v = h.scale.low + (h.scale.high - h.scale.low) * k / (steps - 1);
-      text += " " + on_background(" " + symbol(format_number(v, 2)) + " ", heat_shade(v, h.scale),
-                                  options_.color);
+    if (!h.any) {
+      text += " no finite number to shade";
+    } else if (h.scale.low == h.scale.high) {
+      text += swatch(h.scale.low) + "  every number the same";
+    } else {
+      constexpr int steps = 5;
+      for (int k = 0; k < steps; ++k) {
+        text += swatch(h.scale.low + (h.scale.high - h.scale.low) * k / (steps - 1));
+      }
+      text += h.weights ? "  weights 0 → 1" : "  low → high";
     }
-    text += h.weights ? "  weights 0 → 1" : "  low → high";
     if (blocked) {
       text +=
           symbol(" · ") +
@@ -433,13 +490,13 @@ class TextRenderer {
     line(symbol(text));
   }
 
-  // The background of one cell of a shaded table, and whether a mask blocked it.
-  std::pair<Rgb, bool> cell_shade(const Heat& h, double value, const Matrix* masked, Index r,
-                                  Index c) const {
-    const bool blocked = std::isnan(value) ||
-                         (masked && (*masked)(r, c) == -std::numeric_limits<double>::infinity());
-    if (blocked) return {blocked_shade, true};
-    return {heat_shade(value, h.scale), false};
+  // The background of one cell of a shaded table and whether a mask blocked it; none for a number
+  // that is not finite and not blocked (an overflow), which no shade would describe.
+  static std::optional<std::pair<Rgb, bool>> cell_shade(const Heat& h, double value,
+                                                        const Matrix* additive, Index r, Index c) {
+    if (additive && blocks((*additive)(r, c))) return std::pair{blocked_shade, true};
+    if (!std::isfinite(value)) return std::nullopt;
+    return std::pair{heat_shade(value, h.scale), false};
   }
 
   // How the source's printed numbers compare: "matches the published values (to 4 decimals)",
@@ -518,7 +575,7 @@ class TextRenderer {
     for (BlockEntry& entry : blocks) {
       if (!entry.gap.empty()) continue;
       entry.values = t.block_values(entry.block);
-      if (heat && heat->masked) entry.masked = heat->masked->block_values(entry.block);
+      if (heat && heat->additive) entry.additive = heat->additive->block_values(entry.block);
       const Matrix& m = entry.values;
       for (std::size_t r : rows) {
         for (std::size_t c : cols) {
@@ -527,10 +584,10 @@ class TextRenderer {
                                              options_.precision, whole);
           number_width = std::max(number_width, display_width(cell));
           if (heat) {
-            any_blocked |= cell_shade(*heat, m(static_cast<Index>(r), static_cast<Index>(c)),
-                                      heat->masked ? &entry.masked : nullptr, static_cast<Index>(r),
-                                      static_cast<Index>(c))
-                               .second;
+            const auto shade = cell_shade(*heat, m(static_cast<Index>(r), static_cast<Index>(c)),
+                                          heat->additive ? &entry.additive : nullptr,
+                                          static_cast<Index>(r), static_cast<Index>(c));
+            any_blocked |= shade && shade->second;
           }
         }
       }
@@ -555,7 +612,7 @@ class TextRenderer {
         line(fmt::format("  {}", fmt::join(parts, " · ")));
       }
       matrix_block(t, entry.values, rows, cols, b, number_width, whole, heat,
-                   heat && heat->masked ? &entry.masked : nullptr);
+                   heat && heat->additive ? &entry.additive : nullptr);
     }
   }
 
@@ -565,8 +622,8 @@ class TextRenderer {
     std::vector<std::size_t> index;
     std::size_t block = 0;
     std::string gap;
-    Matrix values;  // the block's numbers, once fetched
-    Matrix masked;  // the same block of the masked scores, for a shaded table
+    Matrix values;    // the block's numbers, once fetched
+    Matrix additive;  // the same block of the additive mask, for a shaded table
   };
 
   // Every combination of the leading axes' shown indices, in order, with gap lines between.
@@ -601,7 +658,7 @@ class TextRenderer {
 
   void matrix_block(const Tensor& t, const Matrix& m, const std::vector<std::size_t>& rows,
                     const std::vector<std::size_t>& cols, std::size_t b, std::size_t number_width,
-                    bool whole, const Heat* heat, const Matrix* masked) {
+                    bool whole, const Heat* heat, const Matrix* additive) {
     const Axis row_axis = t.rank() >= 2 ? t.axes[t.rank() - 2] : Axis::feature;
     const Axis col_axis = t.axes.back();
     // A rank-1 tensor is one row without a label.
@@ -663,14 +720,15 @@ class TextRenderer {
           const Index row = static_cast<Index>(r), col = static_cast<Index>(cols[k]);
           const std::string cell =
               pad_left(cell_text(t, m(row, col), options_.precision, whole), col_width[k]);
-          if (!heat) {
+          const auto shade =
+              heat ? cell_shade(*heat, m(row, col), additive, row, col) : std::nullopt;
+          if (!shade) {
             text += "  " + cell;
             continue;
           }
           // The shade takes the column's padding and one space of the gap before it, so that
           // the shaded cells line up as blocks with a one-column gap between them.
-          const auto [shade, blocked] = cell_shade(*heat, m(row, col), masked, row, col);
-          text += " " + on_background(" " + cell, shade, options_.color, blocked);
+          text += " " + on_background(" " + cell, shade->first, options_.color, shade->second);
         }
         line(text);
       }

@@ -94,12 +94,12 @@ TEST_CASE("a coloured walkthrough shades the four tables and keeps the layout", 
   const double low = *std::min_element(scores.begin(), scores.end());
   const double high = *std::max_element(scores.begin(), scores.end());
   CHECK_THAT(stripped,
-             Contains(fmt::format("  shade   {:.2f}   {:.2f}   {:.2f}   {:.2f}   {:.2f}   "
+             Contains(fmt::format("  shade   {:.3g}   {:.3g}   {:.3g}   {:.3g}   {:.3g}   "
                                   "low → high\n",
                                   low, low + (high - low) / 4, (low + high) / 2,
                                   high - (high - low) / 4, high)));
   CHECK_THAT(stripped,
-             Contains("  shade   0.00   0.25   0.50   0.75   1.00   weights 0 → 1 ·  0  blocked"));
+             Contains("  shade   0   0.25   0.5   0.75   1   weights 0 → 1 ·  0  blocked"));
   // Blocked cells, and only they, are on the blocked red: 6 per head in the masked scores and in
   // the weights (a causal mask over 4 tokens blocks 6 of 16 cells), plus the two legends.
   const std::string blocked = "\x1b[1;97;48;5;124m";
@@ -122,6 +122,76 @@ TEST_CASE("truecolor shading writes 24-bit backgrounds", "[heatmap]") {
   options.color = ColorMode::truecolor;
   options.stages = {"softmax"};
   const std::string text = walkthrough("i-am-good", options);
-  CHECK_THAT(text, Contains("\x1b[30;48;2;239;246;253m 0.00 \x1b[0m"));  // the legend's 0
+  CHECK_THAT(text, Contains("\x1b[30;48;2;239;246;253m 0 \x1b[0m"));  // the legend's 0
   CHECK(text.find("48;5;") == std::string::npos);
+}
+
+namespace {
+
+std::string shaded(const std::string& input_json, TextOptions options = {}) {
+  options.color = ColorMode::palette256;
+  const Trace trace = trace_attention(load_spec(input_json, "test.json"));
+  std::ostringstream out;
+  render_text(trace, options, out);
+  return out.str();
+}
+
+const std::string blocked_ink = "\x1b[1;97;48;5;124m";
+
+}  // namespace
+
+TEST_CASE("an overflow's nan is left unshaded, never called blocked", "[heatmap]") {
+  // 1e200 · 1e200 overflows: the first row of scores is inf, of weights nan; no mask anywhere.
+  const std::string text = shaded(R"({"input": [[1e200, 1e200], [1, 2]]})");
+  CHECK(text.find(blocked_ink) == std::string::npos);
+  CHECK_THAT(text, !Contains("blocked"));
+  const std::string plain = strip_escapes(text);
+  CHECK_THAT(text, Contains("    0     nan     nan\n"));  // the weights' nan row, unshaded
+  CHECK_THAT(plain, Contains("    0 → no key (nan: see the warnings)"));
+}
+
+TEST_CASE("a mask of −1e9, as tutorials write −∞, blocks its cells visibly", "[heatmap]") {
+  const std::string text = shaded(R"({"input": [[1, 0], [0, 1], [1, 1]],
+                 "attn_mask": [[0, -1e9, -1e9], [0, 0, -1e9], [0, 0, 0]]})");
+  const std::string plain = strip_escapes(text);
+  // 3 blocked cells in masked and in weights, plus the two legends' swatches.
+  std::size_t count = 0;
+  for (auto at = text.find(blocked_ink); at != std::string::npos;
+       at = text.find(blocked_ink, at + 1)) {
+    ++count;
+  }
+  CHECK(count == 3 + 3 + 2);
+  // The masked table's scale leaves the blocked cells out: it spans the scaled scores that
+  // count, so their pattern shows; and the legend stays short.
+  std::istringstream lines(plain);
+  bool found = false;
+  for (std::string line; std::getline(lines, line);) {
+    CHECK(line.size() <= 80 * 3);  // bytes; columns below
+    if (line.starts_with("  shade") && line.find("−∞") != std::string::npos) {
+      found = true;
+      // scaled = Q·Kᵀ/√2: .707, then 0 and .707, then .707, .707 and 1.414 where not blocked.
+      CHECK_THAT(line, Contains("  shade   0   0.354   0.707   1.06   1.41   low → high"));
+    }
+  }
+  CHECK(found);
+}
+
+TEST_CASE("a legend says when a table has one number or none to shade", "[heatmap]") {
+  // Identical tokens: every score is the same.
+  const std::string same = strip_escapes(shaded(R"({"input": [[1, 1], [1, 1]]})"));
+  CHECK_THAT(same, Contains("  shade   2   every number the same\n"));
+  // A narrow range keeps its steps apart: three significant digits.
+  const std::string narrow =
+      strip_escapes(shaded(R"({"input": [[0.01, 0.02], [0.03, 0.01]], "scale": "none"})"));
+  // scores 0.0005 (twice) to 0.001: steps of 0.000125.
+  CHECK_THAT(narrow,
+             Contains("  shade   0.0005   0.000625   0.00075   0.000875   0.001   low → high"));
+}
+
+TEST_CASE("the summary marks ties and rows that attend to no key", "[render]") {
+  // Identical tokens: each query attends to both keys equally.
+  TextOptions options;
+  options.color = ColorMode::none;
+  const std::string same = shaded(R"({"input": [[1, 1], [1, 1]]})", options);
+  CHECK_THAT(strip_escapes(same), Contains("    0 → 0 0.50 (tied with 1 more)"));
 }

@@ -1,6 +1,8 @@
 // The text walkthrough: what a learner reads. Checks the stage headers, the formulas and shape
 // algebra, labelled rows and columns, precision, filtering, summaries and the 80-column fit.
 #include <algorithm>
+#include <filesystem>
+#include <fstream>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -370,5 +372,40 @@ TEST_CASE("the walkthrough in pages: one per stage, the same text as a whole", "
   for (const TextPage& page : render_text_pages(trace, ascii)) {
     CHECK(std::all_of(page.text.begin(), page.text.end(),
                       [](char c) { return static_cast<unsigned char>(c) < 0x80; }));
+  }
+}
+
+TEST_CASE("until a stage the trace lacks, after its last, the summary still ends it", "[render]") {
+  // One head, no out_proj: the last stage is summation.
+  const std::string input = R"({"input": [[1, 0], [0, 1]], "tokens": ["a", "b"]})";
+  TextOptions until;
+  until.until = "out_proj";
+  CHECK_THAT(render(input, until), Contains("━━ summary"));
+  until.until = "merge_heads";
+  CHECK_THAT(render(input, until), Contains("━━ summary"));
+  until.until = "softmax";
+  CHECK_THAT(render(input, until), !Contains("━━ summary"));
+}
+
+TEST_CASE("a row with every key blocked attends to no key in the summary", "[render]") {
+  const std::string input =
+      R"({"input": [[1, 0], [0, 1]], "tokens": ["a", "b"],
+          "attn_mask": [[true, true], [false, true]]})";
+  const std::string text = render(input);
+  CHECK_THAT(text, Contains("    a → no key (every key blocked)"));
+  CHECK_THAT(text, Contains("    b → a 1.00"));
+}
+
+TEST_CASE("ASCII text wraps as printed: within 80 columns on every golden input",
+          "[render][ascii]") {
+  TextOptions ascii;
+  ascii.ascii = true;
+  for (const auto& entry : std::filesystem::directory_iterator(ATTN_TRACE_GOLDEN_DIR)) {
+    std::ifstream in(entry.path());
+    const std::string input = json::parse(in)["input"].dump();
+    INFO(entry.path().filename());
+    for (const std::string& line : lines_of(render(input, ascii))) {
+      CHECK(line.size() <= 80);
+    }
   }
 }
