@@ -50,14 +50,10 @@ std::string range_text(std::size_t size, const std::vector<std::string>* names) 
 // A head or batch: a number below `count`.
 std::size_t resolve_number(const std::string& typed, std::string_view axis, std::size_t count,
                            std::string_view source) {
-  const auto v = whole_number(typed);
-  if (!v) {
-    throw Error(fmt::format("{}: --focus {}={}: a {} is a number: {}", source, axis, shown(typed),
-                            axis, range_text(count, nullptr)));
-  }
-  if (*v >= count) {
-    throw Error(fmt::format("{}: --focus {}={}: this trace has {} {}{}: {}", source, axis, *v,
-                            count, axis,
+  const auto v = whole_number(trim(typed));
+  if (!v || *v >= count) {
+    throw Error(fmt::format("{}: --focus {}={}: this trace has {} {}{}: {}", source, axis,
+                            shown(typed), count, axis,
                             count == 1        ? ""
                             : axis == "batch" ? "es"
                                               : "s",
@@ -66,15 +62,31 @@ std::size_t resolve_number(const std::string& typed, std::string_view axis, std:
   return *v;
 }
 
-// A query: a position, or a token that stands once, at the same position in every batch searched.
+// Where `typed` stands in `tokens`: as typed, or else without the spaces around it (a token may
+// begin with a space, as BPE tokens do).
+std::vector<std::size_t> positions(const std::vector<std::string>& tokens,
+                                   const std::string& typed) {
+  std::vector<std::size_t> at;
+  for (const std::string& name : {typed, trim(typed)}) {
+    for (std::size_t k = 0; k < tokens.size(); ++k) {
+      if (tokens[k] == name) at.push_back(k);
+    }
+    if (!at.empty()) break;
+  }
+  return at;
+}
+
+// A query: a position (a number is read as one first), or a token that stands once, at the same
+// position in every batch searched.
 std::size_t resolve_query(const std::string& typed, const Trace& trace,
                           std::optional<std::size_t> batch, std::string_view source) {
   const std::size_t count = trace.tokens.front().size();
   const std::vector<std::string>& first = trace.tokens[batch.value_or(0)];
-  if (const auto v = whole_number(typed)) {
+  const std::string where = fmt::format("{}: --focus query={}", source, shown(typed));
+  if (const auto v = whole_number(trim(typed))) {
     if (*v >= count) {
-      throw Error(fmt::format("{}: --focus query={}: this trace has {} quer{}: {}", source, *v,
-                              count, count == 1 ? "y" : "ies", range_text(count, &first)));
+      throw Error(fmt::format("{}: this trace has {} quer{}: {}", where, count,
+                              count == 1 ? "y" : "ies", range_text(count, &first)));
     }
     return *v;
   }
@@ -82,29 +94,40 @@ std::size_t resolve_query(const std::string& typed, const Trace& trace,
   for (std::size_t b = 0; b < trace.tokens.size(); ++b) {
     if (batch && b != *batch) continue;
     const std::vector<std::string>& tokens = trace.tokens[b];
-    std::vector<std::size_t> at;
-    for (std::size_t k = 0; k < tokens.size(); ++k) {
-      if (tokens[k] == typed) at.push_back(k);
-    }
+    const std::vector<std::size_t> at = positions(tokens, typed);
     const std::string in_batch = trace.tokens.size() > 1 ? fmt::format(" in batch {}", b) : "";
     if (at.empty()) {
+      // Say where the token is, when it is somewhere: another batch's query, or a key.
+      for (std::size_t other = 0; other < trace.tokens.size(); ++other) {
+        const std::vector<std::size_t> there = positions(trace.tokens[other], typed);
+        if (other != b && !there.empty()) {
+          throw Error(fmt::format("{}: '{}' is no query token{}, but one of batch {}", where,
+                                  shown(typed), in_batch, other),
+                      fmt::format("add batch={} (or give the query's position)", other));
+        }
+      }
+      if (!positions(trace.kv_tokens[b], typed).empty()) {
+        throw Error(
+            fmt::format("{}: '{}' is a key token, not a query token; --focus cuts the "
+                        "queries (every key still counts): {}",
+                        where, shown(typed), range_text(count, &tokens)));
+      }
       std::vector<std::string_view> views(tokens.begin(), tokens.end());
       const auto near = nearest(typed, views);
-      throw Error(fmt::format("{}: --focus query={}: no query token '{}'{}{}: {}", source,
-                              shown(typed), shown(typed), in_batch,
-                              near ? fmt::format(" (did you mean '{}'?)", *near) : "",
+      throw Error(fmt::format("{}: no query token '{}'{}{}: {}", where, shown(typed), in_batch,
+                              near ? fmt::format(" (did you mean '{}'?)", printable(*near)) : "",
                               range_text(count, &tokens)),
                   "give the query's position instead, e.g. query=0");
     }
     if (at.size() > 1) {
-      throw Error(fmt::format("{}: --focus query={}: the token '{}' stands at {}{}", source,
-                              shown(typed), shown(typed), fmt::join(at, " and "), in_batch),
+      throw Error(fmt::format("{}: the token '{}' stands at {}{}", where, shown(typed),
+                              fmt::join(at, " and "), in_batch),
                   fmt::format("give its position instead, e.g. query={}", at.front()));
     }
     if (found && *found != at.front()) {
-      throw Error(fmt::format("{}: --focus query={}: the token '{}' stands at different positions "
-                              "in different batches",
-                              source, shown(typed), shown(typed)),
+      throw Error(fmt::format("{}: the token '{}' stands at different positions in different "
+                              "batches",
+                              where, shown(typed)),
                   "add batch=N, or give the query's position");
     }
     found = at.front();
@@ -190,11 +213,16 @@ FocusRequest parse_focus(std::string_view text) {
     if (end == std::string_view::npos) end = text.size();
     const std::string_view part = text.substr(start, end - start);
     start = end + 1;
+    if (trim(part).empty()) {
+      throw Error(
+          fmt::format("--focus: an empty part (two commas in a row, or one at an end): {}", usage));
+    }
     const std::size_t eq = part.find('=');
     if (eq == std::string_view::npos) {
       throw Error(fmt::format("--focus: '{}' has no '=': {}", shown(trim(part)), usage));
     }
-    const std::string key = trim(part.substr(0, eq)), value = trim(part.substr(eq + 1));
+    // The value as typed: a token may begin or end with a space.
+    const std::string key = trim(part.substr(0, eq)), value(part.substr(eq + 1));
     std::optional<std::string>* slot = key == "head"    ? &request.head
                                        : key == "query" ? &request.query
                                        : key == "batch" ? &request.batch
@@ -205,7 +233,9 @@ FocusRequest parse_focus(std::string_view text) {
                               near ? fmt::format(" (did you mean '{}'?)", *near) : "", usage));
     }
     if (*slot) throw Error(fmt::format("--focus: {} is given twice", key));
-    if (value.empty()) throw Error(fmt::format("--focus: {}= has no value: {}", key, usage));
+    if (trim(value).empty()) {
+      throw Error(fmt::format("--focus: {}= has no value: {}", key, usage));
+    }
     *slot = value;
   }
   return request;

@@ -33,9 +33,10 @@ struct RunOptions {
   std::optional<std::string> output;  // -o PATH; none: standard output
   std::optional<std::string> until;   // --until STAGE: the last stage shown
   std::size_t weighted_limit = default_weighted_limit;
-  std::string color = "auto";         // --color auto|always|never
-  std::optional<FocusRequest> focus;  // --focus head=1,query=am,batch=0
-  bool step = false;                  // --step: one stage at a time, a key between
+  std::string color = "auto";            // --color auto|always|never
+  std::vector<std::string> focus_parts;  // --focus head=1,query=am,batch=0, once or more
+  std::optional<FocusRequest> focus;     // what they ask for together
+  bool step = false;                     // --step: one stage at a time, a key between
   TextOptions text;
 };
 
@@ -80,6 +81,11 @@ bool should_step(const RunOptions& options) {
   if (why.empty()) return true;
   fmt::print(stderr, "attn-trace: note: --step ignored: {}; printing the whole walkthrough\n", why);
   return false;
+}
+
+// parse_focus's messages start "--focus: "; CLI11 names the option itself.
+std::string_view without_focus_prefix(std::string_view message) {
+  return message.starts_with("--focus: ") ? message.substr(9) : message;
 }
 
 // --stages takes known stage ids only; a typo is a usage error that lists them.
@@ -184,27 +190,33 @@ void setup_run(CLI::App& app) {
                   "unless NO_COLOR is set), always or never")
       ->check(CLI::IsMember({"auto", "always", "never"}))
       ->capture_default_str();
-  sub->add_option_function<std::string>(
-         "--focus", [options](const std::string& text) { options->focus = parse_focus(text); },
-         "Cut every stage to one slice: head=H, query=TOKEN or position, batch=B, "
-         "comma-separated (e.g. head=1,query=am)")
+  sub->add_option("--focus", options->focus_parts,
+                  "Cut every stage to one slice: head=H, query=TOKEN or position, batch=B, "
+                  "comma-separated (e.g. head=1,query=am); may be given more than once")
       ->type_name("SLICE")
+      ->allow_extra_args(false)  // one SLICE per --focus: a later word is the input
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
       ->check(CLI::Validator(
           [](std::string& text) -> std::string {
             try {
               (void)parse_focus(text);
               return {};
             } catch (const Error& e) {
-              // CLI11 names the option itself.
-              const std::string_view message = e.what();
-              return std::string(message.starts_with("--focus: ") ? message.substr(9) : message);
+              return std::string(without_focus_prefix(e.what()));
             }
           },
-          "SLICE", "focus"));
+          "", "focus"));
   sub->add_flag("--step", options->step,
                 "Show one stage at a time on a terminal: Enter or space next, b back, q quit");
   sub->callback([options] {
     settle_input_options(options->input);
+    if (!options->focus_parts.empty()) {  // "--focus head=1 --focus query=am" is one request
+      try {
+        options->focus = parse_focus(fmt::format("{}", fmt::join(options->focus_parts, ",")));
+      } catch (const Error& e) {
+        throw CLI::ValidationError("--focus", std::string(without_focus_prefix(e.what())));
+      }
+    }
     if (options->until) options->text.until = *options->until;
     options->text.weighted_limit = options->weighted_limit;
     options->text.color = options->format == "text"

@@ -221,3 +221,10 @@ cli_test(color_bad 2 "--color: rainbow not in {auto,always,never}" run --color r
 cli_test(step_no_terminal 0 "attn-trace: note: --step ignored: standard input and output must both be a terminal"
          run --step)
 cli_test(step_json 0 "--step ignored: it shows the text walkthrough, not --format json" run --step --format json)
+# --focus twice is one request; the word after its value is the input, not a second value.
+cli_test(focus_twice_merged 0 "  focus    head 1 (of 0–1) · query cat (position 1 of 0–3): every table"
+         run --focus query=cat multihead --focus head=1)
+cli_test(focus_twice_same_axis 2 "--focus: query is given twice" run --focus query=I --focus query=am)
+cli_test(focus_empty_part 2 "--focus: an empty part (two commas in a row, or one at an end)"
+         run --focus head=0,,query=0)
+cli_test(focus_key_token 1 "'am' is a key token, not a query token" run cross --focus query=am)

@@ -109,7 +109,7 @@ TEST_CASE("parse_focus reads any subset of head, query and batch", "[focus]") {
   const FocusRequest one = parse_focus(" query = good ");
   CHECK(!one.head);
   CHECK(!one.batch);
-  CHECK(one.query == "good");
+  CHECK(one.query == " good ");  // as typed: a token may begin with a space
 }
 
 TEST_CASE("parse_focus names each mistake", "[focus]") {
@@ -120,7 +120,9 @@ TEST_CASE("parse_focus names each mistake", "[focus]") {
   CHECK_THAT(error_of([] { (void)parse_focus("head=1,head=0"); }),
              Contains("--focus: head is given twice"));
   CHECK_THAT(error_of([] { (void)parse_focus("query="); }), Contains("query= has no value"));
-  CHECK_THAT(error_of([] { (void)parse_focus("head=1,"); }), Contains("'' has no '='"));
+  CHECK_THAT(error_of([] { (void)parse_focus("head=1,"); }),
+             Contains("--focus: an empty part (two commas in a row, or one at an end)"));
+  CHECK_THAT(error_of([] { (void)parse_focus("head=1,,query=0"); }), Contains("an empty part"));
 }
 
 TEST_CASE("a focused head and query hold PyTorch's numbers for that slice", "[focus]") {
@@ -199,7 +201,10 @@ TEST_CASE("focus_trace names the input and what is valid", "[focus]") {
   CHECK(error(request({}, "2", {})) ==
         "multihead: --focus head=2: this trace has 2 heads: valid are 0 to 1");
   CHECK(error(request({}, "one", {})) ==
-        "multihead: --focus head=one: a head is a number: valid are 0 to 1");
+        "multihead: --focus head=one: this trace has 2 heads: valid are 0 to 1");
+  CHECK(
+      error(request({}, "99999999999999999999999", {})) ==
+      "multihead: --focus head=99999999999999999999999: this trace has 2 heads: valid are 0 to 1");
   CHECK(error(request("1", {}, {})) ==
         "multihead: --focus batch=1: this trace has 1 batch: the only valid one is 0");
   CHECK(error(request({}, {}, "4")) ==
@@ -244,4 +249,39 @@ TEST_CASE("the walkthrough and the export say what the focus kept", "[focus]") {
   const json j = json::parse(exported.str());
   CHECK(j["focus"] == json{{"batch", nullptr}, {"head", 1}, {"query", 2}});
   CHECK(j["tokens"] == json{"sat"});
+}
+
+TEST_CASE("focus says where a query token is when it is not a query of that batch", "[focus]") {
+  // Cross-attention: "am" is a key (the English side), the queries are French.
+  const Trace cross = example_trace("cross");
+  CHECK(error_of([&] { (void)focus_trace(cross, request({}, {}, "am"), "cross"); }) ==
+        "cross: --focus query=am: 'am' is a key token, not a query token; --focus cuts the "
+        "queries (every key still counts): valid are 0 to 2 (je · vais · bien)");
+  // Per-batch tokens: "hot" is a query of batch 1 only.
+  json batches = {
+      {"input", {{{0.1, 0.2}, {0.3, 0.4}}, {{0.5, 0.6}, {0.7, 0.8}}}},
+      {"tokens", json::array({json::array({"is", "bark"}), json::array({"hot", "we"})})}};
+  const Trace b = trace_attention(load_spec(batches.dump(), "batches.json"));
+  CHECK(error_of([&] { (void)focus_trace(b, request({}, {}, "hot"), "batches.json"); }) ==
+        "batches.json: --focus query=hot: 'hot' is no query token in batch 0, but one of batch 1 "
+        "| hint: add batch=1 (or give the query's position)");
+  CHECK(focus_trace(b, request("1", {}, "hot"), "batches.json").focus->query == 0u);
+  // The header names the focused position's token in every batch kept.
+  std::ostringstream text;
+  render_text(focus_trace(b, request({}, {}, "1"), "batches.json"), TextOptions{}, text);
+  CHECK_THAT(text.str(), Contains("focus    query bark / we (position 1 of 0–1)"));
+}
+
+TEST_CASE("a token that begins with a space is found as typed, or trimmed", "[focus]") {
+  json input = {{"input", {{0.1, 0.2}, {0.3, 0.4}, {0.5, 0.6}}},
+                {"tokens", {"The", " cat", "sat"}}};
+  const Trace t = trace_attention(load_spec(input.dump(), "bpe.json"));
+  CHECK(focus_trace(t, request({}, {}, " cat"), "bpe.json").focus->query == 1u);
+  CHECK(focus_trace(t, request({}, {}, "sat "), "bpe.json").focus->query == 2u);
+  CHECK(parse_focus("query= cat").query == " cat");
+  // One head, one batch: 0 is the only valid index, and the header says so.
+  std::ostringstream text;
+  render_text(focus_trace(t, request("0", "0", "0"), "bpe.json"), TextOptions{}, text);
+  CHECK_THAT(text.str(), Contains("focus    batch 0 (the only one) · head 0 (the only one) · "
+                                  "query The (position\n           0 of 0–2)"));
 }
