@@ -51,6 +51,9 @@ class RawKeys {
     tcsetattr(STDIN_FILENO, TCSANOW, &raw);
   }
   ~RawKeys() {
+    // Keys pressed ahead (a held Enter) are dropped: they must not spill into the shell, nor
+    // scroll the last page away.
+    tcflush(STDIN_FILENO, TCIFLUSH);
     restore_settings();
     settings_saved = 0;
     for (int signal : signals) std::signal(signal, SIG_DFL);
@@ -188,30 +191,35 @@ void step_through(const std::vector<TextPage>& pages, bool ascii) {
     const TextPage& page = pages[at];
     const std::vector<std::string> lines = lines_of(page.text);
     const auto [rows, columns] = window_size();
-    // As many lines as fit above the footer and the blank line before it (a wide line takes
-    // several rows).
+    const bool last = at + 1 == pages.size();
+    const auto footer = [&](std::size_t end) {
+      const bool more = end < lines.size();
+      std::string where =
+          page.total > 0 ? fmt::format("stage {}/{}", page.number, page.total) : "the header";
+      if (first > 0 || more) {
+        where += fmt::format("{}lines {}{}{} of {}", dot, first + 1, ascii ? "-" : "–", end,
+                             lines.size());
+      }
+      return fmt::format("{}{}{}{}b back{}q quit", where, dot,
+                         more   ? "Enter more"
+                         : last ? "Enter end"
+                                : "Enter next",
+                         dot, dot);
+    };
+    // As many lines as fit above the footer and the blank line before it. A wide line takes
+    // several rows, and so does the footer in a narrow window: its longest form is counted.
+    const std::size_t reserved =
+        1 + rows_of(footer(std::max<std::size_t>(lines.size(), 1) - 1), columns);
     std::size_t end = first, used = 0;
     while (end < lines.size() &&
-           (end == first || used + rows_of(lines[end], columns) + 2 <= rows)) {
+           (end == first || used + rows_of(lines[end], columns) + reserved <= rows)) {
       used += rows_of(lines[end++], columns);
     }
     const bool more = end < lines.size();
-    const bool last = at + 1 == pages.size();
-    std::string where =
-        page.total > 0 ? fmt::format("stage {}/{}", page.number, page.total) : "the header";
-    if (first > 0 || more) {
-      where +=
-          fmt::format("{}lines {}{}{} of {}", dot, first + 1, ascii ? "-" : "–", end, lines.size());
-    }
-    const std::string footer = fmt::format("{}{}{}{}b back{}q quit", where, dot,
-                                           more   ? "Enter more"
-                                           : last ? "Enter end"
-                                                  : "Enter next",
-                                           dot, dot);
     // Home, clear the screen: each stage starts at the top, as on a slide.
     std::string screen = "\x1b[H\x1b[2J";
     for (std::size_t n = first; n < end; ++n) screen += lines[n] + "\n";
-    write_all(screen + "\n" + footer);
+    write_all(screen + "\n" + footer(end));
     Key key = read_key(keys);
     while (key == Key::other || (key == Key::back && at == 0 && first == 0)) key = read_key(keys);
     if (key == Key::quit || (key == Key::next && !more && last)) break;

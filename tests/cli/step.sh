@@ -6,7 +6,9 @@
 # On a terminal it checks: one stage per page with the footer "stage N/T · Enter next · b back ·
 # q quit"; the header on page 1 only (the screen is cleared between pages); Enter, space, n and →
 # go on; b, p and ← go back, and b on page 1 stays there; other keys (a lone Esc too) do nothing;
-# a page taller than the screen comes a screenful at a time ("lines 1–22 of N · Enter more"); the
+# a page taller than the screen comes a screenful at a time ("lines 1–22 of N · Enter more"), in a
+# narrow window too, where every line must still show; keys held down leave nothing for the
+# shell; the
 # last page has
 # the summary and "Enter end", and Enter there ends with status 0; q, Ctrl-C and Ctrl-D end with
 # status 0 and give the terminal back as it was (stty before = stty after); --ascii's footer;
@@ -64,6 +66,8 @@ bash -o pipefail -c "$3"
 status=$?
 stty -g >"$dir/stty.after"
 stty -a >"$dir/stty.after.long"
+# Keys pressed ahead of the program's end must not be left for the shell after it.
+if read -r -t 0.3 _; then echo yes; else echo no; fi >"$dir/leftover"
 echo "$status" >"$dir/status.new" && mv "$dir/status.new" "$dir/status"
 exec sleep 60
 EOF
@@ -205,6 +209,41 @@ expect_page 1 8 input
 keys n; keys n
 expect_page 3 8 scores
 keys Escape; sleep 0.2; keys q
+expect_exit 0
+
+# A held Enter: thirty at once end the walkthrough; none is left over for the shell.
+start held '"$bin" run --step'
+expect_page 1 8 input
+keys Enter Enter Enter Enter Enter Enter Enter Enter Enter Enter Enter Enter Enter Enter Enter \
+  Enter Enter Enter Enter Enter Enter Enter Enter Enter Enter Enter Enter Enter Enter Enter
+expect_exit 0
+[ "$(cat "$tmp/held/leftover")" = no ] || fail "expected no key left for the shell after the end"
+
+# A narrow window (40×10), where lines and the footer wrap: every line of the first page shows
+# on one screenful or the next, none lost to the wrapping.
+history=""
+start narrow '"$bin" run --step --color never' 40 10
+seen="" previous=""
+expect_screen "stage 1/8" "the first screenful in the narrow window"
+for _ in $(seq 1 20); do
+  # Wait for the screen to change after the key: each screenful has its own "lines a–b".
+  deadline=$((SECONDS + timeout_s))
+  until joined=$(tm capture-pane -p -J -t "$session") && [ "$joined" != "$previous" ] &&
+    [[ $joined == *"q quit"* ]]; do
+    [ "$SECONDS" -ge "$deadline" ] && { screen=$joined; fail "expected the next screenful"; }
+    sleep 0.05
+  done
+  previous=$joined
+  seen+=$joined$'\n'
+  [[ $joined == *"stage 2/8"* ]] && break
+  keys Enter
+done
+[[ $seen == *"stage 2/8"* ]] || fail "expected page 2 after the screenfuls of page 1"
+while IFS= read -r want; do
+  [ -z "$want" ] && continue
+  [[ $seen == *"$want"* ]] || fail "expected every line of page 1 on some screenful: missing '$want'"
+done < <("$bin" run --until input --color never)
+keys q
 expect_exit 0
 
 # A page taller than the screen (80×24): a screenful at a time, then the next stage.
