@@ -1,6 +1,7 @@
 // Terminal handling for run: colour detection and the --step pager.
 #include "terminal.hpp"
 
+#include <cerrno>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -28,6 +29,12 @@ void restore_settings() {
   if (settings_saved) tcsetattr(STDIN_FILENO, TCSANOW, &saved_settings);
 }
 
+// Set when the window changes size; its handler only interrupts the read of the next key.
+volatile std::sig_atomic_t resized = 0;
+extern "C" void note_resize(int) {
+  resized = 1;
+}
+
 extern "C" void restore_and_reraise(int signal) {
   restore_settings();
   std::signal(signal, SIG_DFL);
@@ -44,6 +51,11 @@ class RawKeys {
     }
     settings_saved = 1;
     for (int signal : signals) std::signal(signal, restore_and_reraise);
+    // No SA_RESTART: a resize interrupts the wait for a key, and the page is drawn again.
+    struct sigaction on_resize {};
+    on_resize.sa_handler = note_resize;
+    sigemptyset(&on_resize.sa_mask);
+    sigaction(SIGWINCH, &on_resize, nullptr);
     struct termios raw = saved_settings;
     raw.c_lflag &= ~static_cast<tcflag_t>(ICANON | ECHO | ISIG);
     raw.c_cc[VMIN] = 1;
@@ -57,15 +69,26 @@ class RawKeys {
     restore_settings();
     settings_saved = 0;
     for (int signal : signals) std::signal(signal, SIG_DFL);
+    std::signal(SIGWINCH, SIG_DFL);
   }
   RawKeys(const RawKeys&) = delete;
   RawKeys& operator=(const RawKeys&) = delete;
 
-  // The next byte, or -1 at the end of input.
+  // The next byte; -1 at the end of input, -3 when the window changed size meanwhile.
   int next() {
-    unsigned char c = 0;
-    const ssize_t n = read(STDIN_FILENO, &c, 1);
-    return n == 1 ? c : -1;
+    for (;;) {
+      unsigned char c = 0;
+      const ssize_t n = read(STDIN_FILENO, &c, 1);
+      if (n == 1) return c;
+      if (n < 0 && errno == EINTR) {
+        if (resized) {
+          resized = 0;
+          return -3;
+        }
+        continue;
+      }
+      return -1;
+    }
   }
 
   // The next byte if one comes within `ms` milliseconds (the rest of an arrow's sequence), else
@@ -81,7 +104,7 @@ class RawKeys {
   static constexpr int signals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
 };
 
-enum class Key { next, back, quit, other };
+enum class Key { next, back, quit, resize, other };
 
 Key read_key(RawKeys& keys) {
   const int c = keys.next();
@@ -101,6 +124,8 @@ Key read_key(RawKeys& keys) {
     case 4:   // Ctrl-D
     case -1:  // end of input
       return Key::quit;
+    case -3:  // the window changed size
+      return Key::resize;
     case 0x1b: {  // an arrow: ESC [ C (→) or ESC [ D (←), or ESC O C / ESC O D
       const int introducer = keys.next_within(50);
       if (introducer != '[' && introducer != 'O') return Key::other;
@@ -223,6 +248,7 @@ void step_through(const std::vector<TextPage>& pages, bool ascii) {
     Key key = read_key(keys);
     while (key == Key::other || (key == Key::back && at == 0 && first == 0)) key = read_key(keys);
     if (key == Key::quit || (key == Key::next && !more && last)) break;
+    if (key == Key::resize) continue;  // the same place, laid out for the new size
     if (key == Key::next) {
       if (more) {
         first = end;

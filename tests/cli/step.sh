@@ -7,7 +7,8 @@
 # q quit"; the header on page 1 only (the screen is cleared between pages); Enter, space, n and →
 # go on; b, p and ← go back, and b on page 1 stays there; other keys (a lone Esc too) do nothing;
 # a page taller than the screen comes a screenful at a time ("lines 1–22 of N · Enter more"), in a
-# narrow window too, where every line must still show; keys held down leave nothing for the
+# narrow window too, where every line must still show, and is drawn again when the window is
+# resized; keys held down leave nothing for the
 # shell; the
 # last page has
 # the summary and "Enter end", and Enter there ends with status 0; q, Ctrl-C and Ctrl-D end with
@@ -261,6 +262,9 @@ keys Enter
 expect_screen "stage 2/8 · " "page 2 after the two screenfuls of page 1"
 keys b
 expect_screen "stage 1/8 · lines 1–22 of " "b back to the top of page 1"
+# The window grows (a projector's window maximised): the page is drawn again, whole, at once.
+tm resize-window -t "$session" -x 100 -y 40
+expect_page 1 8 input
 keys q
 expect_exit 0
 
