@@ -19,26 +19,8 @@
 # shellcheck disable=SC2016  # command lines in single quotes: $bin expands in the shell running them
 set -u
 
-bin=${1:?usage: step.sh path/to/attn-trace}
-[ -x "$bin" ] || { echo "step.sh: not an executable: $bin" >&2; exit 1; }
-bin=$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")
-
-if ! command -v tmux >/dev/null; then
-  echo "FAIL: tmux is missing; this test drives --step in a real terminal and needs it:" >&2
-  echo "      run tools/install-deps.sh (it installs tmux)" >&2
-  exit 1
-fi
-
-tmp=$(mktemp -d)
-socket=attn-trace-test-$$
-unset TMUX  # run from inside tmux too: our own server, not the user's
-tm() { tmux -L "$socket" -f /dev/null "$@"; }
-cleanup() {
-  tm kill-server 2>/dev/null
-  rm -f "${TMUX_TMPDIR:-/tmp}/tmux-$(id -u)/$socket"  # kill-server leaves the socket file
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
+# shellcheck source=tmux_lib.sh
+source "$(dirname "$0")/tmux_lib.sh" step.sh "${1:-}" "drives --step"
 
 timeout_s=5      # how long a screen may take to appear
 session=""       # the tmux session of the scenario under way
