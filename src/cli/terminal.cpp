@@ -1,11 +1,15 @@
 // Terminal handling for run: colour detection and the --step pager.
 #include "terminal.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
 
 #include <poll.h>
 #include <sys/ioctl.h>
