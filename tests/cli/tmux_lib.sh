@@ -24,3 +24,12 @@ cleanup() {
   rm -rf "$tmp"
 }
 trap cleanup EXIT
+
+# tmux needs a pseudo-terminal for every window: say so plainly when it cannot get one (a chroot
+# or container without /dev/pts) rather than failing later on the first scenario.
+if ! probe=$(tm new-session -d -s probe -x 20 -y 5 'sleep 1' 2>&1); then
+  echo "FAIL: tmux cannot open a terminal on this machine: $probe" >&2
+  echo "      it needs pseudo-terminals: is /dev/pts mounted?" >&2
+  exit 1
+fi
+tm kill-session -t probe 2>/dev/null
