@@ -63,15 +63,15 @@ int palette_index(Rgb colour) {
     }
     return static_cast<int>(best);
   };
-  const int r = nearest_level(colour.r), g = nearest_level(colour.g), b = nearest_level(colour.b);
-  const Rgb cube = palette_colour(16 + 36 * r + 6 * g + b);
-  const int grey_step = std::clamp((colour.r + colour.g + colour.b) / 3 - 8 + 5, 0, 239) / 10;
-  const auto grey_level = static_cast<std::uint8_t>(8 + 10 * std::min(grey_step, 23));
-  const Rgb grey{grey_level, grey_level, grey_level};
-  if (squared_distance(colour, grey) < squared_distance(colour, cube)) {
-    return 232 + std::min(grey_step, 23);
-  }
-  return 16 + 36 * r + 6 * g + b;
+  const int cube =
+      16 + 36 * nearest_level(colour.r) + 6 * nearest_level(colour.g) + nearest_level(colour.b);
+  // The grey step nearest the channels' mean, among 8, 18, …, 238.
+  const int mean = (colour.r + colour.g + colour.b) / 3;
+  const int grey = 232 + std::min(std::max(mean - 3, 0) / 10, 23);
+  return squared_distance(colour, palette_colour(grey)) <
+                 squared_distance(colour, palette_colour(cube))
+             ? grey
+             : cube;
 }
 
 std::string on_background(std::string_view cell, Rgb colour, ColorMode mode, bool strong) {
