@@ -7,6 +7,8 @@
 set -u
 status=$1 fragment=$2
 shift 2
+# An empty fragment is found in any output: such a test could not fail.
+[ -n "$fragment" ] || { echo "FAIL: expect.sh was given an empty FRAGMENT: nothing to look for"; exit 1; }
 stdin=/dev/null
 if [ "$1" = "--stdin" ]; then stdin=$2; shift 2; fi
 
@@ -14,11 +16,19 @@ args=()
 for arg in "$@"; do [ "$arg" = "{empty}" ] && args+=("") || args+=("$arg"); done
 set -- "${args[@]}"
 
+command=("$@")
 out=$(mktemp) && trap 'rm -f "$out"' EXIT
-"$@" <"$stdin" >"$out" 2>&1
+"${command[@]}" <"$stdin" >"$out" 2>&1
 actual=$?
 
-fail() { echo "FAIL: $*"; echo "--- command: $*"; echo "--- output:"; cat "$out"; exit 1; }
+fail() {
+  echo "FAIL: $*"
+  echo "--- command: $(printf '%q ' "${command[@]}")"
+  [ "$stdin" = /dev/null ] || echo "--- standard input: $stdin"
+  echo "--- output:"
+  cat "$out"
+  exit 1
+}
 [ "$actual" = "$status" ] || fail "exit status $actual, expected $status"
 grep -qF -- "$fragment" "$out" || fail "output lacks: $fragment"
 if grep -qE 'terminate called|Aborted|Segmentation|runtime error:|AddressSanitizer' "$out"; then

@@ -58,6 +58,10 @@ for page in "$tutorials"/*.md; do
     fail "$page: a \`\`\` block is never closed"
     continue
   fi
+  # A page of an example shows the tool's real output at least once.
+  if [ "$count" -eq 0 ] && [ "$(basename "$page")" != README.md ]; then
+    fail "$page: no sample (a \`\`\`console block starting \"\$ attn-trace …\"): a page shows real output"
+  fi
   for ((n = 1; n <= count; n++)); do
     samples=$((samples + 1))
     command_line=$(<"$dir/$n.cmd")
@@ -82,6 +86,7 @@ for page in "$tutorials"/*.md; do
   done
 done
 
+[ "$samples" -gt 0 ] || fail "no sample in any page of $tutorials: nothing was checked"
 if [ "$problems" -gt 0 ]; then
   echo "$problems problem(s) in $tutorials. A new example needs a page linked from $index;"
   echo "after a change to the walkthrough or an example, run: tools/update-tutorials.sh $binary"

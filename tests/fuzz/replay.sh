@@ -5,7 +5,9 @@
 set -u
 binary=$1 dir=$2
 failed=0
-for input in "$dir"/*.json; do
+inputs=("$dir"/*.json)
+[ -e "${inputs[0]}" ] || { echo "FAIL: no regression input (*.json) in $dir"; exit 1; }
+for input in "${inputs[@]}"; do
   out=$("$binary" run "$input" --format json -o /dev/null 2>&1)
   status=$?
   if { [ "$status" != 0 ] && [ "$status" != 1 ]; } ||
