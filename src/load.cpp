@@ -1198,6 +1198,16 @@ class Loader {
                                  value.dump()));
       }
       spec.num_heads = static_cast<Index>(heads);
+    } else if (external_weights_) {
+      // A state_dict holds the weights but not the head count (nn.MultiheadAttention keeps it as
+      // an attribute): one head would be a guess, and a wrong guess changes every number.
+      fail("num_heads",
+           fmt::format("missing: the weights come from {}, and a state_dict does not record the "
+                       "number of heads",
+                       weights_file_),
+           fmt::format("give it with --heads N, or as \"num_heads\": N in {}; N divides the width "
+                       "of Q, K and V ({}): {}",
+                       file_, model, fmt::join(head_counts(model), ", ")));
     }
     if (model % spec.num_heads != 0) {
       fail(source,

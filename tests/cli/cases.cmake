@@ -141,6 +141,14 @@ cli_test(weights_both_stdin 2 "the input and the weights cannot both come from s
 cli_test(heads_flag 0 "H = 4 heads · d = 2"
          run ${SD}/encoder-layer/input.json --weights ${SD}/encoder-layer/weights.json --heads 4
          --stages input)
+# A state_dict does not record the head count: nobody gave it, so nothing is traced.
+cli_test(weights_heads_missing 1 "input.json: num_heads: missing: the weights come from ${SD}/encoder-layer/weights.json, and a state_dict does not record the number of heads"
+         run ${SD}/encoder-layer/input.json --weights ${SD}/encoder-layer/weights.json)
+cli_test(weights_heads_missing_hint 1 "hint: give it with --heads N, or as \"num_heads\": N in ${SD}/encoder-layer/input.json"
+         run ${SD}/encoder-layer/input.json --weights ${SD}/encoder-layer/weights.json --format json)
+cli_test(weights_heads_missing_explain 1 "a state_dict does not record the number of heads"
+         explain "output[0,0,0]" ${SD}/encoder-layer/input.json --weights ${SD}/encoder-layer/weights.json
+         --weights-prefix self_attn.)
 cli_test(heads_flag_not_divisor 1 "--heads: 3 does not divide the width of Q, K and V (8)"
          run ${SD}/encoder-layer/input.json --weights ${SD}/encoder-layer/weights.json --heads 3)
 cli_test(heads_flag_zero 2 "expected a whole number from 1"

@@ -108,6 +108,35 @@ TEST_CASE("the layer of a whole model is the one --weights-prefix names", "[stat
   }
 }
 
+TEST_CASE("a state_dict does not record the head count: without one given, it is refused",
+          "[state_dict]") {
+  // A 4-head nn.TransformerEncoderLayer: traced with one head, its output was off by 20.9.
+  const std::string input = read(cases / "encoder-layer" / "input.json");
+  LoadOptions options;
+  options.weights = WeightsFile{read(cases / "encoder-layer" / "weights.json"), "enc.json",
+                                std::string("self_attn.")};
+  try {
+    (void)load_spec(input, "x.json", options);
+    FAIL("a state_dict without a head count was traced");
+  } catch (const Error& e) {
+    CHECK(std::string(e.what()) ==
+          "x.json: num_heads: missing: the weights come from enc.json, and a state_dict does not "
+          "record the number of heads");
+    CHECK(e.hint() ==
+          "give it with --heads N, or as \"num_heads\": N in x.json; N divides the width of Q, K "
+          "and V (8): 1, 2, 4, 8");
+  }
+  SECTION("--heads gives it") {
+    options.num_heads = 4;
+    CHECK(load_spec(input, "x.json", options).num_heads == 4);
+  }
+  SECTION("num_heads in the input gives it") {
+    json with_heads = json::parse(input);
+    with_heads["num_heads"] = 2;
+    CHECK(load_spec(with_heads.dump(), "x.json", options).num_heads == 2);
+  }
+}
+
 TEST_CASE("attention_layers finds each layer once, by its Q/K/V weights", "[state_dict]") {
   const std::vector<std::string> keys = {"wte.weight",
                                          "h.0.attn.c_attn.weight",
@@ -127,7 +156,7 @@ TEST_CASE("attention_layers finds each layer once, by its Q/K/V weights", "[stat
 }
 
 TEST_CASE("a layer at the top level leaves a nested layer's keys alone", "[state_dict]") {
-  const json input = {{"input", {{1.0, 0.0}, {0.0, 1.0}}}};
+  const json input = {{"input", {{1.0, 0.0}, {0.0, 1.0}}}, {"num_heads", 1}};
   const json model = {{"W_q", {{1.0, 0.0}, {0.0, 1.0}}}, {"W_k", {{2.0, 0.0}, {0.0, 2.0}}},
                       {"W_v", {{3.0, 0.0}, {0.0, 3.0}}}, {"decoder.W_q", {{9.0}}},
                       {"decoder.W_k", {{9.0}}},          {"decoder.W_v", {{9.0}}}};
@@ -205,7 +234,7 @@ TEST_CASE("weights files of real models: what their layers hold besides weights"
 
 TEST_CASE("BERT's query/key/value and timm's proj load as the nn.Linear layers they are",
           "[state_dict]") {
-  const json input = {{"input", {{0.2, 0.1}, {0.9, 0.4}, {0.7, 0.8}}}};
+  const json input = {{"input", {{0.2, 0.1}, {0.9, 0.4}, {0.7, 0.8}}}, {"num_heads", 1}};
   const json wq = {{0.5, -0.3}, {0.2, 0.8}}, wk = {{0.4, 0.1}, {-0.6, 0.7}},
              wv = {{0.9, 0.2}, {-0.1, 0.5}}, wo = {{0.6, -0.4}, {0.3, 0.7}};
   const auto trace_with = [&](const json& model) {
