@@ -1,38 +1,68 @@
 #!/usr/bin/env python3
-"""Generate the golden test files for attn-trace (tests/golden/*.json).
+"""Generate the golden test files for attn-trace (every file in tests/golden/).
+
+Which cases
+-----------
+Two families, one section of configurations each (PLAIN_CONFIGS and MASK_CONFIGS below):
+
+* plain self-attention: tests/golden/h*.json and i-am-good.json (the tool's default example,
+  "I am good").  1 to 4 heads, batched and unbatched, weights in packed / separate / plain form,
+  torch or math layout, with or without biases and output projection, or no ``weights`` at all
+  (identity projections); every ``scale`` option (omitted, "head_dim", "embed_dim", "none", a
+  number); tokens shared or per batch;
+* masks and cross-attention: tests/golden/mask-*.json and cross-*.json.  The input keys beyond
+  those: ``mask``, ``attn_mask``, ``key_padding_mask`` (alone and combined, and rows blocked for
+  every key), cross-attention (``kv_input``, or ``key_input`` + ``value_input`` with kdim/vdim
+  different from E, ``kv_tokens``), ``weights.bias_k`` / ``weights.bias_v`` (add_bias_kv) and
+  ``add_zero_attn``.
 
 What it does
 ------------
-For every configuration listed in CONFIGS below this script
+For every configuration this script
 
-1. builds an attn-trace input document exactly as a user would write it
-   (``input``, optional ``tokens``/``name``/``description``, ``num_heads``,
-   ``scale``, ``weight_layout`` and ``weights`` in packed / separate /
-   plain form, torch or math layout, with or without biases and output
-   projection, or no ``weights`` at all = identity projections);
-2. parses that document back (independently of how it was generated) and
-   computes every stage of the step trace with torch in float64:
-   input, projections, split_heads (H>1), scores, scaling, softmax,
-   weighted_values, summation, merge_heads (H>1), out_proj (if given);
-3. re-computes every stage a second time with plain numpy loops (explicit
-   column slicing per head, explicit sums) and asserts both agree;
-4. cross-checks against a real ``torch.nn.MultiheadAttention`` loaded with
-   the original (torch-layout) weights: its per-head attention weights
-   (need_weights=True, average_attn_weights=False) must equal the
-   ``softmax`` stage and its output must equal the ``out_proj`` output
-   (or the merged context when the config has no output projection),
-   within 1e-12 relative.  Scales other than 1/sqrt(d) are emulated by
-   multiplying the q part of MHA's in_proj weight and bias by
-   c = scale*sqrt(d); missing projections become identity / zero bias.
+1. builds an attn-trace input document exactly as a user would write it: ``input`` (and the
+   key/value sources for cross-attention), optional ``tokens`` / ``kv_tokens`` / ``name`` /
+   ``description``, ``num_heads``, ``scale``, ``weight_layout`` and ``weights`` (packed /
+   separate / plain form, torch or math layout, with or without biases and output projection,
+   or no ``weights`` at all = identity projections; bias_k/bias_v as the state_dict's (1, 1, E)
+   or as a flat list), add_zero_attn, and the masks (``mask`` "causal" or a 0/1 keep matrix
+   (L, S) or (B, L, S); ``attn_mask`` bool or float, (L, S) or 3-D (B*H, L, S) / (H, L, S),
+   floats may be the string "-inf"; ``key_padding_mask`` (S) or (B, S));
+2. parses that document back (independently of how it was generated) and computes every stage
+   of the step trace with torch in float64:
+   input, projections, extra_keys (bias_kv / zero_attn), split_heads (H>1), scores, scaling,
+   masking (if any mask), softmax, weighted_values, summation, merge_heads (H>1), out_proj
+   (if given);
+3. re-computes every stage a second time with plain numpy / Python loops (explicit column
+   slicing per head, explicit sums), reading the weights and masks straight from the JSON lists
+   element by element, and asserts both agree (NaN at exactly the same places, equal
+   infinities, finite values within 1e-12 relative);
+4. cross-checks against a real ``torch.nn.MultiheadAttention`` (batch_first=True,
+   bias / add_bias_kv / add_zero_attn / kdim / vdim as the document says) whose state_dict is
+   translated from the document's weights (missing projections become identity / zero bias)
+   and asserted equal to the generator's originals.  Scales other than 1/sqrt(d) are emulated
+   by multiplying the q part of its in_proj weight and bias by c = scale*sqrt(d), with the
+   scale worked out from the configuration independently of step 2.  It is called with the
+   document's key_padding_mask as a bool tensor and an attn_mask that combines ``mask`` (as a
+   bool mask, blocked = not keep, repeated over the heads for (B, L, S)) with the given
+   attn_mask (logical_or for bool, masked_fill(-inf) for float).
+   Its per-head attention weights (need_weights=True, average_attn_weights=False) must equal
+   the ``softmax`` stage and its output the ``out_proj`` output (or the merged context when
+   there is no output projection), within 1e-12 relative, with NaN at exactly the same
+   positions (fully blocked rows) and equal infinities.
+   The module is kept in training mode with dropout 0.0, i.e. on the reference
+   F.multi_head_attention_forward path (not the fused eval-mode fast path).
    Any mismatch raises AssertionError and the script exits non-zero;
-5. writes tests/golden/<config-name>.json:
+5. writes tests/golden/<config-name>.json, and reads it back to check it holds exactly the
+   document and the stage tensors:
    {"name", "covers", "input": <document>,
     "stages": {stage: {tensor: {"shape": [...], "data": [flat row-major]}}}}
+   Non-finite numbers in "data" are written as the strings "-inf", "inf" and "nan" (JSON has
+   no infinities or NaN); every other number is a JSON number.
 
-Everything is deterministic: each config's random numbers come from a numpy
-generator seeded with crc32(config name); inputs and weights are rounded to
-a few decimals, and the expected values are computed from those exact
-numbers as written in the JSON.
+Everything is deterministic: each config's random numbers come from a numpy generator seeded
+with crc32(config name); inputs, weights and float mask values are rounded to a few decimals,
+and the expected values are computed from those exact numbers as written in the JSON.
 
 How to rerun
 ------------
@@ -40,54 +70,66 @@ From the repository root:
 
     /usr/bin/python3 tools/make_goldens.py
 
-(needs torch >= 1.13 and numpy).  It (re)writes every golden file and prints
-one line per file written.
+(needs torch >= 1.13 and numpy).  It (re)writes every golden file, prints one line per file
+written, and warns about any .json file in tests/golden/ that it does not produce.
+
+This file holds the configurations; the code that builds, computes, checks and writes each
+file is in tools/golden_lib.py (a module, not a second script).
 """
 
-import json
-import math
 import os
 import sys
-import zlib
 
-import numpy as np
-import torch
+# The helpers live next to this script, in tools/golden_lib.py (importing it also sets torch's
+# default dtype to float64).
+from golden_lib import OMIT, OUT_DIR, build_case, process, truth_from_doc
 
-torch.set_default_dtype(torch.float64)
-
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-OUT_DIR = os.path.join(REPO_ROOT, "tests", "golden")
-
-RTOL = 1e-12
-
-WORDS = ["the", "cat", "sat", "on", "a", "mat", "dogs", "bark", "loud",
-         "we", "run", "fast", "sun", "is", "hot", "I", "see", "it"]
+MASK_PREFIXES = ("mask-", "cross-")
 
 # ---------------------------------------------------------------------------
 # Configurations
-#   H: num_heads, E: embed dim, L: sequence length, B: batch (None=unbatched)
+#   H heads, E embed dim, L query length, B batch (None = unbatched)
+#   S: key count (None = self-attention, S = L)
+#   cross: None (self) | "kv" (kv_input (S, E_kv), E_kv = E) | "sep" (key_input (S, kdim),
+#          value_input (S, vdim))
 #   form: packed | separate | plain | identity (no "weights" key)
-#   in_bias: bool (in_proj_bias or b_q/b_k/b_v)
-#   out: none | bias | nobias      out_names: "torch" (out_proj.*) | "plain" (W_o/b_o)
 #   layout: None (omitted -> torch) | "torch" | "math"
+#   in_bias: bool (in_proj_bias or b_q/b_k/b_v)
+#   out: none | bias | nobias      out_names: "torch" (out_proj.*) | "plain" (W_o/b_o);
+#        default "plain" for the plain form, "torch" otherwise
 #   scale: OMIT (key omitted) or the value to write
-#   tokens: none | shared | per_batch
+#   bias_kv: None | "sd" ((1, 1, E) lists) | "flat" (E numbers) ; zero_attn: None (key omitted)
+#            | True | False
+#   mask: None | "causal" | "keep2d" | "keep3d"
+#   attn: None | "bool2d" | "bool3d" | "float2d" | "float3d" | "float01"
+#   kpm: False | True
+#   explicit: dict of hand-written mask values (doc key -> value) used instead of random ones
+#   full_rows: the masks must block at least one whole row (and not all rows); otherwise no row
+#              may be fully blocked by the masks (counting the real keys only when
+#              allow_real_full is set: the extra bias_kv / zero_attn keys keep the row finite)
+#   combo: every mask given must block at least one position that no other mask blocks
+#   tokens / kv_tokens: "none" | "shared" | "per_batch"
+#   doc_name / description: the document's "name" / "description" (None = key omitted)
 # ---------------------------------------------------------------------------
-OMIT = object()
-
-
-def C(name, covers, H, E, L, B=None, form="packed", in_bias=True, out="bias",
-      out_names=None, layout=None, scale=OMIT, tokens="none", doc_name=None,
+def C(name, covers, H, E, L, B=None, S=None, cross=None, kdim=None, vdim=None, form="packed",
+      layout=None, in_bias=True, out="bias", out_names=None, scale=OMIT, bias_kv=None,
+      zero_attn=None, mask=None, attn=None, kpm=False, explicit=None, full_rows=False,
+      allow_real_full=False, combo=False, tokens="none", kv_tokens="none", doc_name=None,
       description=None):
     if out_names is None:
         out_names = "plain" if form == "plain" else "torch"
-    return dict(name=name, covers=covers, H=H, E=E, L=L, B=B, form=form,
-                in_bias=in_bias, out=out, out_names=out_names, layout=layout,
-                scale=scale, tokens=tokens, doc_name=doc_name,
-                description=description)
+    return dict(name=name, covers=covers, H=H, E=E, L=L, B=B, S=S, cross=cross, kdim=kdim,
+                vdim=vdim, form=form, layout=layout, in_bias=in_bias, out=out,
+                out_names=out_names, scale=scale, bias_kv=bias_kv, zero_attn=zero_attn,
+                mask=mask, attn=attn, kpm=kpm, explicit=explicit or {}, full_rows=full_rows,
+                allow_real_full=allow_real_full, combo=combo, tokens=tokens,
+                kv_tokens=kv_tokens, doc_name=doc_name, description=description)
 
 
-CONFIGS = [
+# ---------------------------------------------------------------------------
+# Plain self-attention cases: h*.json and i-am-good.json
+# ---------------------------------------------------------------------------
+PLAIN_CONFIGS = [
     C("h1-packed-bias-torch",
       "1 head, unbatched, packed in_proj with bias, out_proj with bias, explicit torch layout, scale head_dim, tokens, L=5",
       H=1, E=4, L=5, layout="torch", scale="head_dim", tokens="shared"),
@@ -176,6 +218,10 @@ CONFIGS = [
       H=4, E=4, L=3, tokens="shared"),
 ]
 
+# The tool's default example, written by hand rather than drawn at random.
+I_AM_GOOD_NAME = "i-am-good"
+I_AM_GOOD_COVERS = ("the tool's default example: 1 head, unbatched, packed in_proj+bias, "
+                    "out_proj+bias, tokens")
 I_AM_GOOD = {
     "name": "I am good",
     "input": [[0.2, 0.1], [0.9, 0.4], [0.7, 0.8]],
@@ -192,450 +238,167 @@ I_AM_GOOD = {
 
 
 # ---------------------------------------------------------------------------
-# Building input documents
+# Masks and cross-attention cases: mask-*.json and cross-*.json
 # ---------------------------------------------------------------------------
-def rnd(rng, shape, scale, decimals):
-    a = rng.uniform(-scale, scale, size=shape)
-    return np.round(a, decimals)
+def MC(name, covers, **kw):
+    """A mask / cross-attention config: its document carries the config's name, and it has
+    query tokens unless told otherwise."""
+    kw.setdefault("tokens", "shared")
+    return C(name, covers, doc_name=name, **kw)
 
 
-def tolist(a):
-    return [float(x) if np.ndim(x) == 0 else tolist(x) for x in a] \
-        if np.ndim(a) > 0 else float(a)
+T_, F_ = True, False
 
-
-def build_case(cfg):
-    """Return (doc, truth) where truth holds torch-layout originals."""
-    rng = np.random.default_rng(zlib.crc32(cfg["name"].encode()))
-    H, E, L, B = cfg["H"], cfg["E"], cfg["L"], cfg["B"]
-    xshape = (L, E) if B is None else (B, L, E)
-    X = rnd(rng, xshape, 1.0, 2)
-    # The intended multiplier, worked out here independently of parse_doc so
-    # the MHA cross-check also validates the scale handling.
-    sc = cfg["scale"]
-    truth = {"X": X, "scale": {"head_dim": (E // H) ** -0.5, "embed_dim": E ** -0.5,
-                               "none": 1.0}.get(sc, (E // H) ** -0.5 if sc is OMIT else sc)}
-    doc = {}
-    if cfg["doc_name"]:
-        doc["name"] = cfg["doc_name"]
-    if cfg["description"]:
-        doc["description"] = cfg["description"]
-    doc["input"] = tolist(X)
-    if cfg["tokens"] == "shared":
-        doc["tokens"] = [WORDS[int(i)] for i in rng.choice(len(WORDS), L, replace=False)]
-    elif cfg["tokens"] == "per_batch":
-        doc["tokens"] = [[WORDS[int(i)] for i in rng.choice(len(WORDS), L, replace=False)]
-                         for _ in range(B)]
-    doc["num_heads"] = H
-    if cfg["scale"] is not OMIT:
-        doc["scale"] = cfg["scale"]
-    if cfg["layout"] is not None:
-        doc["weight_layout"] = cfg["layout"]
-    math_layout = cfg["layout"] == "math"
-
-    def W(a):  # torch-layout (out,in) matrix -> as written in the doc
-        return tolist(a.T if math_layout else a)
-
-    if cfg["form"] != "identity":
-        Wq, Wk, Wv = (rnd(rng, (E, E), 1.0, 3) for _ in range(3))
-        truth.update(Wq=Wq, Wk=Wk, Wv=Wv)
-        w = {}
-        if cfg["in_bias"]:
-            bq, bk, bv = (rnd(rng, (E,), 0.5, 3) for _ in range(3))
-            truth.update(bq=bq, bk=bk, bv=bv)
-        if cfg["form"] == "packed":
-            w["in_proj_weight"] = W(np.concatenate([Wq, Wk, Wv], axis=0))
-            if cfg["in_bias"]:
-                w["in_proj_bias"] = tolist(np.concatenate([bq, bk, bv]))
-        elif cfg["form"] == "separate":
-            w["q_proj_weight"] = W(Wq)
-            w["k_proj_weight"] = W(Wk)
-            w["v_proj_weight"] = W(Wv)
-            if cfg["in_bias"]:
-                w["in_proj_bias"] = tolist(np.concatenate([bq, bk, bv]))
-        elif cfg["form"] == "plain":
-            w["W_q"], w["W_k"], w["W_v"] = W(Wq), W(Wk), W(Wv)
-            if cfg["in_bias"]:
-                w["b_q"], w["b_k"], w["b_v"] = tolist(bq), tolist(bk), tolist(bv)
-        else:
-            raise ValueError(cfg["form"])
-        if cfg["out"] != "none":
-            Wo = rnd(rng, (E, E), 1.0, 3)
-            truth["Wo"] = Wo
-            wn, bn = (("out_proj.weight", "out_proj.bias") if cfg["out_names"] == "torch"
-                      else ("W_o", "b_o"))
-            w[wn] = W(Wo)
-            if cfg["out"] == "bias":
-                bo = rnd(rng, (E,), 0.5, 3)
-                truth["bo"] = bo
-                w[bn] = tolist(bo)
-        doc["weights"] = w
-    else:
-        assert cfg["out"] in ("bias", "none")
-    return doc, truth
-
-
-def truth_from_doc(doc):
-    """Torch-layout originals for a hand-written doc (used for i-am-good)."""
-    p = parse_doc(doc)
-    t = {"X": p["X"].numpy(), "scale": 1.0 / math.sqrt(p["d"])}
-    assert doc.get("scale", "head_dim") == "head_dim"
-    for k in ("Wq", "Wk", "Wv", "bq", "bk", "bv", "Wo", "bo"):
-        if p.get(k) is not None:
-            t[k] = p[k].numpy()
-    return t
-
-
-# ---------------------------------------------------------------------------
-# Parsing a document back (as the tool would) and computing the stages
-# ---------------------------------------------------------------------------
-def parse_doc(doc):
-    X = torch.tensor(doc["input"], dtype=torch.float64)
-    E = X.shape[-1]
-    H = doc.get("num_heads", 1)
-    assert E % H == 0
-    d = E // H
-    sc = doc.get("scale", "head_dim")
-    if sc == "head_dim":
-        scale = 1.0 / math.sqrt(d)
-    elif sc == "embed_dim":
-        scale = 1.0 / math.sqrt(E)
-    elif sc == "none":
-        scale = 1.0
-    else:
-        assert isinstance(sc, (int, float)) and not isinstance(sc, bool)
-        scale = float(sc)
-    layout = doc.get("weight_layout", "torch")
-    assert layout in ("torch", "math")
-
-    def M(a):  # doc matrix -> torch (out,in) layout
-        t = torch.tensor(a, dtype=torch.float64)
-        assert t.dim() == 2
-        return t.t().contiguous() if layout == "math" else t
-
-    def V(a):
-        t = torch.tensor(a, dtype=torch.float64)
-        assert t.shape == (E,) or t.shape == (3 * E,)
-        return t
-
-    p = dict(X=X, E=E, H=H, d=d, scale=scale)
-    w = doc.get("weights")
-    if w is None:
-        p.update(Wq=None, Wk=None, Wv=None, bq=None, bk=None, bv=None,
-                 Wo=None, bo=None)
-        return p
-    if "in_proj_weight" in w:
-        Win = M(w["in_proj_weight"])
-        assert Win.shape == (3 * E, E)
-        p["Wq"], p["Wk"], p["Wv"] = Win[:E], Win[E:2 * E], Win[2 * E:]
-    elif "q_proj_weight" in w:
-        p["Wq"], p["Wk"], p["Wv"] = (M(w[k]) for k in
-                                     ("q_proj_weight", "k_proj_weight", "v_proj_weight"))
-    else:
-        p["Wq"], p["Wk"], p["Wv"] = M(w["W_q"]), M(w["W_k"]), M(w["W_v"])
-    for k in ("Wq", "Wk", "Wv"):
-        assert p[k].shape == (E, E)
-    if "in_proj_bias" in w:
-        b = V(w["in_proj_bias"])
-        assert b.shape == (3 * E,)
-        p["bq"], p["bk"], p["bv"] = b[:E], b[E:2 * E], b[2 * E:]
-    elif "b_q" in w:
-        p["bq"], p["bk"], p["bv"] = V(w["b_q"]), V(w["b_k"]), V(w["b_v"])
-    else:
-        p["bq"] = p["bk"] = p["bv"] = None
-    if "out_proj.weight" in w:
-        p["Wo"] = M(w["out_proj.weight"])
-        p["bo"] = V(w["out_proj.bias"]) if "out_proj.bias" in w else None
-    elif "W_o" in w:
-        p["Wo"] = M(w["W_o"])
-        p["bo"] = V(w["b_o"]) if "b_o" in w else None
-    else:
-        p["Wo"] = p["bo"] = None
-    return p
-
-
-def compute_stages(p):
-    """Stage tensors with torch ops (float64). Returns ordered dict."""
-    X, E, H, d, scale = p["X"], p["E"], p["H"], p["d"], p["scale"]
-    L = X.shape[-2]
-
-    def lin(x, Wt, b):
-        if Wt is None:
-            return x.clone()
-        y = x @ Wt.t()
-        return y + b if b is not None else y
-
-    Q = lin(X, p["Wq"], p["bq"])
-    K = lin(X, p["Wk"], p["bk"])
-    Vv = lin(X, p["Wv"], p["bv"])
-    st = {"input": {"X": X}, "projections": {"Q": Q, "K": K, "V": Vv}}
-
-    def split(t):  # (..., L, E) -> (..., H, L, d)
-        return t.reshape(*t.shape[:-1], H, d).transpose(-3, -2).contiguous()
-
-    Qh, Kh, Vh = split(Q), split(K), split(Vv)
-    if H > 1:
-        st["split_heads"] = {"Q": Qh, "K": Kh, "V": Vh}
-    scores = Qh @ Kh.transpose(-1, -2)
-    scaled = scores * scale
-    weights = torch.softmax(scaled, dim=-1)
-    weighted = weights.unsqueeze(-1) * Vh.unsqueeze(-3)  # (..., H, L, S, d)
-    context = weighted.sum(dim=-2)  # (..., H, L, d)
-    merged = context.transpose(-3, -2).reshape(*context.shape[:-3], L, E)
-
-    if H == 1:
-        st["scores"] = {"scores": scores.squeeze(-3)}
-        st["scaling"] = {"scaled": scaled.squeeze(-3)}
-        st["softmax"] = {"weights": weights.squeeze(-3)}
-        st["weighted_values"] = {"weighted": weighted.squeeze(-4)}
-        st["summation"] = {"context": context.squeeze(-3)}
-    else:
-        st["scores"] = {"scores": scores}
-        st["scaling"] = {"scaled": scaled}
-        st["softmax"] = {"weights": weights}
-        st["weighted_values"] = {"weighted": weighted}
-        st["summation"] = {"context": context}
-        st["merge_heads"] = {"context": merged}
-    if p["Wo"] is not None:
-        st["out_proj"] = {"output": lin(merged, p["Wo"], p["bo"])}
-    return st, weights, merged
-
-
-def naive_stages(p):
-    """Independent numpy re-implementation with explicit loops."""
-    X = p["X"].numpy()
-    E, H, d, scale = p["E"], p["H"], p["d"], p["scale"]
-    batched = X.ndim == 3
-    Xb = X if batched else X[None]
-    B, L, _ = Xb.shape
-
-    def proj(Wt, b):
-        out = np.zeros((B, L, E))
-        for bi in range(B):
-            for i in range(L):
-                for o in range(E):
-                    s = 0.0 if b is None else float(b[o])
-                    if Wt is None:
-                        s = Xb[bi, i, o]
-                    else:
-                        for k in range(E):
-                            s += Xb[bi, i, k] * float(Wt[o, k])
-                    out[bi, i, o] = s
-        return out
-
-    nz = lambda t: None if t is None else t.numpy()
-    Q = proj(nz(p["Wq"]), nz(p["bq"]))
-    K = proj(nz(p["Wk"]), nz(p["bk"]))
-    V = proj(nz(p["Wv"]), nz(p["bv"]))
-    Qh = np.stack([Q[:, :, h * d:(h + 1) * d] for h in range(H)], axis=1)
-    Kh = np.stack([K[:, :, h * d:(h + 1) * d] for h in range(H)], axis=1)
-    Vh = np.stack([V[:, :, h * d:(h + 1) * d] for h in range(H)], axis=1)
-    scores = np.zeros((B, H, L, L))
-    for bi in range(B):
-        for h in range(H):
-            for i in range(L):
-                for j in range(L):
-                    scores[bi, h, i, j] = sum(Qh[bi, h, i, c] * Kh[bi, h, j, c] for c in range(d))
-    scaled = scores * scale
-    m = scaled.max(axis=-1, keepdims=True)
-    e = np.exp(scaled - m)
-    weights = e / e.sum(axis=-1, keepdims=True)
-    weighted = np.zeros((B, H, L, L, d))
-    for bi in range(B):
-        for h in range(H):
-            for i in range(L):
-                for j in range(L):
-                    weighted[bi, h, i, j, :] = weights[bi, h, i, j] * Vh[bi, h, j, :]
-    context = weighted.sum(axis=3)
-    merged = np.concatenate([context[:, h] for h in range(H)], axis=-1)
-    st = {"input": {"X": Xb}, "projections": {"Q": Q, "K": K, "V": V}}
-    hx = (lambda t: t) if H > 1 else (lambda t: t[:, 0])
-    if H > 1:
-        st["split_heads"] = {"Q": Qh, "K": Kh, "V": Vh}
-    st["scores"] = {"scores": hx(scores)}
-    st["scaling"] = {"scaled": hx(scaled)}
-    st["softmax"] = {"weights": hx(weights)}
-    st["weighted_values"] = {"weighted": hx(weighted)}
-    st["summation"] = {"context": hx(context)}
-    if H > 1:
-        st["merge_heads"] = {"context": merged}
-    if p["Wo"] is not None:
-        out = merged @ p["Wo"].numpy().T
-        if p["bo"] is not None:
-            out = out + p["bo"].numpy()
-        st["out_proj"] = {"output": out}
-    if not batched:
-        st = {s: {k: v[0] for k, v in ts.items()} for s, ts in st.items()}
-    return st
-
-
-# ---------------------------------------------------------------------------
-# Checks
-# ---------------------------------------------------------------------------
-def assert_close(what, got, want, rtol=RTOL):
-    got = np.asarray(got, dtype=np.float64)
-    want = np.asarray(want, dtype=np.float64)
-    if got.shape != want.shape:
-        raise AssertionError("%s: shape %s != %s" % (what, got.shape, want.shape))
-    ref = max(1.0, float(np.max(np.abs(want)))) if want.size else 1.0
-    err = float(np.max(np.abs(got - want))) if want.size else 0.0
-    if not (err <= rtol * ref):
-        raise AssertionError("%s: max abs diff %.3e exceeds %.1e (relative to %.3g)"
-                             % (what, err, rtol, ref))
-    return err
-
-
-def mha_check(name, p, truth, weights, merged, stages):
-    """Cross-check weights and output against torch.nn.MultiheadAttention."""
-    E, H, d = p["E"], p["H"], p["d"]
-    scale = truth["scale"]
-    eye = np.eye(E)
-    zero = np.zeros(E)
-    g = lambda k, default: truth[k] if k in truth else default
-    Wq, Wk, Wv = g("Wq", eye), g("Wk", eye), g("Wv", eye)
-    bq, bk, bv = g("bq", zero), g("bk", zero), g("bv", zero)
-    has_out = "Wo" in truth
-    Wo, bo = g("Wo", eye), g("bo", zero)
-    any_bias = any(k in truth for k in ("bq", "bo"))
-    c = scale * math.sqrt(d)  # MHA always multiplies by 1/sqrt(d)
-
-    mha = torch.nn.MultiheadAttention(E, H, bias=any_bias, batch_first=True,
-                                      dtype=torch.float64)
-    sd = {"in_proj_weight": torch.tensor(np.concatenate([c * Wq, Wk, Wv], axis=0)),
-          "out_proj.weight": torch.tensor(Wo)}
-    if any_bias:
-        sd["in_proj_bias"] = torch.tensor(np.concatenate([c * bq, bk, bv]))
-        sd["out_proj.bias"] = torch.tensor(bo)
-    mha.load_state_dict(sd, strict=True)
-    # Stay in training mode (dropout is 0.0, so this is deterministic): in
-    # eval mode under no_grad torch 1.13 may take the fused "fast path",
-    # which crashes for bias=False; train mode uses the reference
-    # F.multi_head_attention_forward implementation.
-    mha.train()
-    assert mha.dropout == 0.0
-    X = torch.tensor(truth["X"])
-    with torch.no_grad():
-        out, attn = mha(X, X, X, need_weights=True, average_attn_weights=False)
-    assert out.dtype == torch.float64 and attn.dtype == torch.float64
-    e1 = assert_close(name + ": MHA attention weights vs softmax stage", weights, attn)
-    if has_out:
-        e2 = assert_close(name + ": MHA output vs out_proj stage",
-                          stages["out_proj"]["output"], out)
-        assert_close(name + ": out_proj from MHA sanity", out,
-                     stages["out_proj"]["output"])
-    else:
-        e2 = assert_close(name + ": MHA output (identity out_proj) vs merged context",
-                          merged, out)
-    return max(e1, e2)
-
-
-# ---------------------------------------------------------------------------
-# Writing
-# ---------------------------------------------------------------------------
-STAGE_ORDER = ["input", "projections", "split_heads", "scores", "scaling",
-               "softmax", "weighted_values", "summation", "merge_heads", "out_proj"]
-
-
-def serialize(name, covers, doc, stages):
-    dumps = lambda o: json.dumps(o, separators=(",", ":"), allow_nan=False)
-    parts = ['{\n "name": %s,\n "covers": %s,\n "input": %s,\n "stages": {'
-             % (json.dumps(name), json.dumps(covers), dumps(doc))]
-    lines = []
-    for s in STAGE_ORDER:
-        if s not in stages:
-            continue
-        ts = {}
-        for k, t in stages[s].items():
-            t = t.detach().contiguous()
-            ts[k] = {"shape": list(t.shape), "data": [float(v) for v in t.reshape(-1).tolist()]}
-        lines.append("  %s: %s" % (json.dumps(s), dumps(ts)))
-    parts.append("\n" + ",\n".join(lines) + "\n }\n}\n")
-    text = "".join(parts)
-    json.loads(text)  # must be valid JSON
-    return text
-
-
-def expected_stage_ids(p):
-    ids = ["input", "projections"]
-    if p["H"] > 1:
-        ids.append("split_heads")
-    ids += ["scores", "scaling", "softmax", "weighted_values", "summation"]
-    if p["H"] > 1:
-        ids.append("merge_heads")
-    if p["Wo"] is not None:
-        ids.append("out_proj")
-    return ids
-
-
-def process(name, covers, doc, truth):
-    # Round-trip the document through JSON text so we compute from exactly
-    # the numbers a reader of the golden file sees.
-    doc = json.loads(json.dumps(doc))
-    p = parse_doc(doc)
-    stages, weights, merged = compute_stages(p)
-    assert list(stages) == expected_stage_ids(p), (name, list(stages))
-
-    # Shape contract.
-    batched = p["X"].dim() == 3
-    lead = [p["X"].shape[0]] if batched else []
-    L, E, H, d = p["X"].shape[-2], p["E"], p["H"], p["d"]
-    hd = [H] if H > 1 else []
-    want_shapes = {
-        ("input", "X"): [L, E],
-        ("projections", "Q"): [L, E], ("projections", "K"): [L, E],
-        ("projections", "V"): [L, E],
-        ("split_heads", "Q"): [H, L, d], ("split_heads", "K"): [H, L, d],
-        ("split_heads", "V"): [H, L, d],
-        ("scores", "scores"): hd + [L, L], ("scaling", "scaled"): hd + [L, L],
-        ("softmax", "weights"): hd + [L, L],
-        ("weighted_values", "weighted"): hd + [L, L, d],
-        ("summation", "context"): hd + [L, d],
-        ("merge_heads", "context"): [L, E], ("out_proj", "output"): [L, E],
-    }
-    for s, ts in stages.items():
-        for k, t in ts.items():
-            assert list(t.shape) == lead + want_shapes[(s, k)], (name, s, k, t.shape)
-
-    # Independent naive recomputation.
-    naive = naive_stages(p)
-    assert set(naive) == set(stages), name
-    for s in stages:
-        assert set(naive[s]) == set(stages[s]), (name, s)
-        for k in stages[s]:
-            assert_close("%s: naive %s.%s" % (name, s, k), stages[s][k].numpy(), naive[s][k])
-
-    # PyTorch MultiheadAttention cross-check.
-    err = mha_check(name, p, truth, weights, merged, stages)
-
-    text = serialize(name, covers, doc, stages)
-    path = os.path.join(OUT_DIR, name + ".json")
-    with open(path, "w") as f:
-        f.write(text)
-    print("wrote %s (%d bytes; H=%d E=%d L=%d%s; MHA check ok, max diff %.1e)"
-          % (os.path.relpath(path, REPO_ROOT), len(text), H, E, L,
-             (" B=%d" % lead[0]) if lead else "", err))
+MASK_CONFIGS = [
+    # ----- mask ---------------------------------------------------------------------------
+    MC("mask-causal-h1",
+       "mask \"causal\", 1 head, unbatched, L=4, packed in_proj+bias, out_proj+bias",
+       H=1, E=4, L=4, mask="causal",
+       description="causal self-attention: each token sees itself and the tokens before it"),
+    MC("mask-causal-h2-batched",
+       "mask \"causal\" broadcast over a batch B=2, 2 heads, L=4, per-batch tokens",
+       H=2, E=4, L=4, B=2, mask="causal", tokens="per_batch",
+       description="causal mask shared by both sequences of the batch"),
+    MC("mask-keep-2d-h2",
+       "mask as a 0/1 keep matrix (L, S), 2 heads, unbatched, L=5, E=6",
+       H=2, E=6, L=5, mask="keep2d",
+       description="1 = may attend, 0 = blocked"),
+    MC("mask-keep-3d-batched-h2",
+       "mask as a 0/1 keep matrix per batch (B, L, S), B=2 with different masks, 2 heads, L=4",
+       H=2, E=4, L=4, B=2, mask="keep3d",
+       description="a different keep matrix for each sequence of the batch"),
+    MC("mask-attn-bool-2d-h2",
+       "bool attn_mask (L, S) (true = blocked), 2 heads, unbatched, L=4",
+       H=2, E=4, L=4, attn="bool2d",
+       description="nn.MultiheadAttention's bool attn_mask: true = not allowed to attend"),
+    MC("mask-attn-bool-3d-batched-h2",
+       "bool attn_mask 3-D (B*H, L, S), B=2, 2 heads: four different (L, S) blocks, block b*H+h = batch b head h",
+       H=2, E=4, L=3, B=2, attn="bool3d",
+       description="one bool mask per batch and head"),
+    MC("mask-attn-bool-3d-unbatched-h2",
+       "bool attn_mask 3-D (H, L, S) for unbatched input, 2 heads, L=4, separate q/k/v_proj_weight in math layout + in_proj_bias",
+       H=2, E=4, L=4, attn="bool3d", form="separate", layout="math",
+       description="one bool mask per head"),
+    MC("mask-attn-float-2d-h1",
+       "float attn_mask (L, S) with finite numbers and some \"-inf\", added to the scaled scores, broadcast over a batch B=2, 1 head, plain W_*/b_* in math layout + W_o/b_o",
+       H=1, E=4, L=4, B=2, attn="float2d", form="plain", layout="math", out_names="plain",
+       description="an additive float mask: numbers are added, -inf blocks"),
+    MC("mask-attn-float-3d-batched-h2",
+       "float attn_mask 3-D (B*H, L, S) with finite numbers and \"-inf\", B=2, 2 heads, L=3",
+       H=2, E=4, L=3, B=2, attn="float3d",
+       description="one additive float mask per batch and head"),
+    MC("mask-attn-bool-3d-batched-h1",
+       "bool attn_mask 3-D (B*H, L, S) with H=1, B=2: the masking stage shows it as (B, L, S) (head axis dropped), L=4",
+       H=1, E=4, L=4, B=2, attn="bool3d",
+       description="one bool mask per sequence, one head"),
+    MC("mask-attn-float-3d-unbatched-h1",
+       "float attn_mask 3-D (H, L, S) = (1, L, S) for unbatched input with H=1: the masking stage shows it as (L, S), numbers and \"-inf\", L=3",
+       H=1, E=4, L=3, attn="float3d",
+       description="a 3-D float mask with a single block"),
+    MC("mask-kpm-unbatched-h2",
+       "key_padding_mask (S) bools, 2 heads, unbatched, L=5",
+       H=2, E=4, L=5, kpm=True,
+       description="the last tokens are padding: no query attends them"),
+    MC("mask-kpm-batched-h2",
+       "key_padding_mask (B, S), B=2 with different padding, 2 heads, L=4, separate torch names + in_proj_bias, out_proj.weight without bias",
+       H=2, E=4, L=4, B=2, kpm=True, form="separate", out="nobias", tokens="per_batch",
+       description="padding that differs per sequence"),
+    MC("mask-combo-causal-kpm-batched-h2",
+       "mask \"causal\" combined with key_padding_mask (B, S), B=2, 2 heads, L=4",
+       H=2, E=4, L=4, B=2, mask="causal", kpm=True,
+       explicit={"key_padding_mask": [[F_, F_, F_, T_], [F_, F_, T_, T_]]},
+       description="a causal decoder over padded sequences"),
+    MC("mask-combo-float-attn-kpm-batched-h2",
+       "float attn_mask (L, S) with numbers and \"-inf\" combined with key_padding_mask (B, S) (masked_fill -inf), B=2, 2 heads, L=4",
+       H=2, E=4, L=4, B=2, attn="float2d", kpm=True, combo=True,
+       description="float attn_mask plus padding"),
+    MC("mask-combo-keep-bool-attn-kpm-h2",
+       "mask keep matrix (L, S) + bool attn_mask (H, L, S) + key_padding_mask (S), unbatched, 2 heads, L=5, E=6: each blocks something the others do not",
+       H=2, E=6, L=5, mask="keep2d", attn="bool3d", kpm=True, combo=True,
+       description="three masks at once, combined with a logical or"),
+    MC("mask-fully-blocked-row-h2",
+       "bool attn_mask (B*H, L, S) + key_padding_mask (B, S), B=2, 2 heads, L=3: batch 0 head 1 row 2 and batch 1 head 0 row 0 are blocked for every key -> NaN rows in weights, weighted, context and the whole output row",
+       H=2, E=4, L=3, B=2, attn="bool3d", kpm=True, full_rows=True,
+       explicit={
+           "attn_mask": [
+               [[F_, T_, F_], [F_, F_, T_], [T_, F_, F_]],   # batch 0, head 0
+               [[F_, F_, T_], [T_, F_, F_], [T_, T_, F_]],   # batch 0, head 1: row 2 + padding
+               [[T_, T_, T_], [F_, F_, F_], [F_, T_, F_]],   # batch 1, head 0: row 0 all blocked
+               [[F_, F_, F_], [T_, F_, F_], [F_, F_, T_]],   # batch 1, head 1
+           ],
+           "key_padding_mask": [[F_, F_, T_], [F_, T_, F_]],
+       },
+       description="rows with nothing to attend: softmax of all -inf is NaN, as in PyTorch"),
+    MC("mask-float-01-h1",
+       "float attn_mask of only the numbers 0 and 1 (L, S): added to the scores, so it blocks nothing (not a keep mask), 1 head, unbatched, L=4",
+       H=1, E=4, L=4, attn="float01",
+       description="0/1 numbers in attn_mask are added, not used as a keep mask"),
+    # ----- cross-attention, bias_kv, zero_attn --------------------------------------------
+    MC("cross-kv-input-h2",
+       "cross-attention: kv_input (S, E) with S=5 != L=3, packed in_proj_weight+bias, out_proj+bias, 2 heads, unbatched, tokens and kv_tokens",
+       H=2, E=4, L=3, S=5, cross="kv", kv_tokens="shared",
+       description="queries from input, keys and values from kv_input"),
+    MC("cross-kdim-vdim-h2",
+       "cross-attention: key_input (S, kdim=3) and value_input (S, vdim=5), E=4, S=3, L=4, q_proj_weight (E,E) / k_proj_weight (E,kdim) / v_proj_weight (E,vdim) + in_proj_bias, 2 heads, unbatched",
+       H=2, E=4, L=4, S=3, cross="sep", kdim=3, vdim=5, form="separate", layout="torch",
+       kv_tokens="shared",
+       description="nn.MultiheadAttention(4, 2, kdim=3, vdim=5)"),
+    MC("cross-kdim-vdim-math-batched-h2",
+       "cross-attention batched B=2: key_input (B, S, kdim=6), value_input (B, S, vdim=2), E=4, S=4, L=3, plain W_q/W_k/W_v + b_q/b_k/b_v and W_o/b_o in math layout, per-batch kv_tokens",
+       H=2, E=4, L=3, B=2, S=4, cross="sep", kdim=6, vdim=2, form="plain", layout="math",
+       out_names="plain", kv_tokens="per_batch",
+       description="kdim and vdim differ from E, weights written (in, out)"),
+    MC("cross-bias-kv-h2",
+       "self-attention with add_bias_kv: weights.bias_k and bias_v (1, 1, E) add one key/value row (extra_keys stage, S'=L+1), add_zero_attn written as false, 2 heads, unbatched, L=3",
+       H=2, E=4, L=3, bias_kv="sd", zero_attn=False,
+       description="nn.MultiheadAttention(4, 2, add_bias_kv=True)"),
+    MC("cross-bias-kv-flat-kpm-h1",
+       "bias_k and bias_v written as flat lists of E numbers, with key_padding_mask (S) and a bool attn_mask (L, S): the bias_kv column is never blocked; 1 head, unbatched, L=4",
+       H=1, E=4, L=4, bias_kv="flat", attn="bool2d", kpm=True,
+       explicit={"key_padding_mask": [F_, F_, F_, T_]},
+       description="add_bias_kv with masks: PyTorch pads every mask with an unblocked column"),
+    MC("cross-zero-attn-h1",
+       "add_zero_attn only (a zero key/value row appended, S'=L+1), self-attention, 1 head, unbatched, L=3, no biases (nn.MultiheadAttention bias=False)",
+       H=1, E=4, L=3, zero_attn=True, in_bias=False, out="nobias",
+       description="nn.MultiheadAttention(4, 1, bias=False, add_zero_attn=True)"),
+    MC("cross-bias-kv-zero-attn-causal-batched-h2",
+       "cross-attention batched B=2 with kv_input (S=3 != L=4), bias_k/bias_v (1, 1, E) + add_zero_attn (S'=5), mask \"causal\" (top-left aligned) and key_padding_mask (B, S); batch 1 row 0 has every real key blocked but stays finite thanks to the two extra keys",
+       H=2, E=4, L=4, B=2, S=3, cross="kv", bias_kv="sd", zero_attn=True, mask="causal",
+       kpm=True, allow_real_full=True, kv_tokens="shared",
+       explicit={"key_padding_mask": [[F_, T_, F_], [T_, F_, F_]]},
+       description="everything at once: extra keys, causal mask, padding"),
+    MC("cross-causal-s-ne-l-h2",
+       "mask \"causal\" with S=5 > L=3 (kv_input, top-left aligned: query i sees keys 0..i), 2 heads, unbatched",
+       H=2, E=4, L=3, S=5, cross="kv", mask="causal", kv_tokens="shared",
+       description="causal cross-attention with more keys than queries"),
+    MC("cross-causal-s-lt-l-h2",
+       "mask \"causal\" with S=3 < L=5 (kv_input, top-left aligned: queries 2..4 see every key), 2 heads, batched B=2",
+       H=2, E=4, L=5, B=2, S=3, cross="kv", mask="causal", kv_tokens="shared",
+       description="causal cross-attention with fewer keys than queries"),
+]
 
 
 def main():
     os.makedirs(OUT_DIR, exist_ok=True)
-    names = ["i-am-good"] + [c["name"] for c in CONFIGS]
+    plain_names = [I_AM_GOOD_NAME] + [c["name"] for c in PLAIN_CONFIGS]
+    mask_names = [c["name"] for c in MASK_CONFIGS]
+    names = plain_names + mask_names
     assert len(set(names)) == len(names), "duplicate config names"
+    # The two families are told apart by their file names (README, tests).
+    assert all(n.startswith(MASK_PREFIXES) for n in mask_names)
+    assert not any(n.startswith(MASK_PREFIXES) for n in plain_names)
 
-    process("i-am-good",
-            "the tool's default example: 1 head, unbatched, packed in_proj+bias, out_proj+bias, tokens",
-            I_AM_GOOD, truth_from_doc(I_AM_GOOD))
-    for cfg in CONFIGS:
+    process(I_AM_GOOD_NAME, I_AM_GOOD_COVERS, I_AM_GOOD, truth_from_doc(I_AM_GOOD))
+    for cfg in PLAIN_CONFIGS + MASK_CONFIGS:
         doc, truth = build_case(cfg)
-        process(cfg["name"], cfg["covers"], doc, truth)
+        process(cfg["name"], cfg["covers"], doc, truth, cfg["full_rows"])
 
-    # mask-*/cross-* files come from tools/make_mask_goldens.py.
-    stale = sorted(f for f in os.listdir(OUT_DIR)
-                   if f.endswith(".json") and f[:-5] not in names
-                   and not f.startswith(("mask-", "cross-")))
+    stale = sorted(f for f in os.listdir(OUT_DIR) if f.endswith(".json") and f[:-5] not in names)
     for f in stale:
         print("warning: %s is not produced by this script" % os.path.join("tests", "golden", f),
               file=sys.stderr)
-    print("%d golden files written, all MHA cross-checks passed" % len(names))
+    print("%d golden files written (%d plain self-attention, %d masks and cross-attention), "
+          "all naive and MHA cross-checks passed" % (len(names), len(plain_names), len(mask_names)))
 
 
 if __name__ == "__main__":

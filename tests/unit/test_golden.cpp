@@ -1,6 +1,7 @@
-// Every stage tensor against PyTorch: tests/golden/*.json were written by tools/make_goldens.py,
-// which checks its numbers against torch.nn.MultiheadAttention itself. Each file holds an input
-// document and, for every stage, the tensors the trace must contain.
+// Every stage tensor against PyTorch: every tests/golden/*.json (plain self-attention, mask-* and
+// cross-*) was written by one script, tools/make_goldens.py (rerun: /usr/bin/python3
+// tools/make_goldens.py), which checks its numbers against torch.nn.MultiheadAttention itself.
+// Each file holds an input document and, for every stage, the tensors the trace must contain.
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
