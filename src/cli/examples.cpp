@@ -11,10 +11,10 @@
 #include <fmt/ostream.h>
 #include <nlohmann/json.hpp>
 
-#include "attn_trace/examples.hpp"
-#include "attn_trace/load.hpp"
-#include "attn_trace/suggest.hpp"
-#include "attn_trace/text_width.hpp"
+#include "attn_trace/core/suggest.hpp"
+#include "attn_trace/core/text_width.hpp"
+#include "attn_trace/input/examples.hpp"
+#include "attn_trace/input/load.hpp"
 #include "commands.hpp"
 
 namespace attn_trace::cli {

@@ -5,10 +5,10 @@
 
 #include <fmt/format.h>
 
-#include "attn_trace/error.hpp"
-#include "attn_trace/explain.hpp"
-#include "attn_trace/render_explain.hpp"
-#include "attn_trace/tracer.hpp"
+#include "attn_trace/core/error.hpp"
+#include "attn_trace/core/tracer.hpp"
+#include "attn_trace/render/explanation.hpp"
+#include "attn_trace/teach/explain.hpp"
 #include "commands.hpp"
 #include "input.hpp"
 

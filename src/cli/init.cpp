@@ -8,9 +8,9 @@
 
 #include <fmt/format.h>
 
-#include "attn_trace/error.hpp"
-#include "attn_trace/init.hpp"
-#include "attn_trace/output_file.hpp"
+#include "attn_trace/core/error.hpp"
+#include "attn_trace/input/init.hpp"
+#include "attn_trace/render/output_file.hpp"
 #include "commands.hpp"
 
 namespace attn_trace::cli {

@@ -7,10 +7,10 @@
 
 #include <fmt/format.h>
 
-#include "attn_trace/error.hpp"
-#include "attn_trace/examples.hpp"
-#include "attn_trace/load.hpp"
-#include "attn_trace/suggest.hpp"
+#include "attn_trace/core/error.hpp"
+#include "attn_trace/core/suggest.hpp"
+#include "attn_trace/input/examples.hpp"
+#include "attn_trace/input/load.hpp"
 #include "commands.hpp"
 
 namespace attn_trace::cli {

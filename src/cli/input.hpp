@@ -9,8 +9,8 @@
 
 #include <CLI/CLI.hpp>
 
-#include "attn_trace/memory.hpp"
-#include "attn_trace/spec.hpp"
+#include "attn_trace/core/memory.hpp"
+#include "attn_trace/core/spec.hpp"
 
 namespace attn_trace::cli {
 

@@ -9,7 +9,7 @@
 #include <fmt/format.h>
 #include <fmt/ostream.h>
 
-#include "attn_trace/error.hpp"
+#include "attn_trace/core/error.hpp"
 #include "commands.hpp"
 
 int main(int argc, char** argv) {

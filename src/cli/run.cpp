@@ -12,14 +12,14 @@
 
 #include <fmt/format.h>
 
-#include "attn_trace/error.hpp"
-#include "attn_trace/focus.hpp"
-#include "attn_trace/output_file.hpp"
-#include "attn_trace/published.hpp"
-#include "attn_trace/render_json.hpp"
-#include "attn_trace/render_text.hpp"
-#include "attn_trace/suggest.hpp"
-#include "attn_trace/tracer.hpp"
+#include "attn_trace/core/error.hpp"
+#include "attn_trace/core/suggest.hpp"
+#include "attn_trace/core/tracer.hpp"
+#include "attn_trace/render/json.hpp"
+#include "attn_trace/render/output_file.hpp"
+#include "attn_trace/render/text.hpp"
+#include "attn_trace/teach/compare_published.hpp"
+#include "attn_trace/teach/focus.hpp"
 #include "commands.hpp"
 #include "input.hpp"
 #include "terminal.hpp"

@@ -18,8 +18,8 @@
 
 #include <fmt/format.h>
 
-#include "attn_trace/error.hpp"
-#include "attn_trace/text_width.hpp"
+#include "attn_trace/core/error.hpp"
+#include "attn_trace/core/text_width.hpp"
 
 namespace attn_trace::cli {
 namespace {

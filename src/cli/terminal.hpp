@@ -5,8 +5,8 @@
 #include <string_view>
 #include <vector>
 
-#include "attn_trace/heatmap.hpp"
-#include "attn_trace/render_text.hpp"
+#include "attn_trace/render/heatmap.hpp"
+#include "attn_trace/render/text.hpp"
 
 namespace attn_trace::cli {
 

@@ -1,5 +1,5 @@
 // The additive form of the masks (masks.hpp).
-#include "attn_trace/masks.hpp"
+#include "attn_trace/core/masks.hpp"
 
 #include <cassert>
 #include <limits>

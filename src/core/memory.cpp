@@ -1,5 +1,5 @@
 // The memory estimate of memory.hpp: the sizes of the tracer's tensors, stage by stage.
-#include "attn_trace/memory.hpp"
+#include "attn_trace/core/memory.hpp"
 
 #include <algorithm>
 #include <array>
@@ -9,7 +9,7 @@
 
 #include <fmt/format.h>
 
-#include "attn_trace/trace.hpp"
+#include "attn_trace/core/trace.hpp"
 
 namespace attn_trace {
 

@@ -1,5 +1,5 @@
 // Derived quantities of a Spec.
-#include "attn_trace/spec.hpp"
+#include "attn_trace/core/spec.hpp"
 
 #include <cmath>
 

@@ -1,4 +1,4 @@
-#include "attn_trace/stage_text.hpp"
+#include "attn_trace/core/stage_text.hpp"
 
 #include <algorithm>
 #include <array>

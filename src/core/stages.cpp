@@ -1,5 +1,5 @@
 // The stage functions of stages.hpp. Each is the formula in its comment, written with Eigen.
-#include "attn_trace/stages.hpp"
+#include "attn_trace/core/stages.hpp"
 
 #include <cassert>
 #include <cmath>

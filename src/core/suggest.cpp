@@ -1,5 +1,5 @@
 // Nearest-word suggestions by edit distance.
-#include "attn_trace/suggest.hpp"
+#include "attn_trace/core/suggest.hpp"
 
 #include <algorithm>
 #include <cctype>

@@ -1,5 +1,5 @@
 // Tensor storage and its 2-D block views.
-#include "attn_trace/tensor.hpp"
+#include "attn_trace/core/tensor.hpp"
 
 #include <cassert>
 #include <functional>

@@ -1,6 +1,6 @@
 // Terminal width of UTF-8 text. A small table of East Asian wide ranges is enough for token labels;
 // combining marks count as zero columns.
-#include "attn_trace/text_width.hpp"
+#include "attn_trace/core/text_width.hpp"
 
 #include <cctype>
 

@@ -1,5 +1,5 @@
 // Stage lookup and the list of stage ids.
-#include "attn_trace/trace.hpp"
+#include "attn_trace/core/trace.hpp"
 
 #include <algorithm>
 #include <array>

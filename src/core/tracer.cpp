@@ -1,6 +1,6 @@
 // The driver: self-attention in paper order. Each step computes one stage's tensors with the pure
 // functions of stages.hpp and records them, with title, formula and shape algebra, into the trace.
-#include "attn_trace/tracer.hpp"
+#include "attn_trace/core/tracer.hpp"
 
 #include <cmath>
 #include <exception>
@@ -11,8 +11,8 @@
 
 #include <fmt/format.h>
 
-#include "attn_trace/masks.hpp"
-#include "attn_trace/stages.hpp"
+#include "attn_trace/core/masks.hpp"
+#include "attn_trace/core/stages.hpp"
 
 namespace attn_trace {
 namespace {

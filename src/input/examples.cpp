@@ -1,5 +1,5 @@
 // Lookup over the examples that cmake/embed_examples.cmake compiled in.
-#include "attn_trace/examples.hpp"
+#include "attn_trace/input/examples.hpp"
 
 namespace attn_trace {
 

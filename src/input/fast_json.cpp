@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <cstdlib>
 
-#include "attn_trace/text_width.hpp"
+#include "attn_trace/core/text_width.hpp"
 
 namespace attn_trace::detail {
 namespace {

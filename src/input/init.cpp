@@ -1,5 +1,5 @@
 // The generated input file of init.hpp.
-#include "attn_trace/init.hpp"
+#include "attn_trace/input/init.hpp"
 
 #include <cassert>
 #include <cmath>

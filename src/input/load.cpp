@@ -1,6 +1,6 @@
 // JSON → Spec. Every check of the input happens here, once, and each failure names the file, the
 // JSON path, what was expected and what was found. See docs/input-format.md.
-#include "attn_trace/load.hpp"
+#include "attn_trace/input/load.hpp"
 
 #include <algorithm>
 #include <array>
@@ -21,13 +21,13 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "attn_trace/error.hpp"
-#include "attn_trace/masks.hpp"
-#include "attn_trace/memory.hpp"
-#include "attn_trace/state_dict.hpp"
-#include "attn_trace/suggest.hpp"
-#include "attn_trace/text_width.hpp"
-#include "attn_trace/trace.hpp"
+#include "attn_trace/core/error.hpp"
+#include "attn_trace/core/masks.hpp"
+#include "attn_trace/core/memory.hpp"
+#include "attn_trace/core/suggest.hpp"
+#include "attn_trace/core/text_width.hpp"
+#include "attn_trace/core/trace.hpp"
+#include "attn_trace/input/state_dict.hpp"
 #include "fast_json.hpp"
 
 namespace attn_trace {

@@ -1,4 +1,4 @@
-#include "attn_trace/state_dict.hpp"
+#include "attn_trace/input/state_dict.hpp"
 
 #include <algorithm>
 #include <array>

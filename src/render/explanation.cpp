@@ -1,4 +1,4 @@
-#include "attn_trace/render_explain.hpp"
+#include "attn_trace/render/explanation.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -9,7 +9,7 @@
 #include <fmt/ostream.h>
 #include <nlohmann/json.hpp>
 
-#include "attn_trace/text_width.hpp"
+#include "attn_trace/core/text_width.hpp"
 
 namespace attn_trace {
 namespace {

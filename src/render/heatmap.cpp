@@ -1,5 +1,5 @@
 // Heatmap shading: a colour ramp, its 256-colour approximation and the escape sequences.
-#include "attn_trace/heatmap.hpp"
+#include "attn_trace/render/heatmap.hpp"
 
 #include <algorithm>
 #include <array>

@@ -1,7 +1,7 @@
 // The JSON export, streamed: numbers go into a buffer that is handed to the stream every few
 // megabytes, so memory grows with the largest 2-D block, not with the document.
 // See docs/trace-format.md.
-#include "attn_trace/render_json.hpp"
+#include "attn_trace/render/json.hpp"
 
 #include <algorithm>
 #include <atomic>

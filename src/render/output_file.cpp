@@ -1,5 +1,5 @@
 // AtomicFile: temporary file, then rename(2), which replaces the destination in one step.
-#include "attn_trace/output_file.hpp"
+#include "attn_trace/render/output_file.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -15,7 +15,7 @@
 
 #include <fmt/format.h>
 
-#include "attn_trace/error.hpp"
+#include "attn_trace/core/error.hpp"
 
 namespace attn_trace {
 namespace {

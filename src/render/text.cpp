@@ -1,5 +1,5 @@
 // The text walkthrough. Reads the finished trace only; nothing here computes attention.
-#include "attn_trace/render_text.hpp"
+#include "attn_trace/render/text.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -10,9 +10,9 @@
 #include <fmt/format.h>
 #include <fmt/ostream.h>
 
-#include "attn_trace/heatmap.hpp"
-#include "attn_trace/stage_text.hpp"
-#include "attn_trace/text_width.hpp"
+#include "attn_trace/core/stage_text.hpp"
+#include "attn_trace/core/text_width.hpp"
+#include "attn_trace/render/heatmap.hpp"
 
 namespace attn_trace {
 namespace {

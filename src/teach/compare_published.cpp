@@ -1,12 +1,12 @@
-// Comparing published values with the trace (published.hpp).
-#include "attn_trace/published.hpp"
+// Comparing published values with the trace (compare_published.hpp).
+#include "attn_trace/teach/compare_published.hpp"
 
 #include <cmath>
 
 #include <fmt/format.h>
 
-#include "attn_trace/error.hpp"
-#include "attn_trace/trace.hpp"
+#include "attn_trace/core/error.hpp"
+#include "attn_trace/core/trace.hpp"
 
 namespace attn_trace {
 namespace {

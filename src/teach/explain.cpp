@@ -1,4 +1,4 @@
-#include "attn_trace/explain.hpp"
+#include "attn_trace/teach/explain.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -9,10 +9,10 @@
 
 #include <fmt/format.h>
 
-#include "attn_trace/error.hpp"
-#include "attn_trace/masks.hpp"
-#include "attn_trace/suggest.hpp"
-#include "attn_trace/text_width.hpp"
+#include "attn_trace/core/error.hpp"
+#include "attn_trace/core/masks.hpp"
+#include "attn_trace/core/suggest.hpp"
+#include "attn_trace/core/text_width.hpp"
 
 namespace attn_trace {
 namespace {
@@ -669,33 +669,8 @@ CellRef parse_cell(std::string_view text) {
   return cell;
 }
 
-std::string_view combine_name(Combine combine) {
-  switch (combine) {
-    case Combine::given:
-      return "given";
-    case Combine::copy:
-      return "copy";
-    case Combine::sum:
-      return "sum";
-    case Combine::product:
-      return "product";
-    case Combine::ratio:
-      return "ratio";
-  }
-  return "";
-}
-
 Explanation explain(const Spec& spec, const Trace& trace, const CellRef& cell) {
   return Explainer(spec, trace).run(cell);
-}
-
-bool explanation_matches(const Explanation& e) {
-  if (std::isnan(e.result) || std::isnan(e.computed)) {
-    return std::isnan(e.result) && std::isnan(e.computed);
-  }
-  if (std::isinf(e.result) || std::isinf(e.computed)) return e.result == e.computed;
-  return std::abs(e.computed - e.result) <= 1e-12 * std::max(std::abs(e.result), 1e-300) ||
-         std::abs(e.computed - e.result) <= 1e-15;
 }
 
 }  // namespace attn_trace

@@ -1,5 +1,5 @@
 // run --focus: parse the request, resolve it against the trace, cut every tensor to the slice.
-#include "attn_trace/focus.hpp"
+#include "attn_trace/teach/focus.hpp"
 
 #include <algorithm>
 #include <array>
@@ -7,9 +7,9 @@
 
 #include <fmt/format.h>
 
-#include "attn_trace/error.hpp"
-#include "attn_trace/suggest.hpp"
-#include "attn_trace/text_width.hpp"
+#include "attn_trace/core/error.hpp"
+#include "attn_trace/core/suggest.hpp"
+#include "attn_trace/core/text_width.hpp"
 
 namespace attn_trace {
 namespace {

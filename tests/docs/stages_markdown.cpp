@@ -5,7 +5,7 @@
 #include <fmt/format.h>
 #include <fmt/ostream.h>
 
-#include "attn_trace/stage_text.hpp"
+#include "attn_trace/core/stage_text.hpp"
 
 int main() {
   fmt::print(std::cout,

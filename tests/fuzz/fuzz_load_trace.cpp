@@ -11,15 +11,15 @@
 #include <string>
 #include <string_view>
 
-#include "attn_trace/error.hpp"
-#include "attn_trace/explain.hpp"
-#include "attn_trace/focus.hpp"
-#include "attn_trace/load.hpp"
-#include "attn_trace/memory.hpp"
-#include "attn_trace/render_explain.hpp"
-#include "attn_trace/render_json.hpp"
-#include "attn_trace/render_text.hpp"
-#include "attn_trace/tracer.hpp"
+#include "attn_trace/core/error.hpp"
+#include "attn_trace/core/memory.hpp"
+#include "attn_trace/core/tracer.hpp"
+#include "attn_trace/input/load.hpp"
+#include "attn_trace/render/explanation.hpp"
+#include "attn_trace/render/json.hpp"
+#include "attn_trace/render/text.hpp"
+#include "attn_trace/teach/explain.hpp"
+#include "attn_trace/teach/focus.hpp"
 
 namespace {
 

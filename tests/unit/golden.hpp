@@ -9,7 +9,7 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
-#include "attn_trace/trace.hpp"
+#include "attn_trace/core/trace.hpp"
 
 namespace attn_trace::golden {
 

@@ -5,9 +5,9 @@
 
 #include <catch2/catch.hpp>
 
-#include "attn_trace/examples.hpp"
-#include "attn_trace/load.hpp"
-#include "attn_trace/tracer.hpp"
+#include "attn_trace/core/tracer.hpp"
+#include "attn_trace/input/examples.hpp"
+#include "attn_trace/input/load.hpp"
 
 using namespace attn_trace;
 

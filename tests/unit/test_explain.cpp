@@ -8,13 +8,13 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
-#include "attn_trace/error.hpp"
-#include "attn_trace/examples.hpp"
-#include "attn_trace/explain.hpp"
-#include "attn_trace/load.hpp"
-#include "attn_trace/render_explain.hpp"
-#include "attn_trace/text_width.hpp"
-#include "attn_trace/tracer.hpp"
+#include "attn_trace/core/error.hpp"
+#include "attn_trace/core/text_width.hpp"
+#include "attn_trace/core/tracer.hpp"
+#include "attn_trace/input/examples.hpp"
+#include "attn_trace/input/load.hpp"
+#include "attn_trace/render/explanation.hpp"
+#include "attn_trace/teach/explain.hpp"
 
 using namespace attn_trace;
 using Catch::Contains;

@@ -6,13 +6,13 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
-#include "attn_trace/error.hpp"
-#include "attn_trace/examples.hpp"
-#include "attn_trace/focus.hpp"
-#include "attn_trace/load.hpp"
-#include "attn_trace/render_json.hpp"
-#include "attn_trace/render_text.hpp"
-#include "attn_trace/tracer.hpp"
+#include "attn_trace/core/error.hpp"
+#include "attn_trace/core/tracer.hpp"
+#include "attn_trace/input/examples.hpp"
+#include "attn_trace/input/load.hpp"
+#include "attn_trace/render/json.hpp"
+#include "attn_trace/render/text.hpp"
+#include "attn_trace/teach/focus.hpp"
 #include "golden.hpp"
 
 using namespace attn_trace;

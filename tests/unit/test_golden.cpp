@@ -9,8 +9,8 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
-#include "attn_trace/load.hpp"
-#include "attn_trace/tracer.hpp"
+#include "attn_trace/core/tracer.hpp"
+#include "attn_trace/input/load.hpp"
 #include "golden.hpp"
 
 using namespace attn_trace;

@@ -8,11 +8,11 @@
 
 #include <catch2/catch.hpp>
 
-#include "attn_trace/examples.hpp"
-#include "attn_trace/heatmap.hpp"
-#include "attn_trace/load.hpp"
-#include "attn_trace/render_text.hpp"
-#include "attn_trace/tracer.hpp"
+#include "attn_trace/core/tracer.hpp"
+#include "attn_trace/input/examples.hpp"
+#include "attn_trace/input/load.hpp"
+#include "attn_trace/render/heatmap.hpp"
+#include "attn_trace/render/text.hpp"
 
 using namespace attn_trace;
 using Catch::Contains;

@@ -4,9 +4,9 @@
 
 #include <catch2/catch.hpp>
 
-#include "attn_trace/init.hpp"
-#include "attn_trace/load.hpp"
-#include "attn_trace/tracer.hpp"
+#include "attn_trace/core/tracer.hpp"
+#include "attn_trace/input/init.hpp"
+#include "attn_trace/input/load.hpp"
 
 using namespace attn_trace;
 

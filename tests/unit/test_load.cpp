@@ -3,8 +3,8 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
-#include "attn_trace/error.hpp"
-#include "attn_trace/load.hpp"
+#include "attn_trace/core/error.hpp"
+#include "attn_trace/input/load.hpp"
 
 using namespace attn_trace;
 using Catch::Contains;

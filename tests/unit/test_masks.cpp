@@ -9,12 +9,12 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
-#include "attn_trace/error.hpp"
-#include "attn_trace/load.hpp"
-#include "attn_trace/masks.hpp"
-#include "attn_trace/render_json.hpp"
-#include "attn_trace/render_text.hpp"
-#include "attn_trace/tracer.hpp"
+#include "attn_trace/core/error.hpp"
+#include "attn_trace/core/masks.hpp"
+#include "attn_trace/core/tracer.hpp"
+#include "attn_trace/input/load.hpp"
+#include "attn_trace/render/json.hpp"
+#include "attn_trace/render/text.hpp"
 
 using namespace attn_trace;
 using Catch::Contains;

@@ -3,9 +3,9 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
-#include "attn_trace/load.hpp"
-#include "attn_trace/memory.hpp"
-#include "attn_trace/tracer.hpp"
+#include "attn_trace/core/memory.hpp"
+#include "attn_trace/core/tracer.hpp"
+#include "attn_trace/input/load.hpp"
 
 using namespace attn_trace;
 using json = nlohmann::json;

@@ -5,8 +5,8 @@
 
 #include <catch2/catch.hpp>
 
-#include "attn_trace/error.hpp"
-#include "attn_trace/output_file.hpp"
+#include "attn_trace/core/error.hpp"
+#include "attn_trace/render/output_file.hpp"
 
 using namespace attn_trace;
 namespace fs = std::filesystem;

@@ -6,11 +6,11 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
-#include "attn_trace/error.hpp"
-#include "attn_trace/examples.hpp"
-#include "attn_trace/load.hpp"
-#include "attn_trace/published.hpp"
-#include "attn_trace/tracer.hpp"
+#include "attn_trace/core/error.hpp"
+#include "attn_trace/core/tracer.hpp"
+#include "attn_trace/input/examples.hpp"
+#include "attn_trace/input/load.hpp"
+#include "attn_trace/teach/compare_published.hpp"
 #include "golden.hpp"
 
 using namespace attn_trace;

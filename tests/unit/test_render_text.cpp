@@ -10,12 +10,12 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
-#include "attn_trace/examples.hpp"
-#include "attn_trace/load.hpp"
-#include "attn_trace/render_text.hpp"
-#include "attn_trace/stage_text.hpp"
-#include "attn_trace/text_width.hpp"
-#include "attn_trace/tracer.hpp"
+#include "attn_trace/core/stage_text.hpp"
+#include "attn_trace/core/text_width.hpp"
+#include "attn_trace/core/tracer.hpp"
+#include "attn_trace/input/examples.hpp"
+#include "attn_trace/input/load.hpp"
+#include "attn_trace/render/text.hpp"
 
 using namespace attn_trace;
 using Catch::Contains;

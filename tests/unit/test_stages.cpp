@@ -4,7 +4,7 @@
 
 #include <catch2/catch.hpp>
 
-#include "attn_trace/stages.hpp"
+#include "attn_trace/core/stages.hpp"
 
 using namespace attn_trace;
 

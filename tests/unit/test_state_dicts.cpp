@@ -11,10 +11,10 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
-#include "attn_trace/error.hpp"
-#include "attn_trace/load.hpp"
-#include "attn_trace/state_dict.hpp"
-#include "attn_trace/tracer.hpp"
+#include "attn_trace/core/error.hpp"
+#include "attn_trace/core/tracer.hpp"
+#include "attn_trace/input/load.hpp"
+#include "attn_trace/input/state_dict.hpp"
 #include "golden.hpp"
 
 using namespace attn_trace;

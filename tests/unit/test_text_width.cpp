@@ -1,7 +1,7 @@
 // Terminal widths of token labels, including the Chinese and Korean the tutorials are written in.
 #include <catch2/catch.hpp>
 
-#include "attn_trace/text_width.hpp"
+#include "attn_trace/core/text_width.hpp"
 
 using namespace attn_trace;
 

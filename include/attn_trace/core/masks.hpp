@@ -14,7 +14,7 @@
 #include <optional>
 #include <vector>
 
-#include "attn_trace/matrix.hpp"
+#include "attn_trace/core/matrix.hpp"
 
 namespace attn_trace {
 

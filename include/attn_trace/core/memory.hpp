@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-#include "attn_trace/spec.hpp"
+#include "attn_trace/core/spec.hpp"
 
 namespace attn_trace {
 

@@ -1,5 +1,6 @@
-// Published values: the numbers a tutorial printed for a stage's tensor, kept in the example that
-// reproduces it, and how the traced numbers compare with them. A learner who follows a tutorial
+// Published values, as data: the numbers a tutorial printed for a stage's tensor, kept in the
+// example that reproduces it (Spec::published), and how the traced numbers compare with them
+// (Trace::published, computed by teach/compare_published.hpp). A learner who follows a tutorial
 // sees where the tool agrees with it, and where and why it does not (a tutorial that rounded).
 #pragma once
 
@@ -8,8 +9,6 @@
 #include <vector>
 
 namespace attn_trace {
-
-struct Trace;
 
 // One tensor as a source printed it: `values` row-major in `shape`, each to `decimals` decimals.
 struct PublishedTensor {
@@ -30,11 +29,5 @@ struct PublishedCheck {
   PublishedTensor published;
   std::vector<PublishedMismatch> mismatches;  // empty: every number reproduced
 };
-
-// Compares each published tensor with the trace. Throws Error, naming `file` and the JSON path
-// published.STAGE.TENSOR, for a stage or tensor the trace does not have, or a shape it does not
-// have.
-[[nodiscard]] std::vector<PublishedCheck> check_published(
-    const std::vector<PublishedTensor>& published, const Trace& trace, const std::string& file);
 
 }  // namespace attn_trace

@@ -12,9 +12,9 @@
 #include <string>
 #include <vector>
 
-#include "attn_trace/masks.hpp"
-#include "attn_trace/matrix.hpp"
-#include "attn_trace/published.hpp"
+#include "attn_trace/core/masks.hpp"
+#include "attn_trace/core/matrix.hpp"
+#include "attn_trace/core/published.hpp"
 
 namespace attn_trace {
 

@@ -5,8 +5,8 @@
 #include <optional>
 #include <vector>
 
-#include "attn_trace/matrix.hpp"
-#include "attn_trace/spec.hpp"
+#include "attn_trace/core/matrix.hpp"
+#include "attn_trace/core/spec.hpp"
 
 namespace attn_trace {
 

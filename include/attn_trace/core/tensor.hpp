@@ -9,7 +9,7 @@
 #include <string_view>
 #include <vector>
 
-#include "attn_trace/matrix.hpp"
+#include "attn_trace/core/matrix.hpp"
 
 namespace attn_trace {
 

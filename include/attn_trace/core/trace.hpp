@@ -8,9 +8,9 @@
 #include <string_view>
 #include <vector>
 
-#include "attn_trace/published.hpp"
-#include "attn_trace/spec.hpp"
-#include "attn_trace/tensor.hpp"
+#include "attn_trace/core/published.hpp"
+#include "attn_trace/core/spec.hpp"
+#include "attn_trace/core/tensor.hpp"
 
 namespace attn_trace {
 

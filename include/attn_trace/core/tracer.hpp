@@ -1,8 +1,8 @@
 // The driver: runs the stages of stages.hpp in paper order and records each result.
 #pragma once
 
-#include "attn_trace/spec.hpp"
-#include "attn_trace/trace.hpp"
+#include "attn_trace/core/spec.hpp"
+#include "attn_trace/core/trace.hpp"
 
 namespace attn_trace {
 

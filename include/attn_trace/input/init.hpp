@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "attn_trace/matrix.hpp"
-#include "attn_trace/spec.hpp"
+#include "attn_trace/core/matrix.hpp"
+#include "attn_trace/core/spec.hpp"
 
 namespace attn_trace {
 

@@ -1,10 +1,10 @@
-// Renderers of an explanation (explain.hpp): the arithmetic written out as a learner writes it by
-// hand, or the same as JSON data.
+// Renderers of an explanation (core/explanation.hpp): the arithmetic written out as a learner
+// writes it by hand, or the same as JSON data.
 #pragma once
 
 #include <ostream>
 
-#include "attn_trace/explain.hpp"
+#include "attn_trace/core/explanation.hpp"
 
 namespace attn_trace {
 

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "attn_trace/trace.hpp"
+#include "attn_trace/core/trace.hpp"
 
 namespace attn_trace {
 

@@ -5,8 +5,8 @@
 #include <string>
 #include <vector>
 
-#include "attn_trace/heatmap.hpp"
-#include "attn_trace/trace.hpp"
+#include "attn_trace/core/trace.hpp"
+#include "attn_trace/render/heatmap.hpp"
 
 namespace attn_trace {
 

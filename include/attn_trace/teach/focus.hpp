@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-#include "attn_trace/trace.hpp"
+#include "attn_trace/core/trace.hpp"
 
 namespace attn_trace {
 
