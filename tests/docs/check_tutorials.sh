@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # check_tutorials.sh BINARY REPO_ROOT
 # docs/tutorials/ holds one page per bundled example, data/examples/NAME.json ↔
-# docs/tutorials/NAME.md, all linked from docs/tutorials/README.md. The pages show real output:
-# a ```console block whose first line is "$ attn-trace ARGS…" holds, up to its closing fence,
-# exactly what BINARY ARGS… prints. This fails, listing every problem at once, when an example
-# has no page, the index does not link a page, the index links a page that does not exist, a
-# page belongs to no example, or a sample differs from what BINARY prints now
-# (tools/update-tutorials.sh rewrites the samples).
+# docs/tutorials/NAME.md, all linked from docs/tutorials/README.md. The pages show real output,
+# checked by check_samples.sh: a ```console block whose first line is "$ attn-trace ARGS…" holds,
+# up to its closing fence, exactly what BINARY ARGS… prints. This fails, listing every problem at
+# once, when an example has no page, the index does not link a page, the index links a page that
+# does not exist, a page belongs to no example, or a page's samples are missing or differ from
+# what BINARY prints now (tools/update-doc-samples.sh rewrites the samples).
 set -euo pipefail
 [ $# -eq 2 ] || { echo "usage: check_tutorials.sh BINARY REPO_ROOT" >&2; exit 2; }
 binary=$1 root=$2
+here=$(cd "$(dirname "$0")" && pwd)
 if [[ $binary == */* && $binary != /* ]]; then binary=$PWD/$binary; fi
 [ -x "$binary" ] || command -v "$binary" >/dev/null || { echo "FAIL: $binary is not an executable"; exit 1; }
 cd "$root"
@@ -48,48 +49,17 @@ if [ -f "$index" ]; then
   done < <(grep -oE '\]\([A-Za-z0-9._-]+\.md\)' "$index" | sort -u)
 fi
 
-# Every sample is what BINARY prints now.
-work=$(mktemp -d) && trap 'rm -rf "$work"' EXIT
-samples=0
-for page in "$tutorials"/*.md; do
-  [ -e "$page" ] || continue
-  dir=$work/$(basename "$page" .md) && mkdir -p "$dir"
-  if ! count=$(awk -v dir="$dir" -f "$root/tools/tutorial-samples.awk" "$page"); then
-    fail "$page: a \`\`\` block is never closed"
-    continue
-  fi
-  # A page of an example shows the tool's real output at least once.
-  if [ "$count" -eq 0 ] && [ "$(basename "$page")" != README.md ]; then
-    fail "$page: no sample (a \`\`\`console block starting \"\$ attn-trace …\"): a page shows real output"
-  fi
-  for ((n = 1; n <= count; n++)); do
-    samples=$((samples + 1))
-    command_line=$(<"$dir/$n.cmd")
-    where="$page:$(<"$dir/$n.line")"
-    rest=${command_line#\$ attn-trace}
-    case $rest in
-      *[\'\"\\\`\$\|\<\>\;\&\*\?]*)
-        fail "$where: '$command_line' has quotes or shell syntax; a sample's arguments are plain words"
-        continue ;;
-    esac
-    read -r -a args <<<"$rest"
-    status=0
-    "$binary" "${args[@]}" 2>"$dir/$n.err" | awk '{ print }' >"$dir/$n.actual" || status=$?
-    if [ "$status" -ne 0 ]; then
-      fail "$where: '$command_line' exits with status $status:"
-      sed 's/^/        /' "$dir/$n.err"
-    elif ! cmp -s "$dir/$n.expected" "$dir/$n.actual"; then
-      fail "$where: the sample of '$command_line' differs from what $binary prints now:"
-      diff -u --label "$page (the page)" --label "$command_line (now)" \
-        "$dir/$n.expected" "$dir/$n.actual" || true
-    fi
-  done
-done
-
-[ "$samples" -gt 0 ] || fail "no sample in any page of $tutorials: nothing was checked"
+# Every page's samples (the index's too) are what BINARY prints now; each page has one at least.
+pages=()
+for page in "$tutorials"/*.md; do [ -e "$page" ] && pages+=("$page"); done
+if [ ${#pages[@]} -eq 0 ]; then
+  fail "no page in $tutorials: nothing was checked"
+elif ! bash "$here/check_samples.sh" "$binary" "${pages[@]}"; then
+  problems=$((problems + 1))
+fi
 if [ "$problems" -gt 0 ]; then
   echo "$problems problem(s) in $tutorials. A new example needs a page linked from $index;"
-  echo "after a change to the walkthrough or an example, run: tools/update-tutorials.sh $binary"
+  echo "after a change to the walkthrough or an example, run: tools/update-doc-samples.sh $binary"
   exit 1
 fi
-echo "ok: $(find "$tutorials" -maxdepth 1 -name '*.md' | wc -l) pages in $tutorials, $samples samples match '$binary'"
+echo "ok: ${#pages[@]} pages in $tutorials (one per example and the index), their samples real"

@@ -1,2 +1,13 @@
 # Tests of the documentation's samples: what README.md and docs/ show is what the binary prints.
 # Included from tests/CMakeLists.txt.
+
+# Every ```console sample of README.md and docs/cli.md ("$ attn-trace ARGS…" and what it prints)
+# is the real output of those ARGS; a page with no sample fails (tools/update-doc-samples.sh
+# rewrites them after an intended change). docs/tutorials/ is checked the same way by
+# docs.tutorials (tests/CMakeLists.txt).
+add_test(NAME docs.readme_samples
+         COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/docs/check_samples.sh $<TARGET_FILE:attn-trace>
+                 ${PROJECT_SOURCE_DIR}/README.md)
+add_test(NAME docs.cli_samples
+         COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/docs/check_samples.sh $<TARGET_FILE:attn-trace>
+                 ${PROJECT_SOURCE_DIR}/docs/cli.md)
