@@ -31,6 +31,7 @@ struct RunOptions {
   InputOptions input;
   std::string format = "text";        // text | json
   std::optional<std::string> output;  // -o PATH; none: standard output
+  std::vector<std::string> stages;    // --stages a,b: the stages shown
   std::optional<std::string> until;   // --until STAGE: the last stage shown
   std::size_t weighted_limit = default_weighted_limit;
   std::string color = "auto";            // --color auto|always|never
@@ -40,27 +41,12 @@ struct RunOptions {
   TextOptions text;
 };
 
-// The stage ids the JSON export holds: --stages, cut after --until.
-std::vector<std::string> stages_until(const Trace& trace, const TextOptions& text) {
-  if (text.until.empty()) return text.stages;
-  std::vector<std::string> ids;
-  for (const Stage& stage : trace.stages) {
-    if (paper_position(stage.id) > paper_position(text.until)) break;
-    if (text.stages.empty() ||
-        std::find(text.stages.begin(), text.stages.end(), stage.id) != text.stages.end()) {
-      ids.push_back(stage.id);
-    }
-  }
-  // None left (--stages out_proj --until scores) must not mean "all of them": an id that no stage
-  // has shows none, as the walkthrough does.
-  if (ids.empty()) ids.emplace_back("(none)");
-  return ids;
-}
-
 // One renderer per format, each reading the finished trace.
 void render(const Trace& trace, const RunOptions& options, std::ostream& out) {
   if (options.format == "json") {
-    render_json(trace, JsonOptions{stages_until(trace, options.text), options.weighted_limit}, out);
+    render_json(
+        trace, JsonOptions{.stages = options.text.stages, .weighted_limit = options.weighted_limit},
+        out);
   } else {
     render_text(trace, options.text, out);
   }
@@ -90,8 +76,8 @@ std::string_view without_focus_prefix(std::string_view message) {
 
 // --stages takes known stage ids only; a typo is a usage error that lists them.
 std::string check_stage_id(const std::string& id) {
-  const auto ids = stage_ids();
-  if (std::find(ids.begin(), ids.end(), id) != ids.end()) return {};
+  const auto ids = stage_names();
+  if (stage_named(id)) return {};
   const auto suggestion = nearest(id, ids);
   return fmt::format("unknown stage '{}'{}; stages are: {}", id,
                      suggestion ? fmt::format(" (did you mean '{}'?)", *suggestion) : "",
@@ -172,9 +158,9 @@ void setup_run(CLI::App& app) {
       ->capture_default_str();
   sub->add_flag("--full", options->text.full,
                 "Print every number, even of tensors with more than 1000 elements");
-  sub->add_option("--stages", options->text.stages,
+  sub->add_option("--stages", options->stages,
                   fmt::format("Show only these stages, comma-separated (e.g. scores,softmax): {}",
-                              fmt::join(stage_ids(), ", ")))
+                              fmt::join(stage_names(), ", ")))
       ->delimiter(',')
       ->check(CLI::Validator(check_stage_id, "STAGE", "stage id"));
   sub->add_flag("--explain", options->text.explain,
@@ -217,7 +203,10 @@ void setup_run(CLI::App& app) {
         throw CLI::ValidationError("--focus", std::string(without_focus_prefix(e.what())));
       }
     }
-    if (options->until) options->text.until = *options->until;
+    for (const std::string& name : options->stages) {
+      options->text.stages.only.push_back(*stage_named(name));  // checked by the validator
+    }
+    if (options->until) options->text.stages.until = stage_named(*options->until);
     options->text.weighted_limit = options->weighted_limit;
     options->text.color = options->format == "text"
                               ? pick_color(options->color, !options->output && is_terminal(1))

@@ -24,9 +24,9 @@
 #include "attn_trace/core/error.hpp"
 #include "attn_trace/core/masks.hpp"
 #include "attn_trace/core/memory.hpp"
+#include "attn_trace/core/stage_id.hpp"
 #include "attn_trace/core/suggest.hpp"
 #include "attn_trace/core/text_width.hpp"
-#include "attn_trace/core/trace.hpp"
 #include "attn_trace/input/state_dict.hpp"
 #include "fast_json.hpp"
 
@@ -1116,12 +1116,13 @@ class Loader {
     if (!published.is_object()) {
       fail("published", fmt::format("expected {}, found {}", form, describe(published)));
     }
-    const auto ids = stage_ids();
+    const auto ids = stage_names();
     for (const auto& item : published.items()) {
       const std::string& stage = item.key();
       const json& tensors = item.value();
       const std::string stage_path = "published." + excerpt(stage);
-      if (std::find(ids.begin(), ids.end(), stage) == ids.end()) {
+      const std::optional<StageId> id = stage_named(stage);
+      if (!id) {
         const auto suggestion = nearest(stage, ids);
         fail(stage_path,
              fmt::format("unknown stage \"{}\"{}", excerpt(stage),
@@ -1145,7 +1146,7 @@ class Loader {
           fail(path + ".values", "missing: the numbers as the source printed them");
         }
         PublishedTensor p;
-        p.stage = stage;
+        p.stage = *id;
         p.tensor = tensor;
         const Nested n = read_nested(entry["values"], path + ".values");
         p.shape = n.shape;

@@ -105,7 +105,7 @@ void render_explanation_text(const Explanation& e, int precision, std::ostream& 
                          ? product_text(t, precision)
                          : operand(t.value, precision));
   }
-  fmt::print(out, "{}.{}[{}]\n", e.stage, e.tensor, fmt::join(e.index_labels, ","));
+  fmt::print(out, "{}.{}[{}]\n", stage_name(e.stage), e.tensor, fmt::join(e.index_labels, ","));
   fmt::print(out, "  {}\n", e.formula);
   const std::string result = num(e.computed, precision);
   switch (e.combine) {
@@ -156,7 +156,7 @@ void render_explanation_json(const Explanation& e, std::ostream& out) {
     return v;
   };
   json doc;
-  doc["stage"] = e.stage;
+  doc["stage"] = std::string(stage_name(e.stage));
   doc["tensor"] = e.tensor;
   doc["index"] = e.index;
   doc["labels"] = e.index_labels;

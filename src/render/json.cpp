@@ -393,7 +393,7 @@ void published(JsonWriter& w, const std::vector<PublishedCheck>& checks) {
     const PublishedTensor& p = check.published;
     w.raw(n == 0 ? "\n    {" : ",\n    {");
     w.raw("\"stage\": ");
-    w.string(p.stage);
+    w.string(stage_name(p.stage));
     w.raw(", \"tensor\": ");
     w.string(p.tensor);
     w.raw(", \"decimals\": ");
@@ -427,7 +427,7 @@ void published(JsonWriter& w, const std::vector<PublishedCheck>& checks) {
 void stage(JsonWriter& w, const Stage& s, const JsonOptions& options) {
   w.raw("{");
   w.key("id", 3, true);
-  w.string(s.id);
+  w.string(stage_name(s.id));
   w.key("title", 3);
   w.string(s.title);
   w.key("formula", 3);
@@ -525,7 +525,7 @@ void render_json(const Trace& trace, const JsonOptions& options, std::ostream& o
   for (std::size_t i = 0; i < trace.skipped.size(); ++i) {
     w.raw(i == 0 ? "\n    {" : ",\n    {");
     w.raw("\"id\": ");
-    w.string(trace.skipped[i].id);
+    w.string(stage_name(trace.skipped[i].id));
     w.raw(", \"reason\": ");
     w.string(trace.skipped[i].reason);
     w.raw("}");
@@ -537,8 +537,7 @@ void render_json(const Trace& trace, const JsonOptions& options, std::ostream& o
   w.raw("[");
   bool first = true;
   for (const Stage& s : trace.stages) {
-    const auto& wanted = options.stages;
-    if (!wanted.empty() && std::find(wanted.begin(), wanted.end(), s.id) == wanted.end()) continue;
+    if (!options.stages.shows(s.id)) continue;
     w.raw(first ? "\n    " : ",\n    ");
     first = false;
     stage(w, s, options);

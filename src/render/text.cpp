@@ -10,7 +10,8 @@
 #include <fmt/format.h>
 #include <fmt/ostream.h>
 
-#include "attn_trace/core/stage_text.hpp"
+#include "attn_trace/core/masks.hpp"
+#include "attn_trace/core/stage_id.hpp"
 #include "attn_trace/core/text_width.hpp"
 #include "attn_trace/render/heatmap.hpp"
 
@@ -148,32 +149,29 @@ class TextRenderer {
   void walk(AtStage&& at_stage) {
     header();
     const std::size_t total = trace_.stages.size();
-    // --until stops after its stage, or where it would stand when this trace has none.
-    const bool until = !options_.until.empty();
+    const StageSelection& selection = options_.stages;
     for (std::size_t n = 0; n < total; ++n) {
       const Stage& stage = trace_.stages[n];
-      if (until && paper_position(stage.id) > paper_position(options_.until)) break;
-      const auto& wanted = options_.stages;
-      if (!wanted.empty() && std::find(wanted.begin(), wanted.end(), stage.id) == wanted.end()) {
-        continue;
-      }
+      if (!selection.shows(stage.id)) continue;
       at_stage(stage, n + 1, total);
       stage_block(stage, n + 1, total);
     }
+    // A stage asked for by name that this trace does not have: say why, where it would stand.
     for (const SkippedStage& skipped : trace_.skipped) {
-      const auto& wanted = options_.stages;
-      if (std::find(wanted.begin(), wanted.end(), skipped.id) == wanted.end() &&
-          skipped.id != options_.until) {
+      const auto& only = selection.only;
+      if (std::find(only.begin(), only.end(), skipped.id) == only.end() &&
+          skipped.id != selection.until) {
         continue;
       }
       line();
-      line(wrap(fmt::format("(no {} stage in this trace: {})", skipped.id, skipped.reason), width_,
-                " "));
+      line(wrap(
+          fmt::format("(no {} stage in this trace: {})", stage_name(skipped.id), skipped.reason),
+          width_, " "));
     }
     // The summary follows the last stage; --until a stage at or after it (one this trace does not
     // have, e.g. out_proj) still shows the whole trace.
-    if (options_.stages.empty() &&
-        (!until || paper_position(options_.until) >= paper_position(trace_.stages.back().id))) {
+    if (selection.only.empty() &&
+        (!selection.until || *selection.until >= trace_.stages.back().id)) {
       summary();
     }
   }
@@ -306,7 +304,7 @@ class TextRenderer {
 
   // After the whole walkthrough: what came out, and whom each query token attends to most.
   void summary() {
-    const Stage* softmax = trace_.find_stage("softmax");
+    const Stage* softmax = trace_.find_stage(StageId::softmax);
     if (!softmax || trace_.stages.empty()) return;
     line();
     const std::string title = "━━ summary ";
@@ -314,8 +312,8 @@ class TextRenderer {
     const Stage& last = trace_.stages.back();
     const Tensor& result = last.tensors.back();
     // The result once more, so that the summary can be read (or projected) on its own.
-    line(
-        wrap(fmt::format("  The result, {} of the {} stage:", result.name, last.id), width_, "  "));
+    line(wrap(fmt::format("  The result, {} of the {} stage:", result.name, stage_name(last.id)),
+              width_, "  "));
     tensor_block(result, false, nullptr);
     line();
     line("  Each query token attends most to:");
@@ -359,8 +357,7 @@ class TextRenderer {
       if (!std::isnan(row(j)) && (!best || row(j) > row(*best))) best = j;
     }
     if (!best) {
-      const bool blocked =
-          additive && (additive->block(block).row(i).array() <= blocking_mask).all();
+      const bool blocked = additive && additive->block(block).row(i).unaryExpr(&blocks_key).all();
       return blocked ? "no key (every key blocked)" : "no key (nan: see the warnings)";
     }
     const double w = row(*best);
@@ -374,7 +371,7 @@ class TextRenderer {
 
   // The masking stage's additive mask for a tensor of scores' shape, or nullptr without masks.
   const Tensor* additive_mask_for(const Tensor& t) const {
-    if (const Stage* masking = trace_.find_stage("masking")) {
+    if (const Stage* masking = trace_.find_stage(StageId::masking)) {
       for (const Tensor& m : masking->tensors) {
         if (m.name == "additive_mask" && m.shape == t.shape) return &m;
       }
@@ -385,19 +382,18 @@ class TextRenderer {
   void stage_block(const Stage& stage, std::size_t number, std::size_t total) {
     line();
     const std::string title =
-        fmt::format("━━ {}/{} · {} · {} ", number, total, stage.id, stage.title);
+        fmt::format("━━ {}/{} · {} · {} ", number, total, stage_name(stage.id), stage.title);
     const std::size_t used = display_width(title);
     line(used < width_ ? title + repeat("━", width_ - used) : title);
     if (options_.explain) {
-      if (const StageText* text = stage_text(stage.id)) {
-        line(wrap(fmt::format("  {} {}", text->what, text->why), width_, "  "));
-        line(wrap(fmt::format("  Shape rule: {}", text->shape), width_, "  "));
-      }
+      const StageInfo& text = stage_info(stage.id);
+      line(wrap(fmt::format("  {} {}", text.what, text.why), width_, "  "));
+      line(wrap(fmt::format("  Shape rule: {}", text.shape), width_, "  "));
     }
     line(wrap("  " + stage.formula, width_, "      "));
     line(wrap("  shapes: " + stage.shapes, width_, "      "));
     if (!stage.note.empty()) line(wrap("  " + stage.note, width_, "  "));
-    if (stage.id == "masking") {
+    if (stage.id == StageId::masking) {
       line(wrap("  −∞ marks a blocked cell: exp(−∞) = 0, so that key gets no weight.", width_,
                 "  "));
     }
@@ -410,7 +406,7 @@ class TextRenderer {
       }
       // The masks as given and their additive form are flags: 1/0, 0/−∞, without decimals.
       const std::optional<Heat> shading = heat(stage, tensor);
-      tensor_block(tensor, stage.id == "masking" && tensor.name != "masked",
+      tensor_block(tensor, stage.id == StageId::masking && tensor.name != "masked",
                    shading ? &*shading : nullptr);
       for (const PublishedCheck& check : trace_.published) {
         if (check.published.stage == stage.id && check.published.tensor == tensor.name) {
@@ -428,19 +424,14 @@ class TextRenderer {
     const Tensor* additive = nullptr;  // the masking stage's additive_mask, when there is one
   };
 
-  // A mask value this negative blocks a key as −∞ does: tutorials write −1e9 (or the dtype's
-  // lowest number) for −∞, and their cells should look blocked, not merely small.
-  static constexpr double blocking_mask = -1e9;
-  static bool blocks(double additive) { return additive <= blocking_mask; }
-
   // The heatmap of this tensor, or none: only scores, scaled, masked and weights are shaded, and
   // only when colour is on.
   std::optional<Heat> heat(const Stage& stage, const Tensor& t) const {
     if (options_.color == ColorMode::none || t.generated()) return std::nullopt;
-    const bool shaded = (stage.id == "scores" && t.name == "scores") ||
-                        (stage.id == "scaling" && t.name == "scaled") ||
-                        (stage.id == "masking" && t.name == "masked") ||
-                        (stage.id == "softmax" && t.name == "weights");
+    const bool shaded = (stage.id == StageId::scores && t.name == "scores") ||
+                        (stage.id == StageId::scaling && t.name == "scaled") ||
+                        (stage.id == StageId::masking && t.name == "masked") ||
+                        (stage.id == StageId::softmax && t.name == "weights");
     if (!shaded) return std::nullopt;
     Heat h;
     if (t.name == "masked" || t.name == "weights") h.additive = additive_mask_for(t);
@@ -451,7 +442,7 @@ class TextRenderer {
     // The table's own range, blocked cells aside: the pattern within it is what a class looks for.
     for (std::size_t n = 0; n < t.data.size(); ++n) {
       const double v = t.data[n];
-      if (!std::isfinite(v) || (h.additive && blocks(h.additive->data[n]))) continue;
+      if (!std::isfinite(v) || (h.additive && blocks_key(h.additive->data[n]))) continue;
       h.scale.low = h.any ? std::min(h.scale.low, v) : v;
       h.scale.high = h.any ? std::max(h.scale.high, v) : v;
       h.any = true;
@@ -494,7 +485,7 @@ class TextRenderer {
   // that is not finite and not blocked (an overflow), which no shade would describe.
   static std::optional<std::pair<Rgb, bool>> cell_shade(const Heat& h, double value,
                                                         const Matrix* additive, Index r, Index c) {
-    if (additive && blocks((*additive)(r, c))) return std::pair{blocked_shade, true};
+    if (additive && blocks_key((*additive)(r, c))) return std::pair{blocked_shade, true};
     if (!std::isfinite(value)) return std::nullopt;
     return std::pair{heat_shade(value, h.scale), false};
   }

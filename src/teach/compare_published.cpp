@@ -27,10 +27,11 @@ std::vector<PublishedCheck> check_published(const std::vector<PublishedTensor>& 
                                             const Trace& trace, const std::string& file) {
   std::vector<PublishedCheck> checks;
   for (const PublishedTensor& p : published) {
-    const std::string path = fmt::format("published.{}.{}", p.stage, p.tensor);
+    const std::string path = fmt::format("published.{}.{}", stage_name(p.stage), p.tensor);
     const Stage* stage = trace.find_stage(p.stage);
     if (!stage) {
-      throw Error(fmt::format("{}: {}: this trace has no {} stage", file, path, p.stage));
+      throw Error(
+          fmt::format("{}: {}: this trace has no {} stage", file, path, stage_name(p.stage)));
     }
     const Tensor* tensor = nullptr;
     std::vector<std::string> names;
@@ -40,7 +41,7 @@ std::vector<PublishedCheck> check_published(const std::vector<PublishedTensor>& 
     }
     if (!tensor) {
       throw Error(fmt::format("{}: {}: the {} stage has no tensor {} (it has {})", file, path,
-                              p.stage, p.tensor, fmt::join(names, ", ")));
+                              stage_name(p.stage), p.tensor, fmt::join(names, ", ")));
     }
     if (tensor->generated()) {
       throw Error(

@@ -94,15 +94,16 @@ class Explainer {
     for (const Stage& stage : trace_.stages) {
       for (const Tensor& t : stage.tensors) {
         if (std::find(names.begin(), names.end(), t.name) == names.end()) names.push_back(t.name);
-        if (t.name == cell.tensor && (cell.stage.empty() || cell.stage == stage.id)) {
+        if (t.name == cell.tensor && (cell.stage.empty() || cell.stage == stage_name(stage.id))) {
           found.emplace_back(&stage, &t);
         }
       }
     }
     if (found.empty()) {
-      if (!cell.stage.empty() && !trace_.find_stage(cell.stage)) {
+      const std::optional<StageId> named = stage_named(cell.stage);
+      if (!cell.stage.empty() && !(named && trace_.find_stage(*named))) {
         std::vector<std::string_view> ids;
-        for (const Stage& s : trace_.stages) ids.emplace_back(s.id);
+        for (const Stage& s : trace_.stages) ids.emplace_back(stage_name(s.id));
         const auto near = nearest(cell.stage, ids);
         throw Error(fmt::format(
             "unknown stage '{}'{}; the stages of this trace: {}", cut(cell.stage),
@@ -111,7 +112,7 @@ class Explainer {
       std::vector<std::string_view> here = names;
       if (!cell.stage.empty()) {
         here.clear();
-        for (const Tensor& t : trace_.find_stage(cell.stage)->tensors) here.emplace_back(t.name);
+        for (const Tensor& t : trace_.find_stage(*named)->tensors) here.emplace_back(t.name);
       }
       const auto near = nearest(cell.tensor, here);
       throw Error(fmt::format(
@@ -130,11 +131,11 @@ class Explainer {
       if (fitting.size() == 1) return fitting.front();
       std::vector<std::string> choices;
       for (const auto& [stage, t] : found) {
-        choices.push_back(fmt::format("{}.{}{}", stage->id, t->name, shape_text(*t)));
+        choices.push_back(fmt::format("{}.{}{}", stage_name(stage->id), t->name, shape_text(*t)));
       }
       throw Error(fmt::format("'{}' is in {} stages: {}; name the stage, as in {}.{}[…]",
                               cut(cell.tensor), found.size(), fmt::join(choices, ", "),
-                              found.front().first->id, cell.tensor));
+                              stage_name(found.front().first->id), cell.tensor));
     }
     return found.front();
   }
@@ -155,7 +156,7 @@ class Explainer {
   }
 
   void read_index(const CellRef& cell, const Stage& stage, const Tensor& t, Explanation& e) const {
-    const std::string where = fmt::format("{}.{}", stage.id, t.name);
+    const std::string where = fmt::format("{}.{}", stage_name(stage.id), t.name);
     if (cell.index.size() != t.rank()) {
       throw Error(fmt::format("{} has {} ind{}{}, found {}", where, t.rank(),
                               t.rank() == 1 ? "ex" : "ices", shape_text(t), cell.index.size()),
@@ -236,19 +237,19 @@ class Explainer {
 
   // --- the stages --------------------------------------------------------------------------
 
-  const Tensor& tensor(std::string_view stage, std::string_view name) const {
+  const Tensor& tensor(StageId stage, std::string_view name) const {
     for (const Tensor& t : trace_.find_stage(stage)->tensors) {
       if (t.name == name) return t;
     }
-    throw Error(fmt::format("internal: no {}.{}", stage, name));
+    throw Error(fmt::format("internal: no {}.{}", stage_name(stage), name));
   }
-  bool has(std::string_view stage) const { return trace_.find_stage(stage) != nullptr; }
+  bool has(StageId stage) const { return trace_.find_stage(stage) != nullptr; }
 
   // Q, K or V of one head: split_heads when there are heads; else after the extra keys.
   std::pair<const Tensor*, bool> per_head(std::string_view name) const {
-    if (has("split_heads")) return {&tensor("split_heads", name), true};
-    if (name != "Q" && has("extra_keys")) return {&tensor("extra_keys", name), false};
-    return {&tensor("projections", name), false};
+    if (has(StageId::split_heads)) return {&tensor(StageId::split_heads, name), true};
+    if (name != "Q" && has(StageId::extra_keys)) return {&tensor(StageId::extra_keys, name), false};
+    return {&tensor(StageId::projections, name), false};
   }
   // A head's value in `t` at (row, c): split_heads stores the head's columns, others all of them.
   double head_value(const std::pair<const Tensor*, bool>& t, std::size_t row, std::size_t c,
@@ -281,22 +282,34 @@ class Explainer {
   std::string h_index() const { return heads() ? "h," : ""; }
 
   void describe(Explanation& e) {
-    const std::string& s = e.stage;
-    if (s == "input" || (s == "masking" && e.tensor != "masked" && e.tensor != "additive_mask")) {
-      return given(e);
+    switch (e.stage) {
+      case StageId::input:
+        return given(e);
+      case StageId::projections:
+        return projection(e);
+      case StageId::extra_keys:
+        return extra_key(e);
+      case StageId::split_heads:
+        return split(e);
+      case StageId::scores:
+        return score(e);
+      case StageId::scaling:
+        return scaled(e);
+      case StageId::masking:
+        // The masks as given are numbers of the input; the additive mask and masked are computed.
+        if (e.tensor == "masked") return masked(e);
+        return e.tensor == "additive_mask" ? additive(e) : given(e);
+      case StageId::softmax:
+        return softmax(e);
+      case StageId::weighted_values:
+        return weighted(e);
+      case StageId::summation:
+        return context(e);
+      case StageId::merge_heads:
+        return merge(e);
+      case StageId::out_proj:
+        return output(e);
     }
-    if (s == "projections") return projection(e);
-    if (s == "extra_keys") return extra_key(e);
-    if (s == "split_heads") return split(e);
-    if (s == "scores") return score(e);
-    if (s == "scaling") return scaled(e);
-    if (s == "masking") return e.tensor == "masked" ? masked(e) : additive(e);
-    if (s == "softmax") return softmax(e);
-    if (s == "weighted_values") return weighted(e);
-    if (s == "summation") return context(e);
-    if (s == "merge_heads") return merge(e);
-    if (s == "out_proj") return output(e);
-    throw Error(fmt::format("internal: no explanation for stage {}", s));
   }
 
   void given(Explanation& e) const {
@@ -366,7 +379,7 @@ class Explainer {
     const std::string& name = e.tensor;
     if (at_.j < given) {
       e.formula = fmt::format("{}'[j,c] = {}[j,c] for the {} given keys", name, name, given);
-      const double v = value_at(tensor("projections", name), at_);
+      const double v = value_at(tensor(StageId::projections, name), at_);
       e.terms.push_back({fmt::format("projections.{}[{}{},{}]", name, batch_lead(),
                                      token(Axis::key, at_.j), at_.c),
                          {v},
@@ -389,7 +402,8 @@ class Explainer {
     const std::string& name = e.tensor;
     const bool key_row = name != "Q";
     const std::size_t d = head_dim(), column = at_.h * d + at_.c;
-    const std::string_view from = key_row && has("extra_keys") ? "extra_keys" : "projections";
+    const StageId from =
+        key_row && has(StageId::extra_keys) ? StageId::extra_keys : StageId::projections;
     e.formula = fmt::format("{}_h[i,c] = {}[i, h·d + c], d = {}", name, name, d);
     e.notes.push_back(
         fmt::format("head {} takes columns {} to {} of {}: its column {} is column {}", at_.h,
@@ -398,7 +412,7 @@ class Explainer {
     at.c = column;
     const double v = value_at(tensor(from, name), at);
     e.terms.push_back(
-        {fmt::format("{}.{}[{}{},{}]", from, name, batch_lead(),
+        {fmt::format("{}.{}[{}{},{}]", stage_name(from), name, batch_lead(),
                      token(key_row ? Axis::key : Axis::query, key_row ? at_.j : at_.i), column),
          {v},
          v});
@@ -446,7 +460,7 @@ class Explainer {
                                     rule == "1/√d" ? "d" : "E",
                                     rule == "1/√d" ? config.head_dim : config.embed_dim));
     }
-    const double s = value_at(tensor("scores", "scores"), at_);
+    const double s = value_at(tensor(StageId::scores, "scores"), at_);
     e.terms.push_back({fmt::format("scores{}", qk(at_.i, at_.j)), {s}, s});
     e.terms.push_back({value, {scale}, scale});
   }
@@ -455,8 +469,8 @@ class Explainer {
     e.combine = Combine::sum;
     e.formula = fmt::format("masked[{}i,j] = scaled[{}i,j] + additive_mask[{}i,j]", h_index(),
                             h_index(), h_index());
-    const double s = value_at(tensor("scaling", "scaled"), at_);
-    const double m = value_at(tensor("masking", "additive_mask"), at_);
+    const double s = value_at(tensor(StageId::scaling, "scaled"), at_);
+    const double m = value_at(tensor(StageId::masking, "additive_mask"), at_);
     e.terms.push_back({fmt::format("scaled{}", qk(at_.i, at_.j)), {s}, s});
     e.terms.push_back({fmt::format("additive_mask{}", qk(at_.i, at_.j)), {m}, m});
     mask_notes(e);
@@ -510,8 +524,8 @@ class Explainer {
 
   void softmax(Explanation& e) {
     e.combine = Combine::ratio;
-    const std::string in = has("masking") ? "masked" : "scaled";
-    const Tensor& s = tensor(has("masking") ? "masking" : "scaling", in);
+    const std::string in = has(StageId::masking) ? "masked" : "scaled";
+    const Tensor& s = tensor(has(StageId::masking) ? StageId::masking : StageId::scaling, in);
     const std::size_t keys = static_cast<std::size_t>(trace_.config.kv_len);
     std::vector<double> row(keys);
     for (std::size_t k = 0; k < keys; ++k) {
@@ -548,7 +562,7 @@ class Explainer {
     const auto v = per_head("V");
     e.formula = fmt::format("weighted[{}i,j,c] = weights[{}i,j] × V{}[j,c]", h_index(), h_index(),
                             heads() ? "_h" : "");
-    const double w = value_at(tensor("softmax", "weights"), at_);
+    const double w = value_at(tensor(StageId::softmax, "weights"), at_);
     const double vv = head_value(v, at_.j, at_.c, true);
     e.terms.push_back({fmt::format("weights{}", qk(at_.i, at_.j)), {w}, w});
     e.terms.push_back(
@@ -560,7 +574,7 @@ class Explainer {
     const auto v = per_head("V");
     e.formula = fmt::format("context[{}i,c] = Σ_j weights[{}i,j]·V{}[j,c]", h_index(), h_index(),
                             heads() ? "_h" : "");
-    const Tensor& weights = tensor("softmax", "weights");
+    const Tensor& weights = tensor(StageId::softmax, "weights");
     for (std::size_t j = 0; j < static_cast<std::size_t>(trace_.config.kv_len); ++j) {
       Coord at = at_;
       at.j = j;
@@ -583,7 +597,7 @@ class Explainer {
     Coord at = at_;
     at.h = head;
     at.c = column;
-    const double v = value_at(tensor("summation", "context"), at);
+    const double v = value_at(tensor(StageId::summation, "context"), at);
     e.terms.push_back({fmt::format("summation.context[{}{},{},{}]", batch_lead(), head,
                                    token(Axis::query, at_.i), column),
                        {v},
@@ -591,8 +605,8 @@ class Explainer {
   }
 
   void output(Explanation& e) const {
-    const Tensor& ctx =
-        has("merge_heads") ? tensor("merge_heads", "context") : tensor("summation", "context");
+    const Tensor& ctx = has(StageId::merge_heads) ? tensor(StageId::merge_heads, "context")
+                                                  : tensor(StageId::summation, "context");
     Matrix row(1, static_cast<Index>(trace_.config.model_dim));
     for (Index k = 0; k < row.cols(); ++k) {
       Coord at = at_;

@@ -277,9 +277,13 @@ Trace focus_trace(const Trace& trace, const FocusRequest& request, std::string_v
     for (auto& tokens : out.tokens) tokens = {tokens[*focus.query]};
   }
   for (const Stage& stage : trace.stages) {
-    Stage cut_stage{stage.id, stage.title, stage.formula, stage.shapes, {}, stage.note};
+    Stage& cut_stage = out.stages.emplace_back(Stage{.id = stage.id,
+                                                     .title = stage.title,
+                                                     .formula = stage.formula,
+                                                     .shapes = stage.shapes,
+                                                     .tensors = {},
+                                                     .note = stage.note});
     for (const Tensor& t : stage.tensors) cut_stage.tensors.push_back(cut(t, keep));
-    out.stages.push_back(std::move(cut_stage));
   }
   out.focus = focus;
   return out;

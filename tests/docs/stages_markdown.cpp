@@ -1,11 +1,11 @@
-// Prints docs/stages.md from include/attn_trace/stage_text.hpp, the text `run --explain` shows:
+// Prints docs/stages.md from the stage table of core/stage_id.hpp, the text `run --explain` shows:
 // ctest's docs.stages compares the page with this output, tools/update-stages-doc.sh writes it.
 #include <iostream>
 
 #include <fmt/format.h>
 #include <fmt/ostream.h>
 
-#include "attn_trace/core/stage_text.hpp"
+#include "attn_trace/core/stage_id.hpp"
 
 int main() {
   fmt::print(std::cout,
@@ -15,8 +15,8 @@ int main() {
              "`attn-trace run --explain` prints the same text under each stage's header; this "
              "page is\ngenerated from it (`tools/update-stages-doc.sh`), so the two cannot drift "
              "apart.\n");
-  for (const attn_trace::StageText& stage : attn_trace::stage_texts()) {
-    fmt::print(std::cout, "\n## {}\n\n{} {}\n\nShape rule: {}\n", stage.id, stage.what, stage.why,
+  for (const attn_trace::StageInfo& stage : attn_trace::all_stages()) {
+    fmt::print(std::cout, "\n## {}\n\n{} {}\n\nShape rule: {}\n", stage.name, stage.what, stage.why,
                stage.shape);
   }
 }

@@ -72,7 +72,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     for (const attn_trace::Stage& stage : trace.stages) {
       for (const attn_trace::Tensor& tensor : stage.tensors) {
         for (const bool last : {false, true}) {
-          attn_trace::CellRef cell{stage.id, tensor.name, {}};
+          attn_trace::CellRef cell{std::string(attn_trace::stage_name(stage.id)), tensor.name, {}};
           for (std::size_t extent : tensor.shape) {
             cell.index.push_back(std::to_string(last ? extent - 1 : 0));
           }

@@ -3,7 +3,9 @@
 
 #include <cmath>
 #include <limits>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <catch2/catch.hpp>
@@ -36,6 +38,15 @@ inline bool matches(double traced, double expected) {
   return error <= relative_tolerance * std::abs(expected) || error <= absolute_floor;
 }
 
+// The stage a golden file (or a test) calls `name`, or nullptr when the trace has none. An unknown
+// name fails the test.
+inline const Stage* find_stage(const Trace& trace, std::string_view name) {
+  const std::optional<StageId> id = stage_named(name);
+  INFO("stage " << name);
+  REQUIRE(id.has_value());
+  return trace.find_stage(*id);
+}
+
 inline const Tensor* find_tensor(const Stage& stage, const std::string& name) {
   for (const Tensor& t : stage.tensors) {
     if (t.name == name) return &t;
@@ -61,3 +72,11 @@ inline void check_tensor(const Tensor& tensor, const nlohmann::json& expected) {
 }
 
 }  // namespace attn_trace::golden
+
+// Catch prints a stage by its name in a failed check.
+template <>
+struct Catch::StringMaker<attn_trace::StageId> {
+  static std::string convert(attn_trace::StageId id) {
+    return std::string(attn_trace::stage_name(id));
+  }
+};

@@ -8,6 +8,7 @@
 #include "attn_trace/core/tracer.hpp"
 #include "attn_trace/input/examples.hpp"
 #include "attn_trace/input/load.hpp"
+#include "golden.hpp"
 
 using namespace attn_trace;
 
@@ -22,7 +23,7 @@ Trace default_trace() {
 void check_cells(const Trace& trace, const std::string& stage_id, const std::string& name,
                  std::vector<std::size_t> shape, std::vector<double> expected) {
   INFO(stage_id << "." << name);
-  const Stage* stage = trace.find_stage(stage_id);
+  const Stage* stage = golden::find_stage(trace, stage_id);
   REQUIRE(stage != nullptr);
   const Tensor* tensor = nullptr;
   for (const Tensor& t : stage->tensors) {
@@ -45,7 +46,7 @@ TEST_CASE("the default example, stage by stage", "[example]") {
   CHECK(trace.tokens == std::vector<std::vector<std::string>>{{"I", "am", "good"}});
 
   std::vector<std::string> ids;
-  for (const Stage& s : trace.stages) ids.push_back(s.id);
+  for (const Stage& s : trace.stages) ids.emplace_back(stage_name(s.id));
   CHECK(ids == std::vector<std::string>{"input", "projections", "scores", "scaling", "softmax",
                                         "weighted_values", "summation", "out_proj"});
 
@@ -93,7 +94,7 @@ TEST_CASE("the default example, stage by stage", "[example]") {
 
 TEST_CASE("every row of the attention weights sums to 1", "[example]") {
   const Trace trace = default_trace();
-  const Tensor& weights = trace.find_stage("softmax")->tensors.at(0);
+  const Tensor& weights = trace.find_stage(StageId::softmax)->tensors.at(0);
   const auto m = weights.block(0);
   for (Index i = 0; i < m.rows(); ++i) CHECK(m.row(i).sum() == Approx(1.0).epsilon(1e-15));
 }
@@ -101,13 +102,13 @@ TEST_CASE("every row of the attention weights sums to 1", "[example]") {
 TEST_CASE("stages a trace leaves out are listed with the reason", "[example]") {
   const Trace trace = default_trace();
   REQUIRE(trace.skipped.size() == 4);
-  CHECK(trace.skipped[0].id == "extra_keys");
-  CHECK(trace.skipped[1].id == "split_heads");
+  CHECK(trace.skipped[0].id == StageId::extra_keys);
+  CHECK(trace.skipped[1].id == StageId::split_heads);
   CHECK(trace.skipped[1].reason == "it exists only with num_heads > 1");
-  CHECK(trace.skipped[2].id == "masking");
+  CHECK(trace.skipped[2].id == StageId::masking);
   CHECK(trace.skipped[2].reason == "no mask was given (mask, attn_mask or key_padding_mask)");
-  CHECK(trace.skipped[3].id == "merge_heads");
-  CHECK(trace.stages.size() + trace.skipped.size() == stage_ids().size());
+  CHECK(trace.skipped[3].id == StageId::merge_heads);
+  CHECK(trace.stages.size() + trace.skipped.size() == all_stages().size());
   CHECK(trace.warnings.empty());
 }
 
@@ -122,13 +123,13 @@ TEST_CASE("a large weighted_values is generated block by block, with the same nu
   spec.tokens = {std::vector<std::string>(100, "t")};
   spec.num_heads = 2;
   const Trace trace = trace_attention(spec);
-  const Tensor& weighted = trace.find_stage("weighted_values")->tensors.at(0);
+  const Tensor& weighted = trace.find_stage(StageId::weighted_values)->tensors.at(0);
   REQUIRE(weighted.generated());
   CHECK(weighted.data.empty());
   CHECK(weighted.size() == 2u * 100 * 100 * 125);
-  const Tensor& weights = trace.find_stage("softmax")->tensors.at(0);
-  const Tensor& V = trace.find_stage("split_heads")->tensors.at(2);
-  const Tensor& context = trace.find_stage("summation")->tensors.at(0);
+  const Tensor& weights = trace.find_stage(StageId::softmax)->tensors.at(0);
+  const Tensor& V = trace.find_stage(StageId::split_heads)->tensors.at(2);
+  const Tensor& context = trace.find_stage(StageId::summation)->tensors.at(0);
   for (std::size_t head : {0u, 1u}) {
     for (Index i : {0, 57, 99}) {
       const Matrix block = weighted.block_values(head * 100 + static_cast<std::size_t>(i));

@@ -15,6 +15,7 @@
 #include "attn_trace/input/load.hpp"
 #include "attn_trace/render/explanation.hpp"
 #include "attn_trace/teach/explain.hpp"
+#include "golden.hpp"
 
 using namespace attn_trace;
 using Catch::Contains;
@@ -67,7 +68,7 @@ std::size_t check_every_cell(const Spec& spec) {
     for (const Tensor& tensor : stage.tensors) {
       const std::size_t size = tensor.size();
       for (std::size_t flat = 0; flat < size; ++flat) {
-        CellRef cell{stage.id, tensor.name, {}};
+        CellRef cell{std::string(stage_name(stage.id)), tensor.name, {}};
         std::vector<std::size_t> index(tensor.rank());
         for (std::size_t a = tensor.rank(), rest = flat; a-- > 0;) {
           index[a] = rest % tensor.shape[a];
@@ -75,7 +76,7 @@ std::size_t check_every_cell(const Spec& spec) {
         }
         for (std::size_t i : index) cell.index.push_back(std::to_string(i));
         const Explanation e = explain(spec, trace, cell);
-        INFO(stage.id << "." << tensor.name << " at " << flat);
+        INFO(stage_name(stage.id) << "." << tensor.name << " at " << flat);
         const double traced = tensor.generated() ? e.result : tensor.data[flat];
         CHECK(close(e.result, traced));
         CHECK(close(recombine(e), traced));
@@ -150,7 +151,7 @@ TEST_CASE("the default example's numbers, term by term, as on paper", "[explain]
   const auto at = [&](std::string_view text) { return explain(spec, trace, parse_cell(text)); };
 
   const Explanation q = at("Q[am,1]");  // X[am] = [0.9, 0.4]; W_q row 1 = [0.2, 0.8]; b_q[1] = −0.1
-  CHECK(q.stage == "projections");
+  CHECK(q.stage == StageId::projections);
   CHECK(q.combine == Combine::sum);
   REQUIRE(q.terms.size() == 3);
   CHECK(q.terms[0].label == "X[am,0]·W_q[1,0]");
@@ -206,8 +207,8 @@ TEST_CASE("cells that do not exist get a message that says what does", "[explain
   fails("score[0,0,0]",
         "unknown tensor 'score' (did you mean 'scores'?); the tensors of this trace: X, Q, K, V");
   // Q is in two stages; the number of indices picks one: (L, D) of projections or (H, L, d).
-  CHECK(explain(spec, trace, parse_cell("Q[0,0]")).stage == "projections");
-  CHECK(explain(spec, trace, parse_cell("Q[1,0,0]")).stage == "split_heads");
+  CHECK(explain(spec, trace, parse_cell("Q[0,0]")).stage == StageId::projections);
+  CHECK(explain(spec, trace, parse_cell("Q[1,0,0]")).stage == StageId::split_heads);
   fails("Q[0]", "'Q' is in 2 stages: projections.Q (query 4 × feature 6), split_heads.Q");
   fails("scores[0,0]", "scores.scores has 3 indices (head 2 × query 4 × key 4), found 2");
   fails("scores[2,0,0]",
@@ -291,12 +292,12 @@ TEST_CASE("a weighted value too large to hold is explained from its generated bl
   const Spec spec = load_spec(input.dump(), "big.json");
   const Trace trace = trace_attention(spec);
   const Tensor* weighted = nullptr;
-  for (const Tensor& t : trace.find_stage("weighted_values")->tensors) weighted = &t;
+  for (const Tensor& t : trace.find_stage(StageId::weighted_values)->tensors) weighted = &t;
   REQUIRE(weighted->generated());
   const Explanation e = explain(spec, trace, parse_cell("weighted[1,129,77,31]"));
   // weights[h,i,j] × V_h[j,c], read here from the stored tensors.
-  const Tensor& weights = trace.find_stage("softmax")->tensors.front();
-  const Tensor& v = trace.find_stage("split_heads")->tensors.at(2);
+  const Tensor& weights = trace.find_stage(StageId::softmax)->tensors.front();
+  const Tensor& v = trace.find_stage(StageId::split_heads)->tensors.at(2);
   REQUIRE(v.name == "V");
   const double w = weights.data[(1 * 130 + 129) * 130 + 77];
   const double value = v.data[(1 * 130 + 77) * 32 + 31];
@@ -307,7 +308,7 @@ TEST_CASE("a weighted value too large to hold is explained from its generated bl
 TEST_CASE("a fully blocked row says why its weights are nan", "[explain]") {
   const Spec spec = golden_spec("mask-fully-blocked-row-h2");
   const Trace trace = trace_attention(spec);
-  const Tensor& weights = trace.find_stage("softmax")->tensors.front();
+  const Tensor& weights = trace.find_stage(StageId::softmax)->tensors.front();
   std::size_t nan_at = weights.data.size();
   for (std::size_t k = 0; k < weights.data.size(); ++k) {
     if (std::isnan(weights.data[k])) nan_at = k;

@@ -50,11 +50,12 @@ void check_against_golden(const Trace& cut, const json& stages) {
   REQUIRE(cut.focus);
   std::size_t checked = 0;
   for (const Stage& stage : cut.stages) {
+    const std::string name(stage_name(stage.id));
     for (const Tensor& t : stage.tensors) {
-      if (!stages.contains(stage.id) || !stages[stage.id].contains(t.name)) continue;
-      const json& expected = stages[stage.id][t.name];
+      if (!stages.contains(name) || !stages[name].contains(t.name)) continue;
+      const json& expected = stages[name][t.name];
       const auto whole = expected["shape"].get<std::vector<std::size_t>>();
-      INFO(stage.id << "." << t.name);
+      INFO(stage_name(stage.id) << "." << t.name);
       REQUIRE(t.rank() == whole.size());
       for (std::size_t a = 0; a < t.rank(); ++a) {
         const bool cut_axis = (t.axes[a] == Axis::batch && cut.focus->batch) ||
@@ -165,12 +166,12 @@ TEST_CASE("a query token names its position; the labels follow the slice", "[foc
   CHECK(cut.focus->tokens == whole.tokens);
   CHECK(cut.whole_index(Axis::head, 0) == 1u);
   // The weights of that head and query: one row, as long as the keys, summing to 1.
-  const Tensor& w = cut.find_stage("softmax")->tensors.front();
+  const Tensor& w = cut.find_stage(StageId::softmax)->tensors.front();
   CHECK(w.shape == std::vector<std::size_t>{1, 1, 4});
-  const Tensor& whole_w = whole.find_stage("softmax")->tensors.front();
+  const Tensor& whole_w = whole.find_stage(StageId::softmax)->tensors.front();
   for (std::size_t j = 0; j < 4; ++j) CHECK(w.data[j] == whole_w.data[(1 * 4 + 2) * 4 + j]);
   // The stages after merge_heads have no head axis: only the query is cut.
-  CHECK(cut.find_stage("out_proj")->tensors.front().shape == std::vector<std::size_t>{1, 6});
+  CHECK(cut.find_stage(StageId::out_proj)->tensors.front().shape == std::vector<std::size_t>{1, 6});
 }
 
 TEST_CASE("a generated weighted_values is cut block by block", "[focus]") {
@@ -184,10 +185,10 @@ TEST_CASE("a generated weighted_values is cut block by block", "[focus]") {
   }
   input["input"] = rows;
   const Trace whole = trace_attention(load_spec(input.dump(), "long.json"));
-  const Tensor& weighted = whole.find_stage("weighted_values")->tensors.front();
+  const Tensor& weighted = whole.find_stage(StageId::weighted_values)->tensors.front();
   REQUIRE(weighted.generated());
   const Trace cut = focus_trace(whole, request({}, {}, "123"), "long.json");
-  const Tensor& cut_weighted = cut.find_stage("weighted_values")->tensors.front();
+  const Tensor& cut_weighted = cut.find_stage(StageId::weighted_values)->tensors.front();
   REQUIRE(cut_weighted.generated());
   CHECK(cut_weighted.shape == std::vector<std::size_t>{1, 300, 12});
   CHECK(cut_weighted.block_values(0) == weighted.block_values(123));

@@ -90,7 +90,7 @@ TEST_CASE("a coloured walkthrough shades the four tables and keeps the layout", 
   CHECK(legends == 4);  // scores, scaled, masked, weights
   // The scores' legend spans the table's own range, in five even steps.
   const Trace trace = trace_attention(load_spec(find_example("multihead")->json, "multihead"));
-  const std::vector<double>& scores = trace.find_stage("scores")->tensors.front().data;
+  const std::vector<double>& scores = trace.find_stage(StageId::scores)->tensors.front().data;
   const double low = *std::min_element(scores.begin(), scores.end());
   const double high = *std::max_element(scores.begin(), scores.end());
   CHECK_THAT(stripped,
@@ -120,7 +120,7 @@ TEST_CASE("a coloured walkthrough shades the four tables and keeps the layout", 
 TEST_CASE("truecolor shading writes 24-bit backgrounds", "[heatmap]") {
   TextOptions options;
   options.color = ColorMode::truecolor;
-  options.stages = {"softmax"};
+  options.stages.only = {StageId::softmax};
   const std::string text = walkthrough("i-am-good", options);
   CHECK_THAT(text, Contains("\x1b[30;48;2;239;246;253m 0 \x1b[0m"));  // the legend's 0
   CHECK(text.find("48;5;") == std::string::npos);

@@ -54,5 +54,6 @@ TEST_CASE("the math layout writes the same attention as the torch layout", "[ini
   math.layout = WeightLayout::math;
   const Trace a = trace_attention(load_spec(initial_input(torch), "torch.json"));
   const Trace b = trace_attention(load_spec(initial_input(math), "math.json"));
-  CHECK(a.find_stage("out_proj")->tensors[0].data == b.find_stage("out_proj")->tensors[0].data);
+  CHECK(a.find_stage(StageId::out_proj)->tensors[0].data ==
+        b.find_stage(StageId::out_proj)->tensors[0].data);
 }

@@ -15,6 +15,7 @@
 #include "attn_trace/input/load.hpp"
 #include "attn_trace/render/json.hpp"
 #include "attn_trace/render/text.hpp"
+#include "golden.hpp"
 
 using namespace attn_trace;
 using Catch::Contains;
@@ -39,7 +40,7 @@ Trace trace_of(const json& doc) {
 }
 
 const Tensor& tensor(const Trace& trace, std::string_view stage, std::string_view name) {
-  const Stage* s = trace.find_stage(stage);
+  const Stage* s = golden::find_stage(trace, stage);
   REQUIRE(s != nullptr);
   for (const Tensor& t : s->tensors) {
     if (t.name == name) return t;
@@ -50,7 +51,7 @@ const Tensor& tensor(const Trace& trace, std::string_view stage, std::string_vie
 
 std::vector<std::string> tensor_names(const Trace& trace, std::string_view stage) {
   std::vector<std::string> names;
-  for (const Tensor& t : trace.find_stage(stage)->tensors) names.push_back(t.name);
+  for (const Tensor& t : golden::find_stage(trace, stage)->tensors) names.push_back(t.name);
   return names;
 }
 
@@ -165,7 +166,7 @@ TEST_CASE("a causal trace, by hand", "[masks][trace]") {
   json doc = tiny();
   doc["mask"] = "causal";
   const Trace trace = trace_of(doc);
-  REQUIRE(trace.find_stage("masking") != nullptr);
+  REQUIRE(trace.find_stage(StageId::masking) != nullptr);
   CHECK(tensor_names(trace, "masking") ==
         std::vector<std::string>{"mask", "additive_mask", "masked"});
 
@@ -278,7 +279,8 @@ TEST_CASE("kdim and vdim: each projection reads its own width", "[masks][cross]"
   // K = X_k·W_kᵀ picks columns 0 and 2; V = X_v·W_vᵀ = [[2, -2], [4, -4]].
   CHECK(tensor(trace, "projections", "K").data == std::vector<double>{1, 1, 0, 0});
   CHECK(tensor(trace, "projections", "V").data == std::vector<double>{2, -2, 4, -4});
-  CHECK(trace.find_stage("projections")->formula == "Q = X·W_qᵀ   K = X_k·W_kᵀ   V = X_v·W_vᵀ");
+  CHECK(trace.find_stage(StageId::projections)->formula ==
+        "Q = X·W_qᵀ   K = X_k·W_kᵀ   V = X_v·W_vᵀ");
 }
 
 TEST_CASE("bias_k/bias_v and add_zero_attn append keys that are never blocked", "[masks][cross]") {

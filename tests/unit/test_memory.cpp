@@ -30,12 +30,12 @@ double held_bytes(const Spec& spec, const Trace& trace) {
     for (const Tensor& t : stage.tensors) numbers += static_cast<double>(t.data.size());
   }
   // A generated weighted_values keeps copies of the weights and of V_h to compute its blocks.
-  const Stage* weighted = trace.find_stage("weighted_values");
+  const Stage* weighted = trace.find_stage(StageId::weighted_values);
   if (weighted->tensors[0].generated()) {
-    numbers += static_cast<double>(trace.find_stage("softmax")->tensors[0].size());
-    const Stage* heads = trace.find_stage("split_heads");
-    numbers +=
-        static_cast<double>((heads ? heads : trace.find_stage("projections"))->tensors[2].size());
+    numbers += static_cast<double>(trace.find_stage(StageId::softmax)->tensors[0].size());
+    const Stage* heads = trace.find_stage(StageId::split_heads);
+    numbers += static_cast<double>(
+        (heads ? heads : trace.find_stage(StageId::projections))->tensors[2].size());
   }
   for (const Matrix& x : spec.inputs) numbers += static_cast<double>(x.size());
   for (const Matrix& x : spec.key_inputs) numbers += static_cast<double>(x.size());

@@ -27,7 +27,7 @@ std::vector<PublishedCheck> checks_of(std::string_view text, const std::string& 
 const PublishedCheck& find(const std::vector<PublishedCheck>& checks, std::string_view stage,
                            std::string_view tensor) {
   for (const PublishedCheck& c : checks) {
-    if (c.published.stage == stage && c.published.tensor == tensor) return c;
+    if (stage_name(c.published.stage) == stage && c.published.tensor == tensor) return c;
   }
   FAIL("no published " << stage << "." << tensor);
   throw;  // unreachable
@@ -54,7 +54,7 @@ TEST_CASE("every bundled example reproduces its source, or says why not", "[publ
   for (const EmbeddedExample& example : embedded_examples()) {
     INFO(example.name);
     for (const PublishedCheck& check : checks_of(example.json, std::string(example.name))) {
-      INFO(check.published.stage << "." << check.published.tensor);
+      INFO(stage_name(check.published.stage) << "." << check.published.tensor);
       if (!check.mismatches.empty()) CHECK_FALSE(check.published.note.empty());
     }
   }
@@ -150,7 +150,7 @@ TEST_CASE("examples generated from a source's code reproduce what that code comp
     const auto example = find_example(name);
     REQUIRE(example);
     const Trace trace = trace_attention(load_spec(example->json, name));
-    const Stage* stage = trace.find_stage(reference["stage"].get<std::string>());
+    const Stage* stage = golden::find_stage(trace, reference["stage"].get<std::string>());
     REQUIRE(stage);
     const Tensor* tensor = golden::find_tensor(*stage, reference["tensor"].get<std::string>());
     REQUIRE(tensor);

@@ -9,6 +9,7 @@
 #include "attn_trace/input/examples.hpp"
 #include "attn_trace/input/load.hpp"
 #include "attn_trace/render/json.hpp"
+#include "golden.hpp"
 
 using namespace attn_trace;
 using json = nlohmann::json;
@@ -56,14 +57,14 @@ void require_same_numbers(const Trace& trace, const json& doc) {
   for (std::size_t n = 0; n < trace.stages.size(); ++n) {
     const Stage& stage = trace.stages[n];
     const json& out = doc["stages"][n];
-    CHECK(out["id"] == stage.id);
+    CHECK(out["id"] == std::string(stage_name(stage.id)));
     CHECK(out["formula"] == stage.formula);
     CHECK(out["shapes"] == stage.shapes);
     REQUIRE(out["tensors"].size() == stage.tensors.size());
     for (std::size_t k = 0; k < stage.tensors.size(); ++k) {
       const Tensor& t = stage.tensors[k];
       const json& tensor = out["tensors"][k];
-      INFO(stage.id << "." << t.name);
+      INFO(stage_name(stage.id) << "." << t.name);
       CHECK(tensor["name"] == t.name);
       REQUIRE(tensor["shape"].get<std::vector<std::size_t>>() == t.shape);
       std::vector<json> numbers;
@@ -143,7 +144,8 @@ TEST_CASE("inf and nan are written as strings", "[json]") {
 
 TEST_CASE("the stages option filters the JSON as it filters the text", "[json]") {
   const Trace trace = trace_of(std::string(find_example(default_example)->json));
-  const json doc = export_json(trace, JsonOptions{{"scores", "out_proj"}, default_weighted_limit});
+  const json doc = export_json(
+      trace, JsonOptions{{.only = {StageId::scores, StageId::out_proj}}, default_weighted_limit});
   REQUIRE(doc["stages"].size() == 2);
   CHECK(doc["stages"][0]["id"] == "scores");
   CHECK(doc["stages"][1]["id"] == "out_proj");
@@ -159,13 +161,15 @@ TEST_CASE("a weighted_values above the limit is omitted, and written block by bl
     input.push_back(row);
   }
   const Trace trace = trace_of(json{{"input", input}}.dump());
-  const json omitted = export_json(trace, JsonOptions{{"weighted_values"}, default_weighted_limit});
+  const json omitted =
+      export_json(trace, JsonOptions{{.only = {StageId::weighted_values}}, default_weighted_limit});
   const json& tensor = omitted["stages"][0]["tensors"][0];
   CHECK_FALSE(tensor.contains("data"));
   CHECK(tensor["shape"] == json::parse("[120, 120, 80]"));
   CHECK(tensor["omitted"].get<std::string>().find("--weighted-limit 1152000") != std::string::npos);
 
-  const json written = export_json(trace, JsonOptions{{"weighted_values"}, 1'152'000});
+  const json written =
+      export_json(trace, JsonOptions{{.only = {StageId::weighted_values}}, 1'152'000});
   const Tensor& weighted = trace.stages[5].tensors[0];
   REQUIRE(weighted.generated());
   std::vector<json> numbers;
@@ -190,7 +194,7 @@ TEST_CASE("every kind of double is written so that it reads back exactly", "[jso
       [0.000001, 1.5e-6, -2.2250738585072014e-308, 4.9406564584124654e-320],
       [1, -1.25, 3.141592653589793, 100]]})");
   std::ostringstream out;
-  render_json(trace, JsonOptions{{"input"}, default_weighted_limit}, out);
+  render_json(trace, JsonOptions{{.only = {StageId::input}}, default_weighted_limit}, out);
   const std::string text = out.str();
   const json doc = json::parse(text);
   const Tensor& X = trace.stages[0].tensors[0];

@@ -10,7 +10,7 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
-#include "attn_trace/core/stage_text.hpp"
+#include "attn_trace/core/stage_id.hpp"
 #include "attn_trace/core/text_width.hpp"
 #include "attn_trace/core/tracer.hpp"
 #include "attn_trace/input/examples.hpp"
@@ -99,14 +99,14 @@ TEST_CASE("the precision option sets the decimals", "[render]") {
 
 TEST_CASE("the stages option shows only the chosen stages, numbered out of all", "[render]") {
   TextOptions options;
-  options.stages = {"scores", "softmax"};
+  options.stages.only = {StageId::scores, StageId::softmax};
   const std::string text = render_default(options);
   CHECK_THAT(text, Contains("━━ 3/8 · scores"));
   CHECK_THAT(text, Contains("━━ 5/8 · softmax"));
   CHECK_THAT(text, !Contains("· projections ·"));
   CHECK_THAT(text, !Contains("· out_proj ·"));
 
-  options.stages = {"split_heads"};
+  options.stages.only = {StageId::split_heads};
   CHECK_THAT(render_default(options),
              Contains("(no split_heads stage in this trace: it exists only with num_heads > 1)"));
 }
@@ -140,7 +140,7 @@ TEST_CASE("large tensors are summarised unless full", "[render]") {
   // 40×40 scores: 1,600 numbers, above the threshold.
   const std::string input = json{{"input", ramp_input(40, 40)}}.dump();
   TextOptions options;
-  options.stages = {"scores"};
+  options.stages.only = {StageId::scores};
   const std::string summary = render(input, options);
   CHECK_THAT(summary,
              Contains("1600 numbers: the first and last 3 of each axis shown; --full shows all"));
@@ -164,7 +164,7 @@ TEST_CASE("identity projections say so", "[render]") {
 
 TEST_CASE("labels stay on one line and huge numbers switch to scientific notation", "[render]") {
   TextOptions options;
-  options.stages = {"input"};
+  options.stages.only = {StageId::input};
   const std::string text =
       render(R"({"input": [[1e12, -2], [1, 2]], "tokens": ["a\nb", "c"]})", options);
   CHECK_THAT(text, Contains("    a b  1.0000e+12     -2.0000"));
@@ -183,7 +183,7 @@ TEST_CASE("shape algebra of batched multi-head traces names every axis once", "[
 
 TEST_CASE("the summary starts above 1000 numbers, as numpy's", "[render]") {
   TextOptions options;
-  options.stages = {"scores"};
+  options.stages.only = {StageId::scores};
   // 1000 scores (no summary) against 1012 (summary): L = 10 with 10 × 10 × 10 heads won't do, so
   // use a batch: B = 10, L = 10 → 10 × 10 × 10 = 1000 scores.
   json batched = json::array();
@@ -197,7 +197,7 @@ TEST_CASE("the summary starts above 1000 numbers, as numpy's", "[render]") {
 
 TEST_CASE("summaries name what they leave out", "[render]") {
   TextOptions options;
-  options.stages = {"weighted_values"};
+  options.stages.only = {StageId::weighted_values};
   // weighted is (L, S, d) = (12, 12, 8): blocks per query, summarised.
   const std::string text = render(json{{"input", ramp_input(12, 8)}}.dump(), options);
   CHECK_THAT(text, Contains("  ⋮ (6 more queries)"));
@@ -205,7 +205,7 @@ TEST_CASE("summaries name what they leave out", "[render]") {
   CHECK_THAT(text, !Contains("  query 5\n"));
 
   // A chunk of columns that ends at the gap names the real columns around it.
-  options.stages = {"scores"};
+  options.stages.only = {StageId::scores};
   options.precision = 15;
   const std::string wide = render(json{{"input", ramp_input(40, 2)}}.dump(), options);
   CHECK_THAT(wide, Contains("    columns 0–2 (and …)"));
@@ -219,7 +219,7 @@ TEST_CASE("long token lists are summarised in the header", "[render]") {
   CHECK_THAT(render(input), Contains("tokens   t0 · t1 · t2 · … · t27 · t28 · t29\n"));
   TextOptions options;
   options.full = true;
-  options.stages = {"input"};
+  options.stages.only = {StageId::input};
   CHECK_THAT(render(input, options), Contains("t14 · t15"));
 }
 
@@ -263,7 +263,7 @@ TEST_CASE("a weighted_values above the limit is left out, and generated when ask
   // L = 120, E = d = 80: weighted holds 120 × 120 × 80 = 1,152,000 numbers, above the default.
   const std::string input = json{{"input", ramp_input(120, 80)}}.dump();
   TextOptions options;
-  options.stages = {"weighted_values"};
+  options.stages.only = {StageId::weighted_values};
   const std::string text = render(input, options);
   CHECK_THAT(text, Contains("weighted (120×120×80): weighted holds 1152000 numbers, more than"));
   CHECK_THAT(text, Contains("--weighted-limit 1152000 to include it"));
@@ -288,7 +288,7 @@ TEST_CASE("the walkthrough closes with whom each query token attends to most", "
   CHECK(summary.find(output_table.substr(0, output_table.find("\n\n"))) != std::string::npos);
   CHECK_THAT(summary, Contains("\n  Each query token attends most to:\n    the → "));
   // The largest weight of each row, found here from the softmax tensor itself.
-  const Tensor& weights = trace.find_stage("softmax")->tensors.front();
+  const Tensor& weights = trace.find_stage(StageId::softmax)->tensors.front();
   const std::vector<std::string> tokens = {"the", "cat", "sat", "down"};
   for (std::size_t i = 0; i < 4; ++i) {
     std::vector<std::string> picks;
@@ -305,18 +305,19 @@ TEST_CASE("the walkthrough closes with whom each query token attends to most", "
              Contains("    the → head 0: the 1.00 · head 1: the 1.00"));  // it sees only itself
 
   TextOptions some;
-  some.stages = {"softmax"};
+  some.stages.only = {StageId::softmax};
   std::ostringstream filtered;
   render_text(trace, some, filtered);
   CHECK_THAT(filtered.str(), !Contains("summary"));
 }
 
 TEST_CASE("the stage explanations (run --explain): every stage has them", "[render]") {
-  const auto texts = stage_texts();
-  const auto ids = stage_ids();
+  const auto texts = all_stages();
+  const auto ids = stage_names();
   REQUIRE(texts.size() == ids.size());
   for (std::size_t k = 0; k < ids.size(); ++k) {
-    CHECK(texts[k].id == ids[k]);
+    CHECK(texts[k].name == ids[k]);
+    CHECK(stage_info(texts[k].id).name == ids[k]);
     CHECK_FALSE(texts[k].what.empty());
     CHECK_FALSE(texts[k].why.empty());
     CHECK_FALSE(texts[k].shape.empty());
@@ -329,8 +330,8 @@ TEST_CASE("the stage explanations (run --explain): every stage has them", "[rend
   for (const std::string& line : lines_of(text)) {
     joined += " " + line.substr(std::min(line.find_first_not_of(' '), line.size()));
   }
-  CHECK_THAT(joined, Contains(std::string(stage_text("scaling")->why)));
-  CHECK_THAT(joined, Contains(std::string(stage_text("projections")->what)));
+  CHECK_THAT(joined, Contains(std::string(stage_info(StageId::scaling).why)));
+  CHECK_THAT(joined, Contains(std::string(stage_info(StageId::projections).what)));
   CHECK_THAT(text,
              Contains("  Shape rule: (L, d)·(S, d)ᵀ → (L, S): one row per query, one column"));
   CHECK_THAT(render_default(), !Contains("Shape rule:"));
@@ -340,8 +341,8 @@ TEST_CASE("the stage explanations (run --explain): every stage has them", "[rend
 TEST_CASE("the walkthrough in pages: one per stage, the same text as a whole", "[render][step]") {
   const Trace trace = trace_attention(load_spec(find_example("multihead")->json, "multihead"));
   TextOptions some_stages, until, ascii;
-  some_stages.stages = {"scores", "softmax"};
-  until.until = "masking";
+  some_stages.stages.only = {StageId::scores, StageId::softmax};
+  until.stages.until = StageId::masking;
   ascii.ascii = true;
   for (const TextOptions& options : {TextOptions{}, some_stages, until, ascii}) {
     std::ostringstream whole;
@@ -354,10 +355,11 @@ TEST_CASE("the walkthrough in pages: one per stage, the same text as a whole", "
   const std::vector<TextPage> pages = render_text_pages(trace, TextOptions{});
   REQUIRE(pages.size() == trace.stages.size());
   for (std::size_t n = 0; n < pages.size(); ++n) {
-    CHECK(pages[n].stage_id == trace.stages[n].id);
+    CHECK(pages[n].stage == trace.stages[n].id);
     CHECK(pages[n].number == n + 1);
     CHECK(pages[n].total == 11);
-    CHECK_THAT(pages[n].text, Contains(fmt::format("━━ {}/11 · {} · ", n + 1, pages[n].stage_id)));
+    CHECK_THAT(pages[n].text,
+               Contains(fmt::format("━━ {}/11 · {} · ", n + 1, stage_name(*pages[n].stage))));
     // The header comes with the first page only; the summary with the last.
     CHECK((pages[n].text.find("attn-trace · SelfAttention") != std::string::npos) == (n == 0));
     CHECK((pages[n].text.find("━━ summary") != std::string::npos) == (n + 1 == pages.size()));
@@ -367,7 +369,7 @@ TEST_CASE("the walkthrough in pages: one per stage, the same text as a whole", "
   REQUIRE(some.size() == 2);
   CHECK(some[0].number == 4);
   CHECK(some[1].number == 7);
-  CHECK(some[1].stage_id == "softmax");
+  CHECK(some[1].stage == StageId::softmax);
   // --ascii converts each page.
   for (const TextPage& page : render_text_pages(trace, ascii)) {
     CHECK(std::all_of(page.text.begin(), page.text.end(),
@@ -379,11 +381,11 @@ TEST_CASE("until a stage the trace lacks, after its last, the summary still ends
   // One head, no out_proj: the last stage is summation.
   const std::string input = R"({"input": [[1, 0], [0, 1]], "tokens": ["a", "b"]})";
   TextOptions until;
-  until.until = "out_proj";
+  until.stages.until = StageId::out_proj;
   CHECK_THAT(render(input, until), Contains("━━ summary"));
-  until.until = "merge_heads";
+  until.stages.until = StageId::merge_heads;
   CHECK_THAT(render(input, until), Contains("━━ summary"));
-  until.until = "softmax";
+  until.stages.until = StageId::softmax;
   CHECK_THAT(render(input, until), !Contains("━━ summary"));
 }
 

@@ -64,7 +64,7 @@ TEST_CASE("state_dicts of real modules trace as PyTorch computes them", "[state_
       const json expected = json::parse(read(cases / name / "expected.json"));
       const Trace trace = trace_case(name, expected["args"]);
       for (const auto& [stage_id, tensors] : expected["stages"].items()) {
-        const Stage* stage = trace.find_stage(stage_id);
+        const Stage* stage = golden::find_stage(trace, stage_id);
         REQUIRE(stage != nullptr);
         for (const auto& [tensor_name, values] : tensors.items()) {
           INFO(stage_id << "." << tensor_name);

@@ -8,6 +8,8 @@
 #include <string_view>
 #include <vector>
 
+#include "attn_trace/core/stage_id.hpp"
+
 namespace attn_trace {
 
 // How the terms make the number.
@@ -28,7 +30,8 @@ struct Term {
 };
 
 struct Explanation {
-  std::string stage, tensor;
+  StageId stage = StageId::input;
+  std::string tensor;
   std::vector<std::size_t> index;
   std::vector<std::string> index_labels;  // per axis: the token, or the number ("head 1")
   std::string formula;                    // "Q[i,c] = Σ_e X[i,e]·W_q[c,e] + b_q[c]"

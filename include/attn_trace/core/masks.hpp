@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "attn_trace/core/matrix.hpp"
+#include "attn_trace/core/tensor.hpp"
 
 namespace attn_trace {
 
@@ -42,11 +43,27 @@ struct Masks {
   [[nodiscard]] bool any() const { return mask || attn_mask || key_padding_mask; }
 };
 
+// A key is blocked for a query when the additive mask is −1e9 or less there: −∞, or the large
+// negative number tutorials write for it (masked_fill(mask == 0, -1e9)). Beside any key that is not
+// blocked, exp gives it a weight of exactly 0 either way. This is the one rule: the walkthrough
+// shades such a cell as blocked, explain names the mask that blocked it, and the summary says when
+// a query has no key left.
+inline constexpr double blocking_threshold = -1e9;
+[[nodiscard]] inline bool blocks_key(double additive_mask_value) {
+  return additive_mask_value <= blocking_threshold;
+}
+
 // The additive mask M for batch b and head h of `num_heads`: (L, S + extra_keys), where the
 // masks were given for L queries and S keys. The extra key columns (bias_k, add_zero_attn) are
 // never blocked: PyTorch pads every mask with 0 for them.
 [[nodiscard]] Matrix additive_mask(const Masks& masks, Index b, Index h, Index num_heads,
                                    Index q_len, Index kv_len, Index extra_keys);
+
+// Each mask as the user gave it, for the masking stage to show: booleans stay booleans, "causal"
+// becomes its keep-matrix, a 3-D attn_mask (B·H, L, S) is shown as (B, H, L, S), the way PyTorch
+// reads it, and key_padding_mask as (B, S), or (S) unbatched.
+[[nodiscard]] std::vector<Tensor> given_masks(const Masks& masks, bool batched, Index batches,
+                                              Index num_heads);
 
 // The keep-mask of "causal" for L queries and S keys: keep[i,j] = 1 when j ≤ i, the complement
 // of torch.triu(ones(L, S), 1).

@@ -8,11 +8,14 @@
 #include <string>
 #include <vector>
 
+#include "attn_trace/core/stage_id.hpp"
+
 namespace attn_trace {
 
 // One tensor as a source printed it: `values` row-major in `shape`, each to `decimals` decimals.
 struct PublishedTensor {
-  std::string stage, tensor;  // where in the trace: a stage id and a tensor name
+  StageId stage = StageId::input;  // where in the trace: a stage
+  std::string tensor;              // and a tensor of it
   std::vector<std::size_t> shape;
   std::vector<double> values;
   int decimals = 4;

@@ -10,12 +10,13 @@
 
 #include "attn_trace/core/published.hpp"
 #include "attn_trace/core/spec.hpp"
+#include "attn_trace/core/stage_id.hpp"
 #include "attn_trace/core/tensor.hpp"
 
 namespace attn_trace {
 
 struct Stage {
-  std::string id;       // one of stage_ids()
+  StageId id;
   std::string title;    // "Attention scores"
   std::string formula;  // "scores = Q·Kᵀ"
   std::string shapes;   // "(3×2)·(2×3) → (3×3)"
@@ -23,9 +24,9 @@ struct Stage {
   std::string note;  // a sentence for the reader, or empty
 };
 
-// A stage of stage_ids() that this trace does not have, and why (e.g. split_heads with one head).
+// A stage that this trace does not have, and why (e.g. split_heads with one head).
 struct SkippedStage {
-  std::string id;
+  StageId id;
   std::string reason;
 };
 
@@ -68,16 +69,10 @@ struct Trace {
   std::optional<TraceFocus> focus;
 
   // The stage with this id, or nullptr when this trace has none (e.g. split_heads for one head).
-  [[nodiscard]] const Stage* find_stage(std::string_view id) const;
+  [[nodiscard]] const Stage* find_stage(StageId id) const;
   // Index i of a batch or head axis as the whole trace counts it: the focused one, when cut.
   [[nodiscard]] std::size_t whole_index(Axis axis, std::size_t i) const;
 };
-
-// Every stage id that any trace can contain, in paper order.
-[[nodiscard]] std::span<const std::string_view> stage_ids();
-
-// Where `id` stands in stage_ids(); stage_ids().size() for an unknown id.
-[[nodiscard]] std::size_t paper_position(std::string_view id);
 
 // weighted_values holds B·H·L·S·d numbers: 200 million for one BERT-base layer (L = 512, 12
 // heads). Above this many the tracer does not hold it (its blocks are generated on demand), and

@@ -11,7 +11,7 @@
 namespace attn_trace {
 
 struct JsonOptions {
-  std::vector<std::string> stages;                      // stage ids to write; empty writes all
+  StageSelection stages;                                // --stages and --until
   std::size_t weighted_limit = default_weighted_limit;  // larger weighted_values are left out
 };
 

@@ -1,6 +1,7 @@
 // The text walkthrough: the trace printed stage by stage, as the tutorials write it on paper.
 #pragma once
 
+#include <optional>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -11,12 +12,11 @@
 namespace attn_trace {
 
 struct TextOptions {
-  int precision = 4;                // decimals per number
-  bool full = false;                // never summarise large tensors
-  std::vector<std::string> stages;  // stage ids to show; empty shows all
-  std::string until;                // a stage id: show none after it
-  bool explain = false;  // under each stage header, what it does and why (stage_text.hpp)
-  bool ascii = false;    // plain ASCII: no box drawing, no Unicode math (to_ascii)
+  int precision = 4;      // decimals per number
+  bool full = false;      // never summarise large tensors
+  StageSelection stages;  // --stages and --until
+  bool explain = false;   // under each stage header, what it does and why (stage_id.hpp's table)
+  bool ascii = false;     // plain ASCII: no box drawing, no Unicode math (to_ascii)
   // Shade the tables of scores, scaled, masked and weights as heatmaps (heatmap.hpp).
   ColorMode color = ColorMode::none;
   int width = 80;                                       // terminal columns to fit
@@ -32,7 +32,7 @@ void render_text(const Trace& trace, const TextOptions& options, std::ostream& o
 // The same walkthrough cut into pages, one per stage shown (run --step): the header comes with the
 // first page; the notes on skipped stages and the closing summary come with the last.
 struct TextPage {
-  std::string stage_id;
+  std::optional<StageId> stage;       // none: a page with only the header (no stage shown)
   std::size_t number = 0, total = 0;  // as the stage's title numbers it: "3/9"
   std::string text;
 };
