@@ -50,6 +50,18 @@ Matrix Tensor::block_values(std::size_t block) const {
   return generated() ? generate(block) : Matrix(this->block(block));
 }
 
+double Tensor::at(std::span<const std::size_t> index) const {
+  assert(index.size() == rank());
+  std::size_t flat = 0;
+  for (std::size_t a = 0; a < rank(); ++a) flat = flat * shape[a] + index[a];
+  if (!generated()) return data[flat];
+  // A generated tensor computes the whole block the number is in.
+  const std::size_t per_block = rows() * cols();
+  const Matrix values = generate(flat / per_block);
+  const std::size_t in_block = flat % per_block;
+  return values(static_cast<Index>(in_block / cols()), static_cast<Index>(in_block % cols()));
+}
+
 void Tensor::set_block(std::size_t block, const Matrix& m) {
   assert(block < block_count());
   assert(static_cast<std::size_t>(m.rows()) == rows() &&

@@ -10,47 +10,27 @@
 #include "attn_trace/core/error.hpp"
 #include "attn_trace/core/suggest.hpp"
 #include "attn_trace/core/text_width.hpp"
+#include "positions.hpp"
 
 namespace attn_trace {
 namespace {
 
 constexpr std::array<std::string_view, 3> focus_keys = {"head", "query", "batch"};
 
-std::string trim(std::string_view s) {
-  const auto first = s.find_first_not_of(" \t");
-  if (first == std::string_view::npos) return {};
-  const auto last = s.find_last_not_of(" \t");
-  return std::string(s.substr(first, last - first + 1));
-}
-
 // A typed value cut for a message.
 std::string shown(std::string_view typed) {
   return truncate_to_width(printable(typed), 24);
 }
 
-std::optional<std::size_t> whole_number(std::string_view text) {
-  std::size_t v = 0;
-  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (error != std::errc() || end != text.data() + text.size()) return std::nullopt;
-  return v;
-}
-
 // "valid are 0 to 2 (I · am · good)"
 std::string range_text(std::size_t size, const std::vector<std::string>* names) {
-  std::string text =
-      size == 1 ? "the only valid one is 0" : fmt::format("valid are 0 to {}", size - 1);
-  if (names && size <= 12) {
-    std::vector<std::string> labels;
-    for (const std::string& name : *names) labels.push_back(shown(name));
-    text += fmt::format(" ({})", fmt::join(labels, " · "));
-  }
-  return text;
+  return valid_positions(size, names, " · ", 24);
 }
 
 // A head or batch: a number below `count`.
 std::size_t resolve_number(const std::string& typed, std::string_view axis, std::size_t count,
                            std::string_view source) {
-  const auto v = whole_number(trim(typed));
+  const auto v = position_number(typed);
   if (!v || *v >= count) {
     throw Error(fmt::format("{}: --focus {}={}: this trace has {} {}{}: {}", source, axis,
                             shown(typed), count, axis,
@@ -62,20 +42,6 @@ std::size_t resolve_number(const std::string& typed, std::string_view axis, std:
   return *v;
 }
 
-// Where `typed` stands in `tokens`: as typed, or else without the spaces around it (a token may
-// begin with a space, as BPE tokens do).
-std::vector<std::size_t> positions(const std::vector<std::string>& tokens,
-                                   const std::string& typed) {
-  std::vector<std::size_t> at;
-  for (const std::string& name : {typed, trim(typed)}) {
-    for (std::size_t k = 0; k < tokens.size(); ++k) {
-      if (tokens[k] == name) at.push_back(k);
-    }
-    if (!at.empty()) break;
-  }
-  return at;
-}
-
 // A query: a position (a number is read as one first), or a token that stands once, at the same
 // position in every batch searched.
 std::size_t resolve_query(const std::string& typed, const Trace& trace,
@@ -83,7 +49,7 @@ std::size_t resolve_query(const std::string& typed, const Trace& trace,
   const std::size_t count = trace.tokens.front().size();
   const std::vector<std::string>& first = trace.tokens[batch.value_or(0)];
   const std::string where = fmt::format("{}: --focus query={}", source, shown(typed));
-  if (const auto v = whole_number(trim(typed))) {
+  if (const auto v = position_number(typed)) {
     if (*v >= count) {
       throw Error(fmt::format("{}: this trace has {} quer{}: {}", where, count,
                               count == 1 ? "y" : "ies", range_text(count, &first)));
@@ -94,19 +60,19 @@ std::size_t resolve_query(const std::string& typed, const Trace& trace,
   for (std::size_t b = 0; b < trace.tokens.size(); ++b) {
     if (batch && b != *batch) continue;
     const std::vector<std::string>& tokens = trace.tokens[b];
-    const std::vector<std::size_t> at = positions(tokens, typed);
+    const std::vector<std::size_t> at = token_positions(tokens, typed);
     const std::string in_batch = trace.tokens.size() > 1 ? fmt::format(" in batch {}", b) : "";
     if (at.empty()) {
       // Say where the token is, when it is somewhere: another batch's query, or a key.
       for (std::size_t other = 0; other < trace.tokens.size(); ++other) {
-        const std::vector<std::size_t> there = positions(trace.tokens[other], typed);
+        const std::vector<std::size_t> there = token_positions(trace.tokens[other], typed);
         if (other != b && !there.empty()) {
           throw Error(fmt::format("{}: '{}' is no query token{}, but one of batch {}", where,
                                   shown(typed), in_batch, other),
                       fmt::format("add batch={} (or give the query's position)", other));
         }
       }
-      if (!positions(trace.kv_tokens[b], typed).empty()) {
+      if (!token_positions(trace.kv_tokens[b], typed).empty()) {
         throw Error(
             fmt::format("{}: '{}' is a key token, not a query token; --focus cuts the "
                         "queries (every key still counts): {}",

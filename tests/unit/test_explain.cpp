@@ -323,3 +323,42 @@ TEST_CASE("a fully blocked row says why its weights are nan", "[explain]") {
   REQUIRE(std::isnan(e.result));
   CHECK_THAT(e.notes.at(0), Contains("every key of this row is blocked") && Contains("nan"));
 }
+
+TEST_CASE("a mask of −1e9, as tutorials write −∞, blocks its key in explain too", "[explain]") {
+  // The one rule for a blocked cell (an additive mask of −1e9 or less): the walkthrough shades
+  // these cells as blocked, so explain must not say that no mask blocks them.
+  const Spec spec = load_spec(R"({"input": [[1, 0], [0, 1], [1, 1]],
+                                  "attn_mask": [[0, -1e9, -1e9], [0, 0, -1e9], [0, 0, 0]]})",
+                              "m.json");
+  const Trace trace = trace_attention(spec);
+  const auto at = [&](std::string_view text) { return explain(spec, trace, parse_cell(text)); };
+  const Explanation blocked = at("masked[0,1]");
+  CHECK(blocked.result == Approx(-1e9));
+  REQUIRE(blocked.notes.size() == 1);
+  CHECK(blocked.notes[0] ==
+        "blocked by attn_mask: -1e+09 counts as −∞ (−1e9 or less, as tutorials write it): exp of "
+        "it is 0 beside any key that is not blocked, so this key gets no weight");
+  const Explanation part = at("additive_mask[1,2]");
+  CHECK_THAT(part.notes.back(), Contains("blocked by attn_mask: -1e+09 counts as −∞"));
+  CHECK_THAT(at("masked[1,0]").notes.at(0), Contains("no mask blocks this key"));
+  // A mask of −∞ keeps its own words.
+  const Spec infinite = load_spec(
+      R"({"input": [[1, 0], [0, 1]], "attn_mask": [[0, "-inf"], [0, 0]]})", "m.json");
+  const Trace infinite_trace = trace_attention(infinite);
+  CHECK_THAT(explain(infinite, infinite_trace, parse_cell("masked[0,1]")).notes.at(0),
+             Contains("blocked by attn_mask: −∞, and exp(−∞) = 0 gives this key no weight"));
+}
+
+TEST_CASE("a position out of range says which positions are valid, as --focus does",
+          "[explain][errors]") {
+  // One query, one key: an axis of size 1 has one valid position.
+  const Spec spec = load_spec(R"({"input": [[1, 0]], "tokens": ["solo"]})", "one.json");
+  const Trace trace = trace_attention(spec);
+  REQUIRE_THROWS_WITH(explain(spec, trace, parse_cell("scores[1,0]")),
+                      "scores.scores: index 1 of the query axis is out of range: the only valid "
+                      "one is 0 (solo)");
+  REQUIRE_THROWS_WITH(explain(spec, trace, parse_cell("scores[0, 7]")),
+                      Contains("index 7 of the key axis is out of range: the only valid one is 0"));
+  CHECK(explain(spec, trace, parse_cell("scores[solo,0]")).index ==
+        std::vector<std::size_t>{0, 0});
+}

@@ -52,8 +52,8 @@ struct StageInfo {
 // Which stages a renderer shows: --stages (only these; none given: all) and --until (none after
 // this one; none given: to the end).
 struct StageSelection {
-  std::vector<StageId> only;
-  std::optional<StageId> until;
+  std::vector<StageId> only = {};
+  std::optional<StageId> until = {};
 
   // `id` is shown: among `only` (or `only` is empty), and not after `until`.
   [[nodiscard]] bool shows(StageId id) const;

@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <functional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -42,6 +43,9 @@ struct Tensor {
   [[nodiscard]] Eigen::Map<const Matrix> block(std::size_t block) const;
   // The same block, stored or generated.
   [[nodiscard]] Matrix block_values(std::size_t block) const;
+  // The number at `index` (one entry per axis), stored or generated. REQUIRES: each entry within
+  // its axis.
+  [[nodiscard]] double at(std::span<const std::size_t> index) const;
   // Copies `m` (rows() × cols()) into block `block`.
   void set_block(std::size_t block, const Matrix& m);
 };
