@@ -24,7 +24,7 @@ struct ExplainOptions {
 
 void explain_cell(const ExplainOptions& options) {
   const CellRef cell = parse_cell(options.cell);  // checked when the argument was parsed
-  const auto [spec, source] = load_input(options.input);
+  const auto [spec, source] = load_input(options.input.source);
   const Trace trace = trace_attention(spec);
   Explanation explanation;
   try {

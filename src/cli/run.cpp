@@ -1,11 +1,9 @@
 // attn-trace run [FILE]: load an input (or the bundled default example), trace it, render it.
-#include <algorithm>
 #include <cstdint>
 #include <iostream>
 #include <memory>
 #include <new>
 #include <optional>
-#include <sstream>
 #include <string>
 #include <system_error>
 #include <vector>
@@ -85,7 +83,7 @@ std::string check_stage_id(const std::string& id) {
 }
 
 void run_checked(const RunOptions& options) {
-  const auto [spec, source] = load_input(options.input);
+  const auto [spec, source] = load_input(options.input.source);
   Trace trace = trace_attention(spec);
   trace.published = check_published(spec.published, trace, source);
   if (options.focus) trace = focus_trace(trace, *options.focus, source);
@@ -124,7 +122,7 @@ void run(const RunOptions& options) {
   try {
     run_checked(options);
   } catch (const std::bad_alloc&) {
-    const std::string source = input_name(options.input);
+    const std::string source = input_name(options.input.source);
     throw Error(fmt::format("{}: out of memory: the machine has less free memory than this trace "
                             "needs",
                             source),
