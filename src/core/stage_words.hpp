@@ -29,7 +29,7 @@ struct StageWords {
 [[nodiscard]] StageWords input_words(const Layout& layout, const std::vector<Tensor>& inputs);
 // `Q`: the projected queries.
 [[nodiscard]] StageWords projection_words(const Spec& spec, const Layout& layout, const Tensor& Q);
-// `K`: the keys as projected, before the extra rows.
+// `K`: the keys with the extra rows.
 [[nodiscard]] StageWords extra_key_words(const Spec& spec, const Layout& layout, const Tensor& K);
 [[nodiscard]] StageWords split_words(const Layout& layout, const Tensor& Q_heads,
                                      const Tensor& K_heads);

@@ -149,7 +149,7 @@ void trace_extra_keys(Tracing& t) {
   std::vector<Tensor> kv;
   kv.push_back(extend(*t.K, spec.bias_k));
   kv.push_back(extend(*t.V, spec.bias_v));
-  StageWords words = extra_key_words(spec, t.layout, *t.K);
+  StageWords words = extra_key_words(spec, t.layout, kv.front());
   // Q stays in the projections stage; K and V from here on are the extended ones.
   const Stage& stage = t.record(StageId::extra_keys, std::move(words), std::move(kv));
   t.K = t.K_h = &stage.tensors[0];

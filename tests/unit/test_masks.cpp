@@ -314,6 +314,21 @@ TEST_CASE("bias_k/bias_v and add_zero_attn append keys that are never blocked", 
   CHECK(trace.warnings.empty());
 }
 
+TEST_CASE("batched extra keys: the shape algebra ends in the extended shape", "[masks][cross]") {
+  json doc = tiny();
+  doc["input"] = {doc["input"], doc["input"]};  // two batches of the same three tokens
+  doc["weights"] = {{"in_proj_weight", json::parse("[[1,0],[0,1],[1,0],[0,1],[1,0],[0,1]]")},
+                    {"bias_k", json::parse("[0.5, -1]")},
+                    {"bias_v", json::parse("[3, 4]")}};
+  doc["add_zero_attn"] = true;
+  const Trace trace = trace_of(doc);
+  const Stage* stage = trace.find_stage(StageId::extra_keys);
+  REQUIRE(stage != nullptr);
+  CHECK(stage->tensors.at(0).shape == std::vector<std::size_t>{2, 5, 2});
+  // Three keys become five in each of the two batches: (2×5×2), not the (2×3×2) given.
+  CHECK(stage->shapes == "(3×2) → (5×2) each, for each of 2 batches → (2×5×2)");
+}
+
 TEST_CASE("bad masks and cross inputs name the field and the expected shape",
           "[masks][load][errors]") {
   json doc = tiny();
