@@ -6,7 +6,9 @@
 
 namespace attn_trace {
 
-// Returns the full trace of self-attention over spec. REQUIRES: spec came from load_spec (valid).
+// Returns the full trace of attention over `spec`: self-attention, or cross-attention when the
+// spec's keys and values come from inputs of their own (KeySource), every stage in paper order.
+// REQUIRES: spec came from load_spec (valid: every shape checked there).
 [[nodiscard]] Trace trace_attention(const Spec& spec);
 
 }  // namespace attn_trace
