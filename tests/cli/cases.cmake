@@ -52,6 +52,10 @@ cli_test(bad_format 2 "--format" run --format yaml)
 cli_test(bad_weighted_limit 2 "--weighted-limit: expected a whole number from 0 to 9007199254740992, found '-5'" run --weighted-limit -5)
 cli_test(huge_weighted_limit 2 "found '99999999999999999999999'" run --weighted-limit 99999999999999999999999)
 cli_test(empty_output_path 2 "--output: the output path is an empty string" run -o {empty})
+# -o where no file can be written: a folder that does not exist, a directory.
+cli_test(output_missing_folder 1 "cannot write ${IN}/no_such_folder/trace.json: No such file or directory"
+         run -o ${IN}/no_such_folder/trace.json)
+cli_test(output_is_directory 1 "cannot write ${IN}: it is a directory" run -o ${IN})
 cli_test(weighted_limit_text 0 "--weighted-limit 3200 to include it" run ${IN}/forty_tokens.json --weighted-limit 10)
 # A pipe given as a file name (process substitution, /dev/stdin) is read as a stream.
 add_test(NAME cli.run_dev_stdin COMMAND bash ${EXPECT} 0 "━━ 3/8 · scores" --stdin ${EXAMPLE}
@@ -91,6 +95,7 @@ cli_test(run_example_by_name 0 "━━ 8/8 · out_proj" run i-am-good)
 cli_test(run_example_flag 0 "━━ 3/8 · scores" run --example i-am-good --stages scores)
 cli_test(run_example_unknown 2 "--example: unknown example 'nope'" run --example nope)
 cli_test(run_example_typo 1 "hint: did you mean the example 'i-am-good'?" run i-am-god)
+cli_test(run_example_not_found 1 "i-am-god: no such file, and no bundled example of that name" run i-am-god)
 cli_test(run_example_and_file 2 "FILE excludes --example" run x.json --example i-am-good)
 # What --show prints is an input file that traces exactly as the example does.
 add_test(NAME cli.examples_show_round_trip
@@ -126,6 +131,9 @@ cli_test(weights_layers_listed 1 "holds 2 attention layers: \"h.0.attn.\", \"h.1
 cli_test(weights_unknown_prefix 1 "--weights-prefix h.2.attn.: no attention layer has that prefix"
          run ${SD}/gpt2-conv1d/input.json --weights ${SD}/gpt2-conv1d/weights.json
          --weights-prefix h.2.attn.)
+cli_test(weights_unknown_prefix_lists 1 "the file's layers are: \"h.0.attn.\", \"h.1.attn.\""
+         run ${SD}/gpt2-conv1d/input.json --weights ${SD}/gpt2-conv1d/weights.json
+         --weights-prefix h.2.attn.)
 cli_test(weights_missing_file 1 "nowhere.json: no such file"
          run ${SD}/gpt2-conv1d/input.json --weights nowhere.json)
 cli_test(weights_and_inline_weights 1 "i-am-good.json: weights: given here and with --weights"
@@ -146,6 +154,8 @@ cli_test(weights_heads_missing 1 "input.json: num_heads: missing: the weights co
          run ${SD}/encoder-layer/input.json --weights ${SD}/encoder-layer/weights.json)
 cli_test(weights_heads_missing_hint 1 "hint: give it with --heads N, or as \"num_heads\": N in ${SD}/encoder-layer/input.json"
          run ${SD}/encoder-layer/input.json --weights ${SD}/encoder-layer/weights.json --format json)
+cli_test(weights_heads_missing_divisors 1 "N divides the width of Q, K and V (8): 1, 2, 4, 8"
+         run ${SD}/encoder-layer/input.json --weights ${SD}/encoder-layer/weights.json)
 cli_test(weights_heads_missing_explain 1 "a state_dict does not record the number of heads"
          explain "output[0,0,0]" ${SD}/encoder-layer/input.json --weights ${SD}/encoder-layer/weights.json
          --weights-prefix self_attn.)
@@ -153,6 +163,8 @@ cli_test(heads_flag_not_divisor 1 "--heads: 3 does not divide the width of Q, K 
          run ${SD}/encoder-layer/input.json --weights ${SD}/encoder-layer/weights.json --heads 3)
 cli_test(heads_flag_zero 2 "expected a whole number from 1"
          run --heads 0)
+cli_test(heads_flag_too_large 1 "example i-am-good: --heads: expected a whole number from 1 to 2 (the width of Q, K and V), found 3"
+         run --heads 3)
 cli_test(weights_empty_file 1 "empty.json: the file is empty, expected a JSON object of named weights (a state_dict)"
          run ${SD}/seed001-linear-names/input.json --weights ${IN}/empty.json)
 cli_test(weights_torch_save 1 "this looks like a torch.save file"
@@ -170,6 +182,36 @@ cli_test(weights_with_example 1 "--weights ${SD}/seed001-linear-names/weights.js
          run --weights ${SD}/seed001-linear-names/weights.json)
 cli_test(weights_given_as_input 1 "(top level): this file holds weights only (a state_dict), not an input"
          run ${SD}/seed001-linear-names/weights.json)
+# A --weights file that is no state_dict, or whose layer has a mistake: the message names that
+# file and the key as written there.
+cli_test(weights_top_level_array 1 "weights_array.json: (top level): expected a JSON object of named weights (a state_dict), found an array of 6 elements"
+         run ${IN}/input_only.json --weights ${IN}/weights_array.json)
+cli_test(weights_no_attention_layer 1 "weights_misspelt.json: found no attention layer's Q/K/V weights among its 2 keys"
+         run ${IN}/input_only.json --weights ${IN}/weights_misspelt.json)
+cli_test(weights_no_attention_layer_hint 1 "hint: did you mean \"in_proj_weight\" for \"in_proj_weigth\"?"
+         run ${IN}/input_only.json --weights ${IN}/weights_misspelt.json)
+cli_test(weights_duplicate_key 1 "weights_duplicate_key.json:4:3: duplicate key \"W_q\": JSON keeps only one value, so the other would be silently dropped"
+         run ${IN}/input_only.json --weights ${IN}/weights_duplicate_key.json)
+cli_test(weights_layer_wrong_shape 1 "weights_layer_wrong_width.json: attn.in_proj_weight: expected shape (6, 2) for embed dim 2, found (6, 3)"
+         run ${IN}/input_only.json --weights ${IN}/weights_layer_wrong_width.json)
+cli_test(weights_unknown_key 1 "weights_key_typo.json: W_kk: unknown key \"W_kk\""
+         run ${IN}/input_only.json --weights ${IN}/weights_key_typo.json)
+cli_test(weights_unknown_key_did_you_mean 1 "did you mean \"W_k\"?"
+         run ${IN}/input_only.json --weights ${IN}/weights_key_typo.json)
+cli_test(weights_layer_unknown_key 1 "weights_layer_key_typo.json: attn.W_kk: unknown key \"W_kk\""
+         run ${IN}/input_only.json --weights ${IN}/weights_layer_key_typo.json)
+cli_test(weights_conv1d_hint 1 "hint: c_proj.weight is GPT-2's Conv1D, stored (in, out)"
+         run ${IN}/input_only.json --weights ${IN}/weights_cproj_typo.json)
+# Two layers, one at the top level and one under "decoder.": the file lists both, and a mistake in
+# the one picked names its key as written there.
+cli_test(weights_top_level_layer_listed 1 "weights_two_layers.json: holds 2 attention layers: \"\" (the top level), \"decoder.\""
+         run ${IN}/input_only.json --weights ${IN}/weights_two_layers.json)
+cli_test(weights_pick_one 1 "pick one with --weights-prefix"
+         run ${IN}/input_only.json --weights ${IN}/weights_two_layers.json)
+cli_test(weights_pick_one_hint 1 "hint: for example --weights-prefix \"\""
+         run ${IN}/input_only.json --weights ${IN}/weights_two_layers.json)
+cli_test(weights_prefix_layer_wrong_shape 1 "weights_two_layers.json: decoder.W_q: expected shape (out, 2) for embed dim 2, found (3, 3)"
+         run ${IN}/input_only.json --weights ${IN}/weights_two_layers.json --weights-prefix decoder)
 
 # explain: the arithmetic behind one number.
 cli_test(explain_default 0 "  = 0.9×0.2 + 0.4×0.8 + (−0.1)" explain "projections.Q[am,1]")
@@ -186,6 +228,27 @@ cli_test(explain_out_of_range 1 "index 3 of the query axis is out of range: vali
          explain "scores[3,0]")
 cli_test(explain_bad_cell 2 "expected an index in brackets at the end" explain scores)
 cli_test(explain_no_cell 2 "CELL is required" explain)
+cli_test(explain_unknown_tensor_lists 1 "the tensors of this trace: X, Q, K, V, scores, scaled, weights, weighted, context, output"
+         explain "score[0,0]")
+cli_test(explain_unknown_stage 1 "example multihead: unknown stage 'split'" explain "split.Q[0,0,0]" multihead)
+cli_test(explain_tensor_in_two_stages 1 "example multihead: 'Q' is in 2 stages: projections.Q (query 4 × feature 6), split_heads.Q (head 2 × query 4 × feature 3)"
+         explain "Q[0]" multihead)
+cli_test(explain_index_count 1 "example multihead: scores.scores has 3 indices (head 2 × query 4 × key 4), found 2"
+         explain "scores[0,0]" multihead)
+cli_test(explain_unknown_token 1 "scores.scores: no key token 'dog' (did you mean 'down'?): valid are 0 to 3 (the, cat, sat, down)"
+         explain "scores[0,cat,dog]" multihead)
+cli_test(explain_axis_takes_number 1 "scores.scores: the head axis takes a number, found 'h': valid are 0 to 1"
+         explain "scores[h,0,0]" multihead)
+cli_test(explain_token_twice 1 "repeated_token.json: scores.scores: the query token 'the' stands at 0 and 2: give its position"
+         explain "scores[the,cat]" ${IN}/repeated_token.json)
+cli_test(explain_one_position_axis 1 "one_token.json: scores.scores: index 1 of the query axis is out of range: the only valid one is 0 (solo)"
+         explain "scores[1,0]" ${IN}/one_token.json)
+# A CELL that cannot be read is a usage error.
+cli_test(explain_empty_index 2 "CELL: 'scores[0,,1]': an empty index" explain "scores[0,,1]")
+cli_test(explain_no_tensor_name 2 "CELL: '[0]': no tensor name before the" explain "[0]")
+cli_test(explain_brackets_twice 2 "CELL: 'scores[0][1]': one pair of brackets, with the indices separated by commas: scores[0,1], not scores[0][1]"
+         explain "scores[0][1]")
+cli_test(explain_no_stage_name 2 "CELL: '.scores[0,1]': no stage name before the ." explain ".scores[0,1]")
 
 # --until: the walkthrough stops after a stage, or where it would stand.
 cli_test(until_stops 0 "━━ 3/8 · scores" run --until scores)
@@ -236,3 +299,22 @@ cli_test(focus_twice_same_axis 2 "--focus: query is given twice" run --focus que
 cli_test(focus_empty_part 2 "--focus: an empty part (two commas in a row, or one at an end)"
          run --focus head=0,,query=0)
 cli_test(focus_key_token 1 "'am' is a key token, not a query token" run cross --focus query=am)
+cli_test(focus_no_value 2 "--focus: query= has no value" run --focus query=)
+cli_test(focus_head_not_a_number 1 "example multihead: --focus head=one: this trace has 2 heads: valid are 0 to 1"
+         run multihead --focus head=one)
+cli_test(focus_query_range 1 "example multihead: --focus query=4: this trace has 4 queries: valid are 0 to 3 (the · cat · sat · down)"
+         run multihead --focus query=4)
+cli_test(focus_unknown_token_hint 1 "hint: give the query's position instead, e.g. query=0" run multihead --focus query=mat)
+# A token that names no one position: twice in the input, or at other places in other batches.
+cli_test(focus_token_twice 1 "repeated_token.json: --focus query=the: the token 'the' stands at 0 and 2"
+         run ${IN}/repeated_token.json --focus query=the)
+cli_test(focus_token_twice_hint 1 "hint: give its position instead, e.g. query=0"
+         run ${IN}/repeated_token.json --focus query=the)
+cli_test(focus_token_moves_between_batches 1 "batched_tokens.json: --focus query=cat: the token 'cat' stands at different positions in different batches"
+         run ${IN}/batched_tokens.json --focus query=cat)
+cli_test(focus_token_moves_between_batches_hint 1 "hint: add batch=N, or give the query's position"
+         run ${IN}/batched_tokens.json --focus query=cat)
+cli_test(focus_token_of_another_batch 1 "batched_tokens.json: --focus query=ran: 'ran' is no query token in batch 0, but one of batch 1"
+         run ${IN}/batched_tokens.json --focus query=ran)
+cli_test(focus_token_of_another_batch_hint 1 "hint: add batch=1 (or give the query's position)"
+         run ${IN}/batched_tokens.json --focus query=ran)
