@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "attn_trace/core/suggest.hpp"
+#include "attn_trace/core/text.hpp"
 #include "attn_trace/core/text_width.hpp"
 #include "attn_trace/input/examples.hpp"
 #include "attn_trace/input/load.hpp"
@@ -26,14 +27,11 @@ constexpr std::size_t line_width = 80;
 // fits in `width` columns.
 std::string summary(const EmbeddedExample& example, std::size_t width) {
   const Spec spec = load_spec(example.json, std::string(example.name));
-  const auto count = [](Index n, std::string_view what) {
-    return fmt::format("{} {}{}", n, what, n == 1 ? "" : "s");
-  };
   std::vector<std::string> facts = {
       spec.key_source == KeySource::self
-          ? count(spec.q_len(), "token")
+          ? plural(spec.q_len(), "token", "tokens")
           : fmt::format("{} queries × {} keys", spec.q_len(), spec.kv_len()),
-      count(spec.num_heads, "head")};
+      plural(spec.num_heads, "head", "heads")};
   if (spec.masks.any()) facts.emplace_back("masked");
   if (!spec.published.empty()) facts.emplace_back("published numbers");
   const std::string title = printable(spec.name.empty() ? std::string(example.name) : spec.name);

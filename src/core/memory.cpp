@@ -9,6 +9,7 @@
 
 #include <fmt/format.h>
 
+#include "attn_trace/core/text.hpp"
 #include "attn_trace/core/trace.hpp"
 
 namespace attn_trace {
@@ -59,11 +60,11 @@ MemoryEstimate estimate_memory(const Spec& spec) {
   const std::string batches =
       spec.batched ? fmt::format("{} batches × ", spec.batch_size()) : std::string();
   const std::string scores_name =
-      fmt::format("{}, {} × {}{} head{} × {} × {} numbers",
+      fmt::format("{}, {} × {}{} × {} × {} numbers",
                   spec.masks.any() ? "scores, scaled, additive_mask, masked and weights"
                                    : "scores, scaled and weights",
-                  score_tensors, batches, spec.num_heads, spec.num_heads == 1 ? "" : "s",
-                  spec.q_len(), spec.kv_len() + spec.extra_keys());
+                  score_tensors, batches, plural(spec.num_heads, "head", "heads"), spec.q_len(),
+                  spec.kv_len() + spec.extra_keys());
   const std::pair<std::string, double> parts[] = {
       {"the weights", weights},
       {"the input and its copy in the input stage",

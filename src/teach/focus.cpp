@@ -9,6 +9,7 @@
 
 #include "attn_trace/core/error.hpp"
 #include "attn_trace/core/suggest.hpp"
+#include "attn_trace/core/text.hpp"
 #include "attn_trace/core/text_width.hpp"
 #include "positions.hpp"
 
@@ -32,12 +33,9 @@ std::size_t resolve_number(const std::string& typed, std::string_view axis, std:
                            std::string_view source) {
   const auto v = position_number(typed);
   if (!v || *v >= count) {
-    throw Error(fmt::format("{}: --focus {}={}: this trace has {} {}{}: {}", source, axis,
-                            shown(typed), count, axis,
-                            count == 1        ? ""
-                            : axis == "batch" ? "es"
-                                              : "s",
-                            range_text(count, nullptr)));
+    const std::string many = axis == "batch" ? "batches" : std::string(axis) + "s";
+    throw Error(fmt::format("{}: --focus {}={}: this trace has {}: {}", source, axis, shown(typed),
+                            plural(count, axis, many), range_text(count, nullptr)));
   }
   return *v;
 }
@@ -51,8 +49,8 @@ std::size_t resolve_query(const std::string& typed, const Trace& trace,
   const std::string where = fmt::format("{}: --focus query={}", source, shown(typed));
   if (const auto v = position_number(typed)) {
     if (*v >= count) {
-      throw Error(fmt::format("{}: this trace has {} quer{}: {}", where, count,
-                              count == 1 ? "y" : "ies", range_text(count, &first)));
+      throw Error(fmt::format("{}: this trace has {}: {}", where, plural(count, "query", "queries"),
+                              range_text(count, &first)));
     }
     return *v;
   }
