@@ -13,6 +13,7 @@
 #include "attn_trace/core/masks.hpp"
 #include "attn_trace/core/stage_id.hpp"
 #include "attn_trace/core/text_width.hpp"
+#include "attn_trace/render/ascii.hpp"
 #include "attn_trace/render/heatmap.hpp"
 
 namespace attn_trace {
