@@ -21,6 +21,8 @@
 #include <fmt/compile.h>
 #include <fmt/format.h>
 
+#include "attn_trace/core/text.hpp"
+
 namespace attn_trace {
 namespace {
 
@@ -39,12 +41,10 @@ char* write_number(char* p, double value) {
     std::memcpy(p, text.data(), text.size());
     p += text.size();
   };
-  if (std::isnan(value)) {
-    put("\"nan\"");
-    return p;
-  }
-  if (std::isinf(value)) {
-    put(value > 0 ? "\"inf\"" : "\"-inf\"");
+  if (!std::isfinite(value)) [[unlikely]] {  // one test keeps the common path short
+    *p++ = '"';
+    put(*non_finite_text(value, Spelling::json));
+    *p++ = '"';
     return p;
   }
   if (value == 0) {  // "-0" would read back as the integer 0: keep the sign with "-0.0"
