@@ -1,3 +1,5 @@
+// The two renderers of an explanation (explanation.hpp): the arithmetic of one cell as a learner
+// writes it by hand, its long sums elided and wrapped to 80 columns; or the same as JSON data.
 #include "attn_trace/render/explanation.hpp"
 
 #include <algorithm>
