@@ -54,7 +54,8 @@ inline constexpr std::size_t gap = SIZE_MAX;
 
 // What every part writes with: the trace, the options, and the stream the walkthrough goes to.
 // The text is written in Unicode; under --ascii, what is measured before it is written (wrapped
-// text, a table's cells and marks) is converted here, and everything else at the end (text.cpp).
+// text, a table's cells and marks) goes through wrapped() or symbol(), which convert it, and
+// everything else is converted at the end (text.cpp).
 class TextWriter {
  public:
   // REQUIRES: `trace`, `options` and `out` outlive the writer.
