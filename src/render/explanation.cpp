@@ -1,7 +1,8 @@
+// The two renderers of an explanation (explanation.hpp): the arithmetic of one cell as a learner
+// writes it by hand, its long sums elided and wrapped to 80 columns; or the same as JSON data.
 #include "attn_trace/render/explanation.hpp"
 
 #include <algorithm>
-#include <cmath>
 #include <string>
 #include <vector>
 
@@ -9,6 +10,7 @@
 #include <fmt/ostream.h>
 #include <nlohmann/json.hpp>
 
+#include "attn_trace/core/text.hpp"
 #include "attn_trace/core/text_width.hpp"
 
 namespace attn_trace {
@@ -19,8 +21,7 @@ constexpr std::size_t line_width = 80;
 
 // A number as the tutorials write it: at most `precision` decimals, no trailing zeros, − for minus.
 std::string num(double v, int precision) {
-  if (std::isnan(v)) return "nan";
-  if (std::isinf(v)) return v < 0 ? "−∞" : "∞";
+  if (const auto symbol = non_finite_text(v, Spelling::symbols)) return std::string(*symbol);
   std::string text = fmt::format("{:.{}f}", v, precision);
   if (text.find('.') != std::string::npos) {
     while (text.back() == '0') text.pop_back();
@@ -150,9 +151,9 @@ void render_explanation_text(const Explanation& e, int precision, std::ostream& 
 
 void render_explanation_json(const Explanation& e, std::ostream& out) {
   using json = nlohmann::ordered_json;
+  // JSON has no inf or nan: they go as strings, as in the trace export.
   const auto number = [](double v) -> json {
-    if (std::isnan(v)) return "nan";
-    if (std::isinf(v)) return v < 0 ? "-inf" : "inf";
+    if (const auto word = non_finite_text(v, Spelling::json)) return std::string(*word);
     return v;
   };
   json doc;

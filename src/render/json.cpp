@@ -1,239 +1,24 @@
-// The JSON export, streamed: numbers go into a buffer that is handed to the stream every few
-// megabytes, so memory grows with the largest 2-D block, not with the document.
-// See docs/trace-format.md.
+// The JSON export (render_json, json.hpp): the trace as one document, written field by field
+// through the streaming writer of json_writer.hpp. The format is docs/trace-format.md.
 #include "attn_trace/render/json.hpp"
 
-#include <algorithm>
-#include <atomic>
-#include <cerrno>
-#include <cmath>
-#include <condition_variable>
-#include <cstring>
-#include <deque>
+#include <functional>
 #include <future>
-#include <iterator>
-#include <mutex>
 #include <numeric>
 #include <optional>
-#include <system_error>
-#include <thread>
+#include <string_view>
+#include <utility>
 
-#include <fmt/compile.h>
-#include <fmt/format.h>
+#include "json_writer.hpp"
 
 namespace attn_trace {
 namespace {
 
-constexpr std::size_t flush_bytes = 1 << 22;
 // A block of at least this many numbers is formatted by two threads, half the rows each.
 constexpr Index parallel_numbers = 20'000;
 
-// The shortest text that reads back as the same double; JSON has no inf or nan, so those are the
-// strings "inf", "-inf" and "nan". The digits come from fmt's Dragonbox (the shortest decimal that
-// rounds to the double); they are laid out here, as JavaScript prints numbers, because formatting
-// millions of numbers is most of an export's time and fmt's general path costs twice as much.
-// Writes `value` at `p` (at most max_number_chars characters) and returns the end.
-constexpr std::size_t max_number_chars = 32;
-char* write_number(char* p, double value) {
-  const auto put = [&p](std::string_view text) {
-    std::memcpy(p, text.data(), text.size());
-    p += text.size();
-  };
-  if (std::isnan(value)) {
-    put("\"nan\"");
-    return p;
-  }
-  if (std::isinf(value)) {
-    put(value > 0 ? "\"inf\"" : "\"-inf\"");
-    return p;
-  }
-  if (value == 0) {  // "-0" would read back as the integer 0: keep the sign with "-0.0"
-    put(std::signbit(value) ? "-0.0" : "0");
-    return p;
-  }
-  if (value < 0) *p++ = '-';
-  const auto decimal = fmt::detail::dragonbox::to_decimal(std::abs(value));
-  char digits[24];
-  const int count =
-      static_cast<int>(fmt::format_to(digits, FMT_COMPILE("{}"), decimal.significand) - digits);
-  const std::string_view d(digits, static_cast<std::size_t>(count));
-  const int point = count + decimal.exponent;  // digits before the decimal point
-  if (decimal.exponent >= 0 && point <= 21) {  // 1200
-    put(d);
-    std::memset(p, '0', static_cast<std::size_t>(decimal.exponent));
-    p += decimal.exponent;
-  } else if (point > 0 && point <= 21) {  // 12.34
-    put(d.substr(0, static_cast<std::size_t>(point)));
-    *p++ = '.';
-    put(d.substr(static_cast<std::size_t>(point)));
-  } else if (point > -6 && point <= 0) {  // 0.0001234
-    put("0.");
-    std::memset(p, '0', static_cast<std::size_t>(-point));
-    p += -point;
-    put(d);
-  } else {  // 1.234e-7, 1e300
-    *p++ = d[0];
-    if (count > 1) {
-      *p++ = '.';
-      put(d.substr(1));
-    }
-    p = fmt::format_to(p, FMT_COMPILE("e{}"), point - 1);
-  }
-  return p;
-}
-
-void append_number(fmt::memory_buffer& out, double value) {
-  const std::size_t size = out.size();
-  out.resize(size + max_number_chars);
-  out.resize(static_cast<std::size_t>(write_number(out.data() + size, value) - out.data()));
-}
-
-// Rows first … last − 1 of m, one list per line at indentation `at`, each after a separator.
-// Each row is written straight into room reserved for it.
-void append_rows(fmt::memory_buffer& out, const Eigen::Map<const Matrix>& m, Index first,
-                 Index last, int at) {
-  const std::size_t indent = static_cast<std::size_t>(at) * 2;
-  const std::size_t row_room =
-      4 + indent + static_cast<std::size_t>(m.cols()) * (max_number_chars + 2);
-  for (Index r = first; r < last; ++r) {
-    const std::size_t size = out.size();
-    out.resize(size + row_room);
-    char* p = out.data() + size;
-    if (r > 0) *p++ = ',';
-    *p++ = '\n';
-    std::memset(p, ' ', indent);
-    p += indent;
-    *p++ = '[';
-    for (Index c = 0; c < m.cols(); ++c) {
-      if (c > 0) *p++ = ',', *p++ = ' ';
-      p = write_number(p, m(r, c));
-    }
-    *p++ = ']';
-    out.resize(static_cast<std::size_t>(p - out.data()));
-  }
-}
-
-// Hands full buffers to the stream on a thread of its own, in order, so that writing a large
-// trace (hundreds of megabytes) overlaps with formatting the next numbers.
-class BackgroundWriter {
- public:
-  explicit BackgroundWriter(std::ostream& out) : out_(out), thread_([this] { run(); }) {}
-  BackgroundWriter(const BackgroundWriter&) = delete;
-  BackgroundWriter& operator=(const BackgroundWriter&) = delete;
-  ~BackgroundWriter() { finish(); }
-
-  // Queues `buffer` for writing; waits while two buffers are already waiting. Once a write has
-  // failed (disk full, file too large), throws std::system_error with its cause: there is no
-  // point formatting the rest.
-  void push(fmt::memory_buffer buffer) {
-    if (const int error = failure_.load()) throw std::system_error(error, std::generic_category());
-    std::unique_lock lock(mutex_);
-    changed_.wait(lock, [this] { return queue_.size() < 2; });
-    queue_.push_back(std::move(buffer));
-    changed_.notify_all();
-  }
-
-  // Writes what is queued and stops the thread. The stream is the caller's again afterwards.
-  void finish() {
-    {
-      std::lock_guard lock(mutex_);
-      if (done_) return;
-      done_ = true;
-    }
-    changed_.notify_all();
-    thread_.join();
-  }
-
- private:
-  void run() {
-    while (true) {
-      fmt::memory_buffer buffer;
-      {
-        std::unique_lock lock(mutex_);
-        changed_.wait(lock, [this] { return !queue_.empty() || done_; });
-        if (queue_.empty()) return;
-        buffer = std::move(queue_.front());
-        queue_.pop_front();
-      }
-      changed_.notify_all();
-      out_.write(buffer.data(), static_cast<std::streamsize>(buffer.size()));
-      if (!out_ && failure_.load() == 0) failure_ = errno != 0 ? errno : EIO;
-    }
-  }
-
-  std::ostream& out_;
-  std::mutex mutex_;
-  std::condition_variable changed_;
-  std::deque<fmt::memory_buffer> queue_;
-  bool done_ = false;
-  std::atomic<int> failure_ = 0;  // errno of the first failed write
-  std::thread thread_;            // last: it starts once everything above exists
-};
-
-class JsonWriter {
- public:
-  explicit JsonWriter(std::ostream& out) : writer_(out) {}
-
-  void raw(std::string_view text) { buffer_.append(text); }
-
-  // A JSON string: quotes, backslashes and control characters escaped; UTF-8 passes through.
-  void string(std::string_view text) {
-    buffer_.push_back('"');
-    for (const char c : text) {
-      const auto byte = static_cast<unsigned char>(c);
-      if (c == '"' || c == '\\') {
-        buffer_.push_back('\\');
-        buffer_.push_back(c);
-      } else if (c == '\n') {
-        raw("\\n");
-      } else if (c == '\t') {
-        raw("\\t");
-      } else if (byte < 0x20 || byte == 0x7F) {
-        fmt::format_to(std::back_inserter(buffer_), "\\u{:04x}", byte);
-      } else {
-        buffer_.push_back(c);
-      }
-    }
-    buffer_.push_back('"');
-  }
-
-  void number(double value) { append_number(buffer_, value); }
-  [[nodiscard]] fmt::memory_buffer& buffer() { return buffer_; }
-
-  void integer(long long value) { fmt::format_to(std::back_inserter(buffer_), "{}", value); }
-
-  // `"key": ` on a new line at the given depth, with a comma before it unless it is the first.
-  void key(std::string_view name, int depth, bool first = false) {
-    raw(first ? "\n" : ",\n");
-    indent(depth);
-    string(name);
-    raw(": ");
-  }
-
-  void indent(int depth) { buffer_.append(std::string(static_cast<std::size_t>(depth) * 2, ' ')); }
-
-  void flush_if_full() {
-    if (buffer_.size() >= flush_bytes) flush();
-  }
-  void flush() {
-    writer_.push(std::move(buffer_));
-    buffer_ = fmt::memory_buffer();
-  }
-  // Writes `rows` after everything so far, without copying it.
-  void append_buffer(fmt::memory_buffer rows) {
-    flush();
-    writer_.push(std::move(rows));
-  }
-  // Everything written; the stream may be checked.
-  void finish() {
-    flush();
-    writer_.finish();
-  }
-
- private:
-  BackgroundWriter writer_;
-  fmt::memory_buffer buffer_;
-};
+using json_export::append_rows;
+using json_export::JsonWriter;
 
 void string_list(JsonWriter& w, const std::vector<std::string>& items) {
   w.raw("[");
@@ -385,6 +170,41 @@ void config(JsonWriter& w, const TraceConfig& c) {
   w.raw("\n  }");
 }
 
+// The slice a focused trace kept: {"batch": 0, "head": null, "query": 2}.
+void focus(JsonWriter& w, const TraceFocus& f) {
+  w.raw("{");
+  bool first = true;
+  for (const auto& [key, value] :
+       {std::pair<std::string_view, std::optional<std::size_t>>{"batch", f.batch},
+        {"head", f.head},
+        {"query", f.query}}) {
+    w.raw(first ? "\"" : ", \"");
+    first = false;
+    w.raw(key);
+    w.raw("\": ");
+    if (value) {
+      w.integer(static_cast<long long>(*value));
+    } else {
+      w.raw("null");
+    }
+  }
+  w.raw("}");
+}
+
+// Every stage this trace does not have, and why: one object per line.
+void skipped(JsonWriter& w, const std::vector<SkippedStage>& stages) {
+  w.raw("[");
+  for (std::size_t i = 0; i < stages.size(); ++i) {
+    w.raw(i == 0 ? "\n    {" : ",\n    {");
+    w.raw("\"id\": ");
+    w.string(stage_name(stages[i].id));
+    w.raw(", \"reason\": ");
+    w.string(stages[i].reason);
+    w.raw("}");
+  }
+  w.raw(stages.empty() ? "]" : "\n  ]");
+}
+
 // How the traced numbers compare with what a source printed: one object per published tensor.
 void published(JsonWriter& w, const std::vector<PublishedCheck>& checks) {
   w.raw("[");
@@ -492,25 +312,8 @@ void render_json(const Trace& trace, const JsonOptions& options, std::ostream& o
   w.key("config", 1);
   config(w, trace.config);
   if (trace.focus) {  // run --focus: the tensors hold this slice only, as the whole trace counts
-    const TraceFocus& f = *trace.focus;
     w.key("focus", 1);
-    w.raw("{");
-    bool first = true;
-    for (const auto& [key, value] :
-         {std::pair<std::string_view, std::optional<std::size_t>>{"batch", f.batch},
-          {"head", f.head},
-          {"query", f.query}}) {
-      w.raw(first ? "\"" : ", \"");
-      first = false;
-      w.raw(key);
-      w.raw("\": ");
-      if (value) {
-        w.integer(static_cast<long long>(*value));
-      } else {
-        w.raw("null");
-      }
-    }
-    w.raw("}");
+    focus(w, *trace.focus);
   }
   w.key("tokens", 1);
   token_lists(w, trace, trace.tokens);
@@ -521,16 +324,7 @@ void render_json(const Trace& trace, const JsonOptions& options, std::ostream& o
   w.key("warnings", 1);
   string_list(w, trace.warnings);
   w.key("skipped", 1);
-  w.raw("[");
-  for (std::size_t i = 0; i < trace.skipped.size(); ++i) {
-    w.raw(i == 0 ? "\n    {" : ",\n    {");
-    w.raw("\"id\": ");
-    w.string(stage_name(trace.skipped[i].id));
-    w.raw(", \"reason\": ");
-    w.string(trace.skipped[i].reason);
-    w.raw("}");
-  }
-  w.raw(trace.skipped.empty() ? "]" : "\n  ]");
+  skipped(w, trace.skipped);
   w.key("published", 1);
   published(w, trace.published);
   w.key("stages", 1);

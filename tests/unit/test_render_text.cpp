@@ -15,6 +15,7 @@
 #include "attn_trace/core/tracer.hpp"
 #include "attn_trace/input/examples.hpp"
 #include "attn_trace/input/load.hpp"
+#include "attn_trace/render/ascii.hpp"
 #include "attn_trace/render/text.hpp"
 
 using namespace attn_trace;
@@ -410,4 +411,15 @@ TEST_CASE("ASCII text wraps as printed: within 80 columns on every golden input"
       CHECK(line.size() <= 80);
     }
   }
+}
+
+TEST_CASE("to_ascii spells the walkthrough's symbols out", "[render][ascii]") {
+  CHECK(to_ascii("scores = Q·Kᵀ") == "scores = Q*K^T");
+  CHECK(to_ascii("L = 3 tokens · E = 2") == "L = 3 tokens | E = 2");
+  CHECK(to_ascii("× 1/√d = 1/√16 = 0.25") == "x 1/sqrt(d) = 1/sqrt(16) = 0.25");
+  CHECK(to_ascii("exp(−∞) = 0 → weight 0") == "exp(-inf) = 0 -> weight 0");
+  CHECK(to_ascii("Σ_k ✓ ✗ … ⋮ ━━") == "sum_k OK X ... : ==");
+  CHECK(to_ascii("−0.25") == "-0.25");
+  CHECK(to_ascii("tokens: 日本 ok") == "tokens: ?? ok");  // anything else is a ?
+  CHECK(to_ascii("plain") == "plain");
 }

@@ -23,9 +23,4 @@ namespace attn_trace {
 // bytes become '?'.
 [[nodiscard]] std::string printable(std::string_view text);
 
-// `text` in plain ASCII, for old terminals and screen readers (run --ascii): the walkthrough's
-// symbols spelled out (━ =, · *, ᵀ ^T, √ sqrt, × x, Σ sum, −∞ -inf, → ->, ✓ OK, … ...), and any
-// other non-ASCII character, in a token say, as '?'.
-[[nodiscard]] std::string to_ascii(std::string_view text);
-
 }  // namespace attn_trace

@@ -18,6 +18,12 @@ struct JsonOptions {
 // The format's version: a reader can rely on every field of docs/trace-format.md for it.
 inline constexpr int trace_format_version = 1;
 
+// Writes `trace` to `out` as one JSON document: its config, tokens, notes, warnings, skipped stages
+// and published checks, then each stage that options.stages shows with every tensor's numbers (a
+// tensor above options.weighted_limit is "omitted", with why). inf and nan are the strings "inf",
+// "-inf", "nan". Throws std::system_error (with its errno) once a write to `out` has failed (disk
+// full), rather than format the rest; a failure in the last writes shows only in `out`'s state,
+// which the caller checks.
 void render_json(const Trace& trace, const JsonOptions& options, std::ostream& out);
 
 }  // namespace attn_trace

@@ -16,7 +16,7 @@ struct TextOptions {
   bool full = false;      // never summarise large tensors
   StageSelection stages;  // --stages and --until
   bool explain = false;   // under each stage header, what it does and why (stage_id.hpp's table)
-  bool ascii = false;     // plain ASCII: no box drawing, no Unicode math (to_ascii)
+  bool ascii = false;     // plain ASCII: no box drawing, no Unicode math (ascii.hpp)
   // Shade the tables of scores, scaled, masked and weights as heatmaps (heatmap.hpp).
   ColorMode color = ColorMode::none;
   int width = 80;                                       // terminal columns to fit
@@ -27,6 +27,11 @@ struct TextOptions {
 // TextOptions::full.
 inline constexpr std::size_t summary_threshold = 1000;
 
+// Writes the walkthrough of `trace` to `out`: the header (the input, its sizes, the scale, the
+// weights, the masks), then each stage that options.stages shows (its title, formula, shapes and
+// tensors as labelled tables), then the closing summary when the walk reaches the last stage.
+// Text is wrapped, and tables split into chunks of columns, to fit options.width columns.
+// REQUIRES: `trace` has at least one stage, as trace_attention makes it.
 void render_text(const Trace& trace, const TextOptions& options, std::ostream& out);
 
 // The same walkthrough cut into pages, one per stage shown (run --step): the header comes with the
@@ -36,6 +41,8 @@ struct TextPage {
   std::size_t number = 0, total = 0;  // as the stage's title numbers it: "3/9"
   std::string text;
 };
+// Returns the pages in order, their texts together render_text's; one page, the header alone, when
+// no stage is shown. REQUIRES: as render_text.
 [[nodiscard]] std::vector<TextPage> render_text_pages(const Trace& trace,
                                                       const TextOptions& options);
 
