@@ -34,22 +34,6 @@ std::string linear_shapes(const Spec& spec, Index rows, const Linear& linear) {
                      linear.bias ? fmt::format(" + ({})", out) : "", dims_text({rows, out}));
 }
 
-// The names of K's and V's sources in formulas: X itself, X_kv, or X_k and X_v.
-std::string_view key_source(const Spec& spec) {
-  switch (spec.key_source) {
-    case KeySource::self:
-      return "X";
-    case KeySource::kv_input:
-      return "X_kv";
-    case KeySource::separate:
-      break;
-  }
-  return "X_k";
-}
-std::string_view value_source(const Spec& spec) {
-  return spec.key_source == KeySource::separate ? "X_v" : key_source(spec);
-}
-
 // What each given mask means, in the words of its own convention.
 std::string mask_note(const Spec& spec) {
   const Masks& masks = spec.masks;
@@ -156,8 +140,8 @@ StageWords projection_words(const Spec& spec, const Layout& layout, const Tensor
     const std::string v = linear_shapes(spec, n.S_given, *spec.v_proj);
     return {
         .formula = fmt::format("{}   {}   {}", formula("Q", "X", "q", *spec.q_proj),
-                               formula("K", key_source(spec), "k", *spec.k_proj),
-                               formula("V", value_source(spec), "v", *spec.v_proj)),
+                               formula("K", source_name(spec.key_source, 'K'), "k", *spec.k_proj),
+                               formula("V", source_name(spec.key_source, 'V'), "v", *spec.v_proj)),
         .shapes = (q == k && k == v ? q + " each" : fmt::format("Q: {}; K: {}; V: {}", q, k, v)) +
                   repeat};
   }
@@ -172,7 +156,8 @@ StageWords projection_words(const Spec& spec, const Layout& layout, const Tensor
   }
   const std::string SxE = dims_text({n.S_given, n.E});
   return {.title = title,
-          .formula = fmt::format("Q = X   K = {}   V = {}", key_source(spec), value_source(spec)),
+          .formula = fmt::format("Q = X   K = {}   V = {}", source_name(spec.key_source, 'K'),
+                                 source_name(spec.key_source, 'V')),
           .shapes = fmt::format("Q: {} → {}; K, V: {} → {}", LxE, LxE, SxE, SxE) + repeat,
           .note =
               "No Q/K/V weights were given, so Q is the query input and K and V are the key "

@@ -31,6 +31,19 @@ std::string shape_text(std::initializer_list<Index> dims) {
   return shape_text(sizes(dims));
 }
 
+std::string_view source_name(KeySource source, char projection) {
+  if (projection == 'Q') return "X";
+  switch (source) {
+    case KeySource::self:
+      return "X";
+    case KeySource::kv_input:
+      return "X_kv";
+    case KeySource::separate:
+      break;
+  }
+  return projection == 'K' ? "X_k" : "X_v";
+}
+
 std::optional<std::string_view> non_finite_text(double value, Spelling spelling) {
   if (std::isnan(value)) return "nan";  // never "-nan": the sign of a nan means nothing
   if (!std::isinf(value)) return std::nullopt;

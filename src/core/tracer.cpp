@@ -8,6 +8,7 @@
 
 #include "attn_trace/core/masks.hpp"
 #include "attn_trace/core/stages.hpp"
+#include "attn_trace/core/text.hpp"
 #include "layout.hpp"
 #include "stage_words.hpp"
 
@@ -102,10 +103,12 @@ void trace_input(Tracing& t) {
   std::vector<Tensor> inputs;
   inputs.push_back(t.layout.per_batch("X", {query, feature}, {count(n.L), count(n.E)},
                                       [&](Index b) { return spec.inputs[count(b)]; }));
-  if (spec.key_source == KeySource::kv_input) inputs.push_back(rows("X_kv", key, spec.key_inputs));
+  if (spec.key_source == KeySource::kv_input) {
+    inputs.push_back(rows(std::string(source_name(spec.key_source, 'K')), key, spec.key_inputs));
+  }
   if (spec.key_source == KeySource::separate) {
-    inputs.push_back(rows("X_k", key, spec.key_inputs));
-    inputs.push_back(rows("X_v", key, spec.value_inputs));
+    inputs.push_back(rows(std::string(source_name(spec.key_source, 'K')), key, spec.key_inputs));
+    inputs.push_back(rows(std::string(source_name(spec.key_source, 'V')), key, spec.value_inputs));
   }
   StageWords words = input_words(t.layout, inputs);
   t.record(StageId::input, std::move(words), std::move(inputs));

@@ -150,11 +150,7 @@ void projection(const Context& ctx, Explanation& e) {
   const std::string& name = e.tensor;
   const bool key_row = name != "Q";
   const std::size_t row = key_row ? ctx.at.j : ctx.at.i;
-  const std::string source = name == "Q"                                  ? "X"
-                             : ctx.spec.key_source == KeySource::self     ? "X"
-                             : ctx.spec.key_source == KeySource::kv_input ? "X_kv"
-                             : name == "K"                                ? "X_k"
-                                                                          : "X_v";
+  const std::string source(source_name(ctx.spec.key_source, name[0]));
   const Matrix& x = name == "Q"   ? ctx.spec.inputs[ctx.at.b]
                     : name == "K" ? ctx.spec.key_input(static_cast<Index>(ctx.at.b))
                                   : ctx.spec.value_input(static_cast<Index>(ctx.at.b));

@@ -35,6 +35,11 @@ template <std::integral N>
 [[nodiscard]] std::string shape_text(std::span<const std::size_t> dims);
 [[nodiscard]] std::string shape_text(std::initializer_list<Index> dims);
 
+// The name of the input a projection reads, as formulas write it: "X" for Q, and for K and V "X"
+// in self-attention, "X_kv" with kv_input, "X_k" and "X_v" with key_input and value_input.
+// REQUIRES: `projection` is 'Q', 'K' or 'V'.
+[[nodiscard]] std::string_view source_name(KeySource source, char projection);
+
 // How a number that is not finite is written: "−∞", "∞", "nan" for a reader (the walkthrough,
 // explain), or "-inf", "inf", "nan" in JSON, which has no such numbers (they go as strings).
 enum class Spelling { symbols, json };
