@@ -29,27 +29,24 @@
 #include "attn_trace/core/text_width.hpp"
 #include "attn_trace/input/state_dict.hpp"
 #include "fast_json.hpp"
+#include "input_error.hpp"
 
 namespace attn_trace {
 namespace {
 
+using loader::excerpt;
+using loader::fail_at;
+using loader::fail_file;
+using loader::fail_value;
+using loader::state_dict_hint;
+
 // Ordered, so that problems are reported in the order they stand in the file.
 using json = nlohmann::ordered_json;
-
-// How to make a weights file, for messages about one that is not.
-constexpr const char* state_dict_hint =
-    "dump a module's weights with json.dump({k: v.tolist() for k, v in "
-    "model.state_dict().items()}, f)";
 
 constexpr std::string_view root_keys[] = {
     "input",     "tokens",        "name",      "description",      "source",        "num_heads",
     "scale",     "weight_layout", "weights",   "kv_input",         "key_input",     "value_input",
     "kv_tokens", "mask",          "attn_mask", "key_padding_mask", "add_zero_attn", "published"};
-// Text from the input, safe and short enough to quote in a message: a key of 100 000 characters,
-// or one holding terminal escapes, must not flood or garble the terminal.
-std::string excerpt(std::string_view text, std::size_t columns = 60) {
-  return truncate_to_width(printable(text), columns);
-}
 
 // "a string \"x\"", "a number 3", "an array of 2 elements": what the user actually wrote.
 std::string describe(const json& value) {
@@ -137,7 +134,7 @@ class Loader {
  private:
   [[noreturn]] void fail(const std::string& path, const std::string& what,
                          std::string hint = {}) const {
-    throw Error(fmt::format("{}: {}: {}", *message_file_, path, what), std::move(hint));
+    fail_value(*message_file_, path, what, std::move(hint));
   }
 
   void check_keys(const json& object, const std::string& prefix,
@@ -1276,61 +1273,6 @@ std::size_t token_start(std::string_view text, std::size_t end) {
   return i < end ? i : end - 1;  // punctuation: the character itself
 }
 
-// "FILE:LINE:COL: what", then the offending line and a caret under the column of `offset`.
-// `text` safe for one terminal line (printable), but with its tabs kept, so that a caret line
-// built with the same tabs lines up under it.
-std::string printable_keeping_tabs(std::string_view text) {
-  std::string out;
-  for (std::size_t i = 0;;) {
-    const std::size_t tab = text.find('\t', i);
-    out +=
-        printable(text.substr(i, tab == std::string_view::npos ? std::string_view::npos : tab - i));
-    if (tab == std::string_view::npos) return out;
-    out += '\t';
-    i = tab + 1;
-  }
-}
-
-// "FILE:LINE:COL: what", then the offending line and a caret under the column of `offset`. A long
-// line (a state_dict dumped on one line is megabytes) is shown around the column only.
-[[noreturn]] void fail_at(std::string_view text, const std::string& file, std::size_t offset,
-                          const std::string& what, std::string hint) {
-  std::size_t line = 1, line_start = 0;
-  for (std::size_t i = 0; i < offset; ++i) {
-    if (text[i] == '\n') ++line, line_start = i + 1;
-  }
-  std::size_t line_end = text.find('\n', line_start);
-  if (line_end == std::string_view::npos) line_end = text.size();
-  const std::string_view line_text = text.substr(line_start, line_end - line_start);
-  const std::size_t column = offset - line_start + 1;
-
-  constexpr std::size_t context_before = 50, shown_bytes = 100;
-  const auto continuation = [&](std::size_t i) {
-    return i < line_text.size() && (static_cast<unsigned char>(line_text[i]) & 0xC0) == 0x80;
-  };
-  std::size_t from = column - 1 > context_before ? column - 1 - context_before : 0;
-  while (from > 0 && continuation(from)) --from;
-  std::size_t to = std::min(line_text.size(), std::max(from + shown_bytes, column));
-  while (continuation(to)) ++to;
-  const std::string cut_before = from > 0 ? "…" : "", cut_after = to < line_text.size() ? "…" : "";
-  const std::string shown =
-      cut_before + printable_keeping_tabs(line_text.substr(from, to - from)) + cut_after;
-  // Tabs stay tabs under the line, so the caret lands where the terminal shows the column.
-  const std::string before_caret =
-      cut_before + printable_keeping_tabs(line_text.substr(from, column - 1 - from));
-  std::string caret;
-  for (std::size_t i = 0; i < before_caret.size();) {
-    const std::size_t next = before_caret.find('\t', i);
-    const std::size_t end = next == std::string::npos ? before_caret.size() : next;
-    caret.append(display_width(std::string_view(before_caret).substr(i, end - i)), ' ');
-    if (next == std::string::npos) break;
-    caret += '\t';
-    i = next + 1;
-  }
-  throw Error(fmt::format("{}:{}:{}: {}\n  {}\n  {}^", file, line, column, what, shown, caret),
-              std::move(hint));
-}
-
 // The offset of the first byte of `text` that is not part of a valid UTF-8 sequence, if any.
 std::optional<std::size_t> first_invalid_utf8(std::string_view text) {
   for (std::size_t i = 0; i < text.size();) {
@@ -1491,7 +1433,7 @@ std::size_t find_number(std::string_view text, std::string_view literal) {
   const std::size_t offset = literal.empty() ? std::string_view::npos : find_number(text, literal);
   const std::string message = fmt::format(
       "number {} is out of range: a double holds up to about 1.8e308", excerpt(literal, 40));
-  if (offset == std::string_view::npos) throw Error(fmt::format("{}: {}", file, message));
+  if (offset == std::string_view::npos) fail_file(file, message);
   fail_at(text, file, offset, message, "");
 }
 
@@ -1518,34 +1460,35 @@ void check_text(std::string_view text, const std::string& file) {
   const bool utf16 = !utf32 && (text.starts_with("\xFF\xFE") || text.starts_with("\xFE\xFF") ||
                                 (text.size() >= 2 && (text[0] == '\0') != (text[1] == '\0')));
   if (utf16 || utf32) {
-    throw Error(fmt::format("{}: expected UTF-8 text, found {}", file, utf32 ? "UTF-32" : "UTF-16"),
-                "save it as UTF-8: PowerShell's > writes UTF-16, `Out-File -Encoding utf8` or "
-                "Python's open(path, \"w\", encoding=\"utf-8\") write UTF-8");
+    fail_file(file, fmt::format("expected UTF-8 text, found {}", utf32 ? "UTF-32" : "UTF-16"),
+              "save it as UTF-8: PowerShell's > writes UTF-16, `Out-File -Encoding utf8` or "
+              "Python's open(path, \"w\", encoding=\"utf-8\") write UTF-8");
   }
   const std::size_t nul = text.find('\0');
   if (nul == std::string_view::npos) return;
   const bool archive = text.starts_with("PK\x03\x04") || text.starts_with("\x80\x02");
-  throw Error(fmt::format("{}: expected a JSON text file, found binary data (a zero byte at offset "
-                          "{})",
-                          file, nul),
-              archive ? "this looks like a torch.save file (.pt, .pth): attn-trace reads JSON; "
-                        "dump the tensors as lists, as docs/input-format.md shows "
-                        "({k: v.tolist() for k, v in state_dict.items()})"
-                      : "attn-trace reads JSON text (docs/input-format.md)");
+  fail_file(
+      file,
+      fmt::format("expected a JSON text file, found binary data (a zero byte at offset {})", nul),
+      archive ? "this looks like a torch.save file (.pt, .pth): attn-trace reads JSON; "
+                "dump the tensors as lists, as docs/input-format.md shows "
+                "({k: v.tolist() for k, v in state_dict.items()})"
+              : "attn-trace reads JSON text (docs/input-format.md)");
 }
 
 // A file too large to read within the memory budget. `size` is its size, or for a pipe how much
 // had arrived when it went past the limit.
 [[noreturn]] void too_large(const std::string& name, std::uint64_t size, std::uint64_t max_bytes) {
   const double budget = static_cast<double>(max_bytes) * json_memory_factor;
-  throw Error(fmt::format("{}: {}{} of JSON, more than the {} that the memory budget of {} allows "
-                          "(reading JSON takes up to {} times its size in memory)",
-                          name, name == "<stdin>" ? "at least " : "",
-                          format_size(static_cast<double>(size)),
-                          format_size(static_cast<double>(max_bytes)), format_size(budget),
-                          json_memory_factor),
-              "raise --memory-budget if the machine has the memory, or give one attention "
-              "layer's weights at a time");
+  fail_file(
+      name,
+      fmt::format("{}{} of JSON, more than the {} that the memory budget of {} allows "
+                  "(reading JSON takes up to {} times its size in memory)",
+                  name == "<stdin>" ? "at least " : "", format_size(static_cast<double>(size)),
+                  format_size(static_cast<double>(max_bytes)), format_size(budget),
+                  json_memory_factor),
+      "raise --memory-budget if the machine has the memory, or give one attention "
+      "layer's weights at a time");
 }
 
 // Everything `fd` holds, read with read(2): iostreams would throw their own exceptions, without the
@@ -1562,7 +1505,7 @@ std::string read_all(int fd, const std::string& name, std::size_t expected,
     if (n == 0) break;
     if (n < 0) {
       if (errno == EINTR) continue;
-      throw Error(fmt::format("{}: cannot read: {}", name, std::strerror(errno)));
+      fail_file(name, fmt::format("cannot read: {}", std::strerror(errno)));
     }
     used += static_cast<std::size_t>(n);
   }
@@ -1577,21 +1520,23 @@ json parse_document(std::string_view text, const std::string& file, bool state_d
   const std::string_view body = text.starts_with("\xEF\xBB\xBF") ? text.substr(3) : text;
   if (body.find_first_not_of(" \t\r\n") == std::string_view::npos) {
     if (file == "<stdin>") {
-      throw Error("<stdin>: standard input was empty: it closed before any JSON arrived",
-                  state_dict ? state_dict_hint
-                             : "docs/input-format.md describes the input; `attn-trace run` with "
-                               "no file traces the bundled example");
+      fail_file(file, "standard input was empty: it closed before any JSON arrived",
+                state_dict ? state_dict_hint
+                           : "docs/input-format.md describes the input; `attn-trace run` with "
+                             "no file traces the bundled example");
     }
     if (state_dict) {
-      throw Error(fmt::format("{}: the file is {}, expected a JSON object of named weights (a "
-                              "state_dict)",
-                              file, body.empty() ? "empty" : "only whitespace"),
-                  state_dict_hint);
+      fail_file(
+          file,
+          fmt::format("the file is {}, expected a JSON object of named weights (a state_dict)",
+                      body.empty() ? "empty" : "only whitespace"),
+          state_dict_hint);
     }
-    throw Error(fmt::format("{}: the file is {}, expected a JSON object with an \"input\" matrix",
-                            file, body.empty() ? "empty" : "only whitespace"),
-                "docs/input-format.md describes the input; `attn-trace run` with no file traces "
-                "the bundled example");
+    fail_file(file,
+              fmt::format("the file is {}, expected a JSON object with an \"input\" matrix",
+                          body.empty() ? "empty" : "only whitespace"),
+              "docs/input-format.md describes the input; `attn-trace run` with no file traces "
+              "the bundled example");
   }
   check_text(text, file);
   // The fast parser reads valid JSON; for anything else, nlohmann's parser explains what is wrong.
@@ -1667,10 +1612,10 @@ json select_layer(json& document, const WeightsFile& weights, std::string& prefi
                   std::vector<std::string>& notes) {
   const std::string& file = weights.file;
   if (!document.is_object()) {
-    throw Error(fmt::format("{}: (top level): expected a JSON object of named weights (a "
-                            "state_dict), found {}",
-                            file, describe(document)),
-                state_dict_hint);
+    fail_value(file, "(top level)",
+               fmt::format("expected a JSON object of named weights (a state_dict), found {}",
+                           describe(document)),
+               state_dict_hint);
   }
   std::vector<std::string> keys;
   for (const auto& item : document.items()) keys.push_back(item.key());
@@ -1695,25 +1640,26 @@ json select_layer(json& document, const WeightsFile& weights, std::string& prefi
         }
       }
     }
-    throw Error(fmt::format("{}: found no attention layer's Q/K/V weights among its {} key{}", file,
-                            keys.size(), keys.size() == 1 ? "" : "s"),
-                hint);
+    fail_file(file,
+              fmt::format("found no attention layer's Q/K/V weights among its {} key{}",
+                          keys.size(), keys.size() == 1 ? "" : "s"),
+              hint);
   }
   if (weights.prefix) {
     prefix = layer_prefix(*weights.prefix);
     if (std::find(layers.begin(), layers.end(), prefix) == layers.end()) {
       const std::vector<std::string_view> names(layers.begin(), layers.end());
       const auto near = nearest(prefix, names);
-      throw Error(fmt::format("{}: --weights-prefix {}: no attention layer has that prefix; the "
-                              "file's {}: {}",
-                              file, excerpt(*weights.prefix),
-                              layers.size() == 1 ? "layer is" : "layers are", list_layers(layers)),
-                  near ? fmt::format("did you mean {}?", prefix_flag(*near)) : "");
+      fail_value(file, fmt::format("--weights-prefix {}", excerpt(*weights.prefix)),
+                 fmt::format("no attention layer has that prefix; the file's {}: {}",
+                             layers.size() == 1 ? "layer is" : "layers are", list_layers(layers)),
+                 near ? fmt::format("did you mean {}?", prefix_flag(*near)) : "");
     }
   } else if (layers.size() > 1) {
-    throw Error(fmt::format("{}: holds {} attention layers: {}; pick one with --weights-prefix",
-                            file, layers.size(), list_layers(layers)),
-                fmt::format("for example {}", prefix_flag(layers.front())));
+    fail_file(file,
+              fmt::format("holds {} attention layers: {}; pick one with --weights-prefix",
+                          layers.size(), list_layers(layers)),
+              fmt::format("for example {}", prefix_flag(layers.front())));
   } else {
     prefix = layers.front();
   }
@@ -1777,16 +1723,16 @@ std::string read_input_file(const std::string& path, std::uint64_t max_bytes) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     if (errno == ENOENT) {
-      throw Error(fmt::format("{}: no such file", path),
-                  "check the path; `attn-trace run` with no file traces the bundled example");
+      fail_file(path, "no such file",
+                "check the path; `attn-trace run` with no file traces the bundled example");
     }
-    throw Error(fmt::format("{}: cannot open: {}", path, std::strerror(errno)));
+    fail_file(path, fmt::format("cannot open: {}", std::strerror(errno)));
   }
   struct stat info {};
   const bool known = ::fstat(fd, &info) == 0;
   if (known && S_ISDIR(info.st_mode)) {
     ::close(fd);
-    throw Error(fmt::format("{}: is a directory, expected a JSON file", path));
+    fail_file(path, "is a directory, expected a JSON file");
   }
   // A regular file is read in one go, its size checked first; a pipe, or a file that does not
   // know its size (/proc), in chunks.
