@@ -28,8 +28,8 @@
 #include "attn_trace/core/suggest.hpp"
 #include "attn_trace/core/text_width.hpp"
 #include "attn_trace/input/state_dict.hpp"
-#include "fast_json.hpp"
 #include "input_error.hpp"
+#include "json_document.hpp"
 
 namespace attn_trace {
 namespace {
@@ -40,8 +40,8 @@ using loader::fail_file;
 using loader::fail_value;
 using loader::state_dict_hint;
 
-// Ordered, so that problems are reported in the order they stand in the file.
-using json = nlohmann::ordered_json;
+using loader::DocumentKind;
+using loader::json;
 
 constexpr std::string_view root_keys[] = {
     "input",     "tokens",        "name",      "description",      "source",        "num_heads",
@@ -1255,337 +1255,6 @@ class Loader {
   mutable const std::string* message_file_ = &file_;
 };
 
-// Where the token that ends just before `end` begins: a string's opening quote, or the first
-// character of a number or a literal (true, false, null).
-std::size_t token_start(std::string_view text, std::size_t end) {
-  if (end == 0 || end > text.size()) return std::min(end, text.size());
-  std::size_t i = end;
-  if (text[i - 1] == '"') {
-    for (--i; i > 0; --i) {
-      if (text[i - 1] == '"' && (i < 2 || text[i - 2] != '\\')) return i - 1;
-    }
-    return end;
-  }
-  const auto in_token = [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '+';
-  };
-  while (i > 0 && in_token(text[i - 1])) --i;
-  return i < end ? i : end - 1;  // punctuation: the character itself
-}
-
-// The offset of the first byte of `text` that is not part of a valid UTF-8 sequence, if any.
-std::optional<std::size_t> first_invalid_utf8(std::string_view text) {
-  for (std::size_t i = 0; i < text.size();) {
-    const std::size_t length = utf8_length(text, i);
-    if (length == 0) return i;
-    i += length;
-  }
-  return std::nullopt;
-}
-
-// Characters that come with text pasted from word processors and web pages, which look like
-// JSON's own but are not: what they are, and where the first one stands in [from, to).
-std::optional<std::pair<std::size_t, std::string>> lookalike(std::string_view text,
-                                                             std::size_t from, std::size_t to) {
-  constexpr std::pair<std::string_view, std::string_view> lookalikes[] = {
-      {"\u201C",
-       "“curly quotes” (from a word processor or a web page) are not JSON's quotes: use "
-       "straight double quotes \""},
-      {"\u201D",
-       "“curly quotes” (from a word processor or a web page) are not JSON's quotes: use "
-       "straight double quotes \""},
-      {"\u2018", "‘curly quotes’ are not JSON's quotes: use straight double quotes \""},
-      {"\u2019", "‘curly quotes’ are not JSON's quotes: use straight double quotes \""},
-      {"\u00A0",
-       "a non-breaking space (U+00A0, as web pages and word processors paste them) is "
-       "not JSON whitespace: replace it with an ordinary space"},
-      {"\u2212", "− (U+2212, the typographic minus) is not JSON's minus sign: write -"}};
-  for (std::size_t i = from; i < std::min(to, text.size()); ++i) {
-    for (const auto& [chars, why] : lookalikes) {
-      if (text.substr(i).starts_with(chars)) return std::pair{i, std::string(why)};
-    }
-  }
-  return std::nullopt;
-}
-
-[[noreturn]] void fail_parse(std::string_view text, const std::string& file,
-                             const json::parse_error& error) {
-  // nlohmann reports the position of the last character it read; point at the token's start.
-  const std::size_t last = std::min<std::size_t>(error.byte > 0 ? error.byte - 1 : 0, text.size());
-  std::size_t offset = token_start(text, std::min(last + 1, text.size()));
-
-  // Not UTF-8 where the parser stopped: the file was saved in another encoding.
-  if (const auto bad = first_invalid_utf8(text); bad && *bad <= last + 1) {
-    fail_at(text, file, *bad,
-            fmt::format("expected UTF-8 text, found the byte 0x{:02X}, which is not UTF-8 (was the "
-                        "file saved as Latin-1 or Windows-1252?)",
-                        static_cast<unsigned char>(text[*bad])),
-            "save the file as UTF-8, the encoding JSON uses");
-  }
-
-  // nlohmann quotes what it read last, which can be a whole line of the file.
-  std::string what = excerpt(error.what(), 300);
-  if (const std::size_t colon = what.find(": ", what.find("column")); colon != std::string::npos) {
-    what = what.substr(colon + 2);
-  }
-  // The characters the lexer read last, when it says: "…; last read: '<chars>'; …".
-  std::string last_read;
-  if (const std::size_t at = what.find("last read: '"); at != std::string::npos) {
-    const std::size_t start = at + 12;
-    const std::size_t end = what.find("'; ", start);
-    last_read = what.substr(start, end == std::string::npos ? std::string::npos : end - start);
-    if (end == std::string::npos && last_read.ends_with('\'')) last_read.pop_back();
-  }
-  std::string hint;
-  // A look-alike character just before or where the parser stopped.
-  const auto pasted = lookalike(text, last >= 4 ? last - 4 : 0, last + 4);
-  if (pasted) {
-    offset = pasted->first;
-    hint = pasted->second;
-  } else if (what.find("unexpected end of input") != std::string::npos) {
-    hint = file == "<stdin>" ? "standard input closed before every [ and { was closed: was the "
-                               "program writing it cut short?"
-                             : "the text ends before every [ and { is closed";
-  } else if (what.find("while parsing object - unexpected string literal") != std::string::npos) {
-    hint = "is a comma missing before this key?";
-  } else if (what.find("unexpected '}'; expected ']'") != std::string::npos) {
-    hint = "is a ] missing before this }?";
-  } else if (what.find("unexpected ']'; expected '}'") != std::string::npos) {
-    hint = "is this ] one too many, or is a } missing before it?";
-  } else if (what.find("while parsing object key - unexpected '['") != std::string::npos) {
-    hint = "a key was expected here: is a ] before it one too many, closing a matrix early?";
-  } else if (what.find("forbidden character after backslash") != std::string::npos) {
-    hint =
-        "a backslash starts an escape in a JSON string (\\n, \\\"): write \\\\ for one "
-        "backslash, as in \"C:\\\\Users\\\\me\", or use /";
-  } else if (text.substr(offset).starts_with('0') && offset + 1 < text.size() &&
-             std::isdigit(static_cast<unsigned char>(text[offset + 1]))) {
-    hint = "JSON numbers have no leading zeros: write 1, not 01";
-  } else if (what.find("U+000A (LF)") != std::string::npos) {
-    hint = "a string cannot span lines: write \\n for a line break inside a string";
-  } else if (text.substr(offset).starts_with('.')) {
-    hint = "JSON numbers need a digit before the decimal point: write 0.5, not .5";
-  } else if (text.substr(offset).starts_with('+')) {
-    hint = "JSON numbers take no plus sign: write 1, not +1";
-  } else if (what.find("while parsing array - unexpected") != std::string::npos &&
-             what.find("expected ']'") != std::string::npos) {
-    hint = "is a comma missing between two elements?";
-  } else if (what.find("expected end of input") != std::string::npos) {
-    hint = "the JSON closed before this: is a bracket one too many?";
-  } else if (what.find("unexpected ']'") != std::string::npos ||
-             what.find("unexpected '}'") != std::string::npos) {
-    const std::size_t before =
-        offset == 0 ? std::string_view::npos : text.find_last_not_of(" \t\r\n", offset - 1);
-    hint = before != std::string_view::npos && text[before] == ','
-               ? "JSON allows no comma after the last element"
-               : "is this bracket one too many, or is one missing before it?";
-  } else if (const std::string_view at = text.substr(offset);
-             at.starts_with("-Infinity") || at.starts_with("Infinity") || at.starts_with("NaN")) {
-    // Python's json.dump writes float('-inf') as -Infinity and nan as NaN, which JSON lacks.
-    hint =
-        "JSON has no Infinity or NaN (Python's json.dump writes them): every number must be "
-        "finite, and to block a key in attn_mask, write the string \"-inf\"";
-  } else if (last_read.ends_with("/")) {
-    hint = "JSON has no comments; put notes in \"description\"";
-  } else if (last_read.ends_with("'")) {
-    hint = "JSON strings use double quotes: \"like this\"";
-  } else if (what.find("invalid string") != std::string::npos) {
-    hint = "is a closing quote missing?";
-  } else if (what.find("invalid literal") != std::string::npos) {
-    hint = "the only bare words in JSON are true, false and null; text needs double quotes";
-  }
-  fail_at(text, file, offset, what, std::move(hint));
-}
-
-// Where `literal` first stands as a number: outside every string, not inside a longer number.
-std::size_t find_number(std::string_view text, std::string_view literal) {
-  const auto numeric = [](char c) {
-    return std::isdigit(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '+' ||
-           c == 'e' || c == 'E';
-  };
-  bool in_string = false;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    if (in_string) {
-      if (c == '\\')
-        ++i;
-      else if (c == '"')
-        in_string = false;
-    } else if (c == '"') {
-      in_string = true;
-    } else if (text.substr(i, literal.size()) == literal && (i == 0 || !numeric(text[i - 1])) &&
-               (i + literal.size() == text.size() || !numeric(text[i + literal.size()]))) {
-      return i;
-    }
-  }
-  return std::string_view::npos;
-}
-
-// nlohmann throws out_of_range (without a position) for a number beyond double range, naming the
-// literal: find it in the text to point at it.
-[[noreturn]] void fail_number_range(std::string_view text, const std::string& file,
-                                    const json::out_of_range& error) {
-  const std::string what = error.what();
-  const std::size_t open = what.find('\'');
-  const std::size_t close = what.rfind('\'');
-  const std::string literal =
-      open != std::string::npos && close > open ? what.substr(open + 1, close - open - 1) : "";
-  const std::size_t offset = literal.empty() ? std::string_view::npos : find_number(text, literal);
-  const std::string message = fmt::format(
-      "number {} is out of range: a double holds up to about 1.8e308", excerpt(literal, 40));
-  if (offset == std::string_view::npos) fail_file(file, message);
-  fail_at(text, file, offset, message, "");
-}
-
-// Frees a document from the leaves up. nlohmann's destructor moves every element of an array onto
-// a stack of its own before freeing it, which for millions of numbers takes longer than reading
-// them; emptying the innermost arrays first leaves it nothing to move. The recursion is bounded:
-// both parsers' documents here nest at most a few hundred levels deep.
-void dismantle(json& value, int depth = 0) {
-  if (!value.is_array() && !value.is_object()) return;
-  if (depth < 300) {
-    for (json& child : value) dismantle(child, depth + 1);
-  }
-  if (value.is_array()) value.get_ref<json::array_t&>().clear();
-}
-
-// Files that are not text at all: UTF-16 (what PowerShell's > writes), or binary, such as a
-// torch.save file, which is a zip archive.
-void check_text(std::string_view text, const std::string& file) {
-  // A byte-order mark, or zero bytes between ASCII characters: UTF-16 or UTF-32.
-  const bool utf32 =
-      text.starts_with(std::string_view("\xFF\xFE\0\0", 4)) ||
-      text.starts_with(std::string_view("\0\0\xFE\xFF", 4)) ||
-      (text.size() >= 4 && text[0] != '\0' && text.substr(1, 3) == std::string_view("\0\0\0", 3));
-  const bool utf16 = !utf32 && (text.starts_with("\xFF\xFE") || text.starts_with("\xFE\xFF") ||
-                                (text.size() >= 2 && (text[0] == '\0') != (text[1] == '\0')));
-  if (utf16 || utf32) {
-    fail_file(file, fmt::format("expected UTF-8 text, found {}", utf32 ? "UTF-32" : "UTF-16"),
-              "save it as UTF-8: PowerShell's > writes UTF-16, `Out-File -Encoding utf8` or "
-              "Python's open(path, \"w\", encoding=\"utf-8\") write UTF-8");
-  }
-  const std::size_t nul = text.find('\0');
-  if (nul == std::string_view::npos) return;
-  const bool archive = text.starts_with("PK\x03\x04") || text.starts_with("\x80\x02");
-  fail_file(
-      file,
-      fmt::format("expected a JSON text file, found binary data (a zero byte at offset {})", nul),
-      archive ? "this looks like a torch.save file (.pt, .pth): attn-trace reads JSON; "
-                "dump the tensors as lists, as docs/input-format.md shows "
-                "({k: v.tolist() for k, v in state_dict.items()})"
-              : "attn-trace reads JSON text (docs/input-format.md)");
-}
-
-// A file too large to read within the memory budget. `size` is its size, or for a pipe how much
-// had arrived when it went past the limit.
-[[noreturn]] void too_large(const std::string& name, std::uint64_t size, std::uint64_t max_bytes) {
-  const double budget = static_cast<double>(max_bytes) * json_memory_factor;
-  fail_file(
-      name,
-      fmt::format("{}{} of JSON, more than the {} that the memory budget of {} allows "
-                  "(reading JSON takes up to {} times its size in memory)",
-                  name == "<stdin>" ? "at least " : "", format_size(static_cast<double>(size)),
-                  format_size(static_cast<double>(max_bytes)), format_size(budget),
-                  json_memory_factor),
-      "raise --memory-budget if the machine has the memory, or give one attention "
-      "layer's weights at a time");
-}
-
-// Everything `fd` holds, read with read(2): iostreams would throw their own exceptions, without the
-// file's name, for a read error (EIO, EISDIR, …). `expected` is the size when known; more than
-// `max_bytes` is an error, found before it is all in memory.
-std::string read_all(int fd, const std::string& name, std::size_t expected,
-                     std::uint64_t max_bytes) {
-  std::string text(expected + 1, '\0');  // + 1: the read that finds the end needs no new room
-  std::size_t used = 0;
-  while (true) {
-    if (used > max_bytes) too_large(name, used, max_bytes);
-    if (used == text.size()) text.resize(std::max<std::size_t>(2 * text.size(), 1 << 16));
-    const ssize_t n = ::read(fd, text.data() + used, text.size() - used);
-    if (n == 0) break;
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      fail_file(name, fmt::format("cannot read: {}", std::strerror(errno)));
-    }
-    used += static_cast<std::size_t>(n);
-  }
-  text.resize(used);
-  return text;
-}
-
-// Parses `text` into a document, or throws an Error that points at what is wrong. `state_dict`:
-// the text is a --weights file rather than an input file.
-json parse_document(std::string_view text, const std::string& file, bool state_dict) {
-  // A UTF-8 byte-order mark (Windows editors write one) is not part of the text.
-  const std::string_view body = text.starts_with("\xEF\xBB\xBF") ? text.substr(3) : text;
-  if (body.find_first_not_of(" \t\r\n") == std::string_view::npos) {
-    if (file == "<stdin>") {
-      fail_file(file, "standard input was empty: it closed before any JSON arrived",
-                state_dict ? state_dict_hint
-                           : "docs/input-format.md describes the input; `attn-trace run` with "
-                             "no file traces the bundled example");
-    }
-    if (state_dict) {
-      fail_file(
-          file,
-          fmt::format("the file is {}, expected a JSON object of named weights (a state_dict)",
-                      body.empty() ? "empty" : "only whitespace"),
-          state_dict_hint);
-    }
-    fail_file(file,
-              fmt::format("the file is {}, expected a JSON object with an \"input\" matrix",
-                          body.empty() ? "empty" : "only whitespace"),
-              "docs/input-format.md describes the input; `attn-trace run` with no file traces "
-              "the bundled example");
-  }
-  check_text(text, file);
-  // The fast parser reads valid JSON; for anything else, nlohmann's parser explains what is wrong.
-  std::optional<detail::FastParse> parsed =
-      detail::parse_fast(text, state_dict ? detail::max_state_dict_keys : detail::max_object_keys);
-  if (!parsed) {
-    try {
-      parsed = detail::FastParse{json::parse(text.begin(), text.end()), std::nullopt, 0,
-                                 std::nullopt, std::nullopt};
-    } catch (const json::parse_error& error) {
-      fail_parse(text, file, error);
-    } catch (const json::out_of_range& error) {
-      fail_number_range(text, file, error);
-    }
-  }
-  if (parsed->too_many_keys_offset) {
-    if (state_dict) {
-      fail_at(text, file, *parsed->too_many_keys_offset,
-              fmt::format("an object with more than {} keys, more than attn-trace reads",
-                          detail::max_state_dict_keys),
-              "dump only the attention layer's weights: json.dump({k: v.tolist() for k, v in "
-              "layer.state_dict().items()}, f)");
-    }
-    fail_at(text, file, *parsed->too_many_keys_offset,
-            fmt::format("an object with more than {} keys; no valid input object has more than 17 "
-                        "(the top level, and the weights of one layer)",
-                        detail::max_object_keys),
-            "is this a whole model's state_dict? Give it as a file of its own: --weights FILE, "
-            "with --weights-prefix to pick a layer");
-  }
-  if (parsed->too_deep_offset) {
-    fail_at(text, file, *parsed->too_deep_offset,
-            fmt::format("nested more than {} levels deep here; no valid {} nests deeper than 5 "
-                        "(a (1, 1, E) bias_k inside \"weights\")",
-                        detail::max_input_depth, state_dict ? "weights file" : "input"),
-            "is a run of [ or { repeated by mistake?");
-  }
-  // JSON lets a key appear twice in one object and keeps one value: a weight written twice would
-  // silently lose a copy.
-  if (parsed->duplicate_key) {
-    fail_at(text, file, parsed->duplicate_offset,
-            fmt::format("duplicate key \"{}\": JSON keeps only one value, so the other would be "
-                        "silently dropped",
-                        excerpt(*parsed->duplicate_key)),
-            "keep one of them");
-  }
-  return std::move(parsed->document);
-}
-
 // A layer's prefix as messages show it: quoted, "" for the top level, safe for a terminal.
 std::string quoted_layer(std::string_view prefix) {
   return prefix.empty() ? "\"\" (the top level)" : fmt::format("\"{}\"", excerpt(prefix));
@@ -1698,56 +1367,23 @@ json select_layer(json& document, const WeightsFile& weights, std::string& prefi
 }  // namespace
 
 Spec load_spec(std::string_view text, const std::string& file, const LoadOptions& options) {
-  json document = parse_document(text, file, false);
+  json document = loader::parse_document(text, file, DocumentKind::input);
   if (!options.weights) {
     Spec spec = Loader(file, options.num_heads).load(document);
-    dismantle(document);
+    loader::dismantle(document);
     return spec;
   }
   const WeightsFile& weights = *options.weights;
-  json state_dict = parse_document(weights.text, weights.file, true);
+  json state_dict = loader::parse_document(weights.text, weights.file, DocumentKind::state_dict);
   std::string prefix;
   std::vector<std::string> notes;
   json layer = select_layer(state_dict, weights, prefix, notes);
   Spec spec = Loader(file, layer, weights.file, prefix, options.num_heads).load(document);
   spec.notes.insert(spec.notes.begin(), notes.begin(), notes.end());
-  dismantle(document);
-  dismantle(layer);
-  dismantle(state_dict);
+  loader::dismantle(document);
+  loader::dismantle(layer);
+  loader::dismantle(state_dict);
   return spec;
-}
-
-std::string read_input_file(const std::string& path, std::uint64_t max_bytes) {
-  if (path == "-") return read_all(STDIN_FILENO, "<stdin>", 0, max_bytes);
-  // open(2) first: its errno tells a missing file from one that cannot be reached.
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    if (errno == ENOENT) {
-      fail_file(path, "no such file",
-                "check the path; `attn-trace run` with no file traces the bundled example");
-    }
-    fail_file(path, fmt::format("cannot open: {}", std::strerror(errno)));
-  }
-  struct stat info {};
-  const bool known = ::fstat(fd, &info) == 0;
-  if (known && S_ISDIR(info.st_mode)) {
-    ::close(fd);
-    fail_file(path, "is a directory, expected a JSON file");
-  }
-  // A regular file is read in one go, its size checked first; a pipe, or a file that does not
-  // know its size (/proc), in chunks.
-  const std::uint64_t size =
-      known && S_ISREG(info.st_mode) ? static_cast<std::uint64_t>(info.st_size) : 0;
-  std::string text;
-  try {
-    if (size > max_bytes) too_large(path, size, max_bytes);
-    text = read_all(fd, path, static_cast<std::size_t>(size), max_bytes);
-  } catch (...) {
-    ::close(fd);
-    throw;
-  }
-  ::close(fd);
-  return text;
 }
 
 Spec load_spec_file(const std::string& path, std::uint64_t max_bytes, const LoadOptions& options) {
