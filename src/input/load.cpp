@@ -26,10 +26,12 @@
 #include "attn_trace/core/memory.hpp"
 #include "attn_trace/core/stage_id.hpp"
 #include "attn_trace/core/suggest.hpp"
+#include "attn_trace/core/text.hpp"
 #include "attn_trace/core/text_width.hpp"
 #include "attn_trace/input/state_dict.hpp"
 #include "input_error.hpp"
 #include "json_document.hpp"
+#include "json_values.hpp"
 
 namespace attn_trace {
 namespace {
@@ -40,43 +42,17 @@ using loader::fail_file;
 using loader::fail_value;
 using loader::state_dict_hint;
 
+using loader::describe;
 using loader::DocumentKind;
 using loader::json;
+using loader::leaf_path;
+using loader::Nested;
+using loader::repeat_index;
 
 constexpr std::string_view root_keys[] = {
     "input",     "tokens",        "name",      "description",      "source",        "num_heads",
     "scale",     "weight_layout", "weights",   "kv_input",         "key_input",     "value_input",
     "kv_tokens", "mask",          "attn_mask", "key_padding_mask", "add_zero_attn", "published"};
-
-// "a string \"x\"", "a number 3", "an array of 2 elements": what the user actually wrote.
-std::string describe(const json& value) {
-  switch (value.type()) {
-    case json::value_t::null:
-      return "null";
-    case json::value_t::boolean:
-      return value.get<bool>() ? "true" : "false";
-    case json::value_t::string: {
-      const std::string& s = value.get_ref<const std::string&>();
-      return fmt::format("a string \"{}\"", excerpt(s, 40));
-    }
-    case json::value_t::number_integer:
-    case json::value_t::number_unsigned:
-    case json::value_t::number_float:
-      return fmt::format("a number {}", value.dump());
-    case json::value_t::object:
-      return fmt::format("an object with {} key{}", value.size(), value.size() == 1 ? "" : "s");
-    case json::value_t::array:
-      return value.empty() ? "an empty array"
-                           : fmt::format("an array of {} element{}", value.size(),
-                                         value.size() == 1 ? "" : "s");
-    default:
-      return "an unsupported value";
-  }
-}
-
-std::string shape_text(Index rows, Index cols) {
-  return fmt::format("({}, {})", rows, cols);
-}
 
 // Checks one JSON document against the input format and builds the Spec.
 class Loader {
@@ -139,120 +115,28 @@ class Loader {
 
   void check_keys(const json& object, const std::string& prefix,
                   std::span<const std::string_view> known) const {
-    for (const auto& item : object.items()) {
-      const std::string& key = item.key();
-      if (std::find(known.begin(), known.end(), key) != known.end()) continue;
-      const std::string path = excerpt(key.empty()      ? (prefix.empty() ? "(top level)" : prefix)
-                                       : prefix.empty() ? key
-                                                        : prefix + "." + key);
-      const std::string where = prefix.empty() ? "at the top level" : "in " + prefix;
-      // A key from a whole model's state_dict, e.g. "layers.0.self_attn.in_proj_weight".
-      for (std::string_view candidate : known) {
-        if (key.size() > candidate.size() && key.ends_with(candidate) &&
-            key[key.size() - candidate.size() - 1] == '.') {
-          fail(path,
-               fmt::format("unknown key \"{}\"; did you mean \"{}\"?", excerpt(key), candidate),
-               fmt::format("drop the module prefix \"{0}\": this object holds one attention "
-                           "layer; or give a whole state_dict as a file of its own with "
-                           "--weights FILE --weights-prefix {0}",
-                           excerpt(key.substr(0, key.size() - candidate.size()))));
-        }
-      }
-      if (const auto suggestion = nearest(key, known)) {
-        // GPT-2's Conv1D names store their weights transposed: a near miss is no reason to take
-        // an nn.Linear's weight for one.
-        const bool conv1d =
-            suggestion->starts_with("c_attn.") || suggestion->starts_with("c_proj.");
-        fail(path,
-             fmt::format("unknown key \"{}\"; did you mean \"{}\"?", excerpt(key), *suggestion),
-             conv1d ? fmt::format("{} is GPT-2's Conv1D, stored (in, out); an nn.Linear layer's "
-                                  "weights go by out_proj.*, proj.*, qkv.* or the other names: {}",
-                                  *suggestion, fmt::join(known, ", "))
-                    : fmt::format("known keys {}: {}", where, fmt::join(known, ", ")));
-      }
-      fail(path, fmt::format("unknown key \"{}\"", excerpt(key)),
-           fmt::format("known keys {}: {}", where, fmt::join(known, ", ")));
-    }
+    loader::check_keys(*message_file_, object, prefix, known);
   }
 
-  // `key` of `object` (at `prefix`, or the top level), which must be a string; "" when absent.
   std::string optional_string(const json& object, const char* key,
                               const std::string& prefix = "") const {
-    if (!object.contains(key)) return {};
-    const json& value = object[key];
-    if (!value.is_string()) {
-      fail(prefix.empty() ? key : prefix + "." + key,
-           fmt::format("expected a string, found {}", describe(value)));
-    }
-    return value.get<std::string>();
+    return loader::optional_string(*message_file_, object, key, prefix);
   }
 
-  // Element `index` of the array at `path`, which must be a finite number. The path of the element
-  // is only spelled out for a message: loading millions of numbers must not format millions of
-  // strings.
-  double read_number(const json& value, const std::string& path, std::size_t index) const {
-    if (value.is_number()) {
-      const double number = value.get<double>();
-      if (std::isfinite(number)) return number;
-    }
-    return read_number(value, fmt::format("{}[{}]", path, index));
-  }
-
-  // `value` at `path`, which must be a finite number.
   double read_number(const json& value, const std::string& path) const {
-    if (!value.is_number()) fail(path, fmt::format("expected a number, found {}", describe(value)));
-    const double number = value.get<double>();
-    if (!std::isfinite(number)) {
-      fail(path, fmt::format("expected a number in double range, found {}", value.dump()));
-    }
-    return number;
+    return loader::read_number(*message_file_, value, path);
   }
 
   Vector read_vector(const json& value, const std::string& path) const {
-    if (!value.is_array() || value.empty()) {
-      fail(path, fmt::format("expected a list of numbers, found {}", describe(value)));
-    }
-    Vector v(static_cast<Index>(value.size()));
-    for (std::size_t i = 0; i < value.size(); ++i) {
-      if (value[i].is_array()) {
-        fail(fmt::format("{}[{}]", path, i),
-             fmt::format("expected a number (this is a vector, not a matrix), found {}",
-                         describe(value[i])));
-      }
-      v(static_cast<Index>(i)) = read_number(value[i], path, i);
-    }
-    return v;
+    return loader::read_vector(*message_file_, value, path);
   }
 
   Matrix read_matrix(const json& value, const std::string& path) const {
-    if (!value.is_array() || value.empty()) {
-      fail(path,
-           fmt::format("expected a matrix (a list of rows of numbers), found {}", describe(value)));
-    }
-    if (!value[0].is_array()) {
-      fail(fmt::format("{}[0]", path),
-           fmt::format("expected a row (a list of numbers), found {}", describe(value[0])),
-           value[0].is_number() ? "a matrix is a list of rows: [[1, 2], [3, 4]]" : "");
-    }
-    const std::size_t cols = value[0].size();
-    Matrix m(static_cast<Index>(value.size()), static_cast<Index>(cols));
-    for (std::size_t i = 0; i < value.size(); ++i) {
-      const std::string row_path = fmt::format("{}[{}]", path, i);
-      const json& row = value[i];
-      if (!row.is_array() || row.empty()) {
-        fail(row_path, fmt::format("expected a row (a list of numbers), found {}", describe(row)));
-      }
-      if (row.size() != cols) {
-        fail(row_path,
-             fmt::format("row {} has {} number{}, the rows above have {}", i, row.size(),
-                         row.size() == 1 ? "" : "s", cols),
-             "every row of a matrix must have the same length");
-      }
-      for (std::size_t j = 0; j < cols; ++j) {
-        m(static_cast<Index>(i), static_cast<Index>(j)) = read_number(row[j], row_path, j);
-      }
-    }
-    return m;
+    return loader::read_matrix(*message_file_, value, path);
+  }
+
+  Nested read_nested(const json& value, const std::string& path) const {
+    return loader::read_nested(*message_file_, value, path);
   }
 
   void read_input(const json& root, Spec& spec) const {
@@ -278,8 +162,8 @@ class Loader {
       if (b > 0 && (x.rows() != rows[0].rows() || x.cols() != rows[0].cols())) {
         fail(at,
              fmt::format("expected shape {} like {}[0], found {}",
-                         shape_text(rows[0].rows(), rows[0].cols()), path,
-                         shape_text(x.rows(), x.cols())),
+                         shape_text({rows[0].rows(), rows[0].cols()}), path,
+                         shape_text({x.rows(), x.cols()})),
              "every batch must have the same number of tokens and the same width");
       }
       rows.push_back(std::move(x));
@@ -744,7 +628,7 @@ class Loader {
       const Index rows = packed.rows() % 3 == 0 ? packed.rows() : 3 * embed;
       const bool transposed_fits = packed.rows() == embed && packed.cols() % 3 == 0;
       const auto as_written = [&](Index o, Index i) {
-        return math ? shape_text(i, o) : shape_text(o, i);
+        return math ? shape_text({i, o}) : shape_text({o, i});
       };
       const std::string found = as_written(packed.rows(), packed.cols());
       std::string hint;
@@ -864,77 +748,6 @@ class Loader {
     return &form;
   }
 
-  // A rectangular nested array of scalars (any rank ≥ 1): its shape and its leaves, row-major.
-  struct Nested {
-    std::vector<std::size_t> shape;
-    std::vector<const json*> leaves;
-  };
-
-  Nested read_nested(const json& value, const std::string& path) const {
-    Nested out;
-    for (const json* level = &value; level->is_array(); level = &(*level)[0]) {
-      if (level->empty()) {
-        fail(out.shape.empty() ? path : fmt::format("{}{}", path, repeat_index(out.shape.size())),
-             "expected a list with elements, found an empty array");
-      }
-      out.shape.push_back(level->size());
-    }
-    if (out.shape.empty()) fail(path, fmt::format("expected a list, found {}", describe(value)));
-    collect(value, path, 0, out);
-    return out;
-  }
-
-  static std::string repeat_index(std::size_t depth) {
-    std::string s;
-    for (std::size_t i = 0; i < depth; ++i) s += "[0]";
-    return s;
-  }
-
-  void collect(const json& value, const std::string& path, std::size_t depth, Nested& out) const {
-    const bool leaf_level = depth == out.shape.size();
-    if (leaf_level) {
-      if (value.is_array() || value.is_object()) {
-        fail(path,
-             fmt::format("expected a single value {} levels deep, like {}{}, found {}", depth,
-                         path.substr(0, path.find('[')), repeat_index(depth), describe(value)),
-             "every row must nest equally deep");
-      }
-      out.leaves.push_back(&value);
-      return;
-    }
-    if (!value.is_array()) {
-      fail(path,
-           fmt::format("expected a list of {} elements, found {}", out.shape[depth],
-                       describe(value)),
-           "every row must nest equally deep");
-    }
-    if (value.size() != out.shape[depth]) {
-      fail(path,
-           fmt::format("has {} elements, the ones before it have {}", value.size(),
-                       out.shape[depth]),
-           "every row must have the same length");
-    }
-    for (std::size_t i = 0; i < value.size(); ++i) {
-      collect(value[i], fmt::format("{}[{}]", path, i), depth + 1, out);
-    }
-  }
-
-  // "mask[1][2]": the path of leaf `flat` of a nested array.
-  static std::string leaf_path(const std::string& path, const Nested& n, std::size_t flat) {
-    std::vector<std::size_t> index(n.shape.size());
-    for (std::size_t a = n.shape.size(); a-- > 0;) {
-      index[a] = flat % n.shape[a];
-      flat /= n.shape[a];
-    }
-    std::string out = path;
-    for (std::size_t i : index) out += fmt::format("[{}]", i);
-    return out;
-  }
-
-  static std::string dims_text(const std::vector<std::size_t>& shape) {
-    return fmt::format("({})", fmt::join(shape, ", "));
-  }
-
   // The leaves of `n`, `rows` × `cols` each, as matrices in order.
   static std::vector<Matrix> blocks(const std::vector<double>& values, std::size_t rows,
                                     std::size_t cols) {
@@ -981,7 +794,7 @@ class Loader {
       fail("mask",
            fmt::format("expected shape {}{}, {}, found {}", LS,
                        spec.batched ? fmt::format(" or (B, L, S) = ({}, {}, {})", B, L, S) : "",
-                       counts, dims_text(n.shape)),
+                       counts, shape_text(n.shape)),
            !spec.batched && n.shape.size() == 3 ? "a (B, L, S) mask is for batched input" : "");
     }
     std::vector<double> values;
@@ -1014,7 +827,7 @@ class Loader {
       fail("attn_mask",
            fmt::format("expected shape {} or {} = ({}, {}, {}), {}, found {}", LS,
                        spec.batched ? "(B·H, L, S)" : "(H, L, S)", blocks_3d, L, S, counts,
-                       dims_text(n.shape)),
+                       shape_text(n.shape)),
            "nn.MultiheadAttention's attn_mask is (L, S) for every batch and head, or 3-D with one "
            "(L, S) block per head (block b·H + h is batch b, head h)");
     }
@@ -1077,9 +890,9 @@ class Loader {
       fail("key_padding_mask",
            spec.batched ? fmt::format("expected shape (B, S) = ({}, {}), one row per batch and one "
                                       "column per key token, found {}",
-                                      B, S, dims_text(n.shape))
+                                      B, S, shape_text(n.shape))
                         : fmt::format("expected shape (S) = ({}), one per key token, found {}", S,
-                                      dims_text(n.shape)));
+                                      shape_text(n.shape)));
     }
     KeyPaddingMask mask;
     for (std::size_t b = 0; b < (spec.batched ? B : 1); ++b) {
