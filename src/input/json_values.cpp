@@ -170,6 +170,16 @@ Nested read_nested(std::string_view file, const json& value, std::string_view pa
   return out;
 }
 
+double read_leaf_number(std::string_view file, const Nested& nested, std::string_view path,
+                        std::size_t flat) {
+  const json& leaf = *nested.leaves[flat];
+  if (leaf.is_number()) {
+    const double number = leaf.get<double>();
+    if (std::isfinite(number)) return number;
+  }
+  return read_number(file, leaf, leaf_path(path, nested, flat));
+}
+
 std::string leaf_path(std::string_view path, const Nested& nested, std::size_t flat) {
   std::vector<std::size_t> index(nested.shape.size());
   for (std::size_t a = nested.shape.size(); a-- > 0;) {

@@ -49,6 +49,11 @@ struct Nested {
 // caller's to check.
 [[nodiscard]] Nested read_nested(std::string_view file, const json& value, std::string_view path);
 
+// Leaf `flat` (row-major) of `nested`, read at `path`, which must be a finite number. As for an
+// array's element, its path is only spelled out for a message.
+[[nodiscard]] double read_leaf_number(std::string_view file, const Nested& nested,
+                                      std::string_view path, std::size_t flat);
+
 // "mask[1][2]": the path of leaf `flat` (row-major) of `nested`, read at `path`.
 [[nodiscard]] std::string leaf_path(std::string_view path, const Nested& nested, std::size_t flat);
 
