@@ -17,6 +17,31 @@
 namespace attn_trace::loader {
 namespace {
 
+// Text that holds nothing: no JSON arrived, or the file is empty.
+void check_not_empty(std::string_view text, std::string_view file, DocumentKind kind) {
+  // A UTF-8 byte-order mark (Windows editors write one) is not part of the text.
+  const std::string_view body = text.starts_with("\xEF\xBB\xBF") ? text.substr(3) : text;
+  if (body.find_first_not_of(" \t\r\n") != std::string_view::npos) return;
+  const bool state_dict = kind == DocumentKind::state_dict;
+  if (file == "<stdin>") {
+    fail_file(file, "standard input was empty: it closed before any JSON arrived",
+              state_dict ? state_dict_hint
+                         : "docs/input-format.md describes the input; `attn-trace run` with "
+                           "no file traces the bundled example");
+  }
+  if (state_dict) {
+    fail_file(file,
+              fmt::format("the file is {}, expected a JSON object of named weights (a state_dict)",
+                          body.empty() ? "empty" : "only whitespace"),
+              state_dict_hint);
+  }
+  fail_file(file,
+            fmt::format("the file is {}, expected a JSON object with an \"input\" matrix",
+                        body.empty() ? "empty" : "only whitespace"),
+            "docs/input-format.md describes the input; `attn-trace run` with no file traces "
+            "the bundled example");
+}
+
 // Files that are not text at all: UTF-16 (what PowerShell's > writes), or binary, such as a
 // torch.save file, which is a zip archive.
 void check_text(std::string_view text, std::string_view file) {
@@ -149,8 +174,9 @@ std::string parse_hint(std::string_view text, std::string_view file, std::size_t
   if (says("while parsing array - unexpected") && says("expected ']'")) {
     return "is a comma missing between two elements?";
   }
-  if (says("expected end of input"))
+  if (says("expected end of input")) {
     return "the JSON closed before this: is a bracket one too many?";
+  }
   if (says("unexpected ']'") || says("unexpected '}'")) {
     const std::size_t before =
         offset == 0 ? std::string_view::npos : text.find_last_not_of(" \t\r\n", offset - 1);
@@ -278,31 +304,6 @@ void check_parsed(const detail::FastParse& parsed, std::string_view text, std::s
                         excerpt(*parsed.duplicate_key)),
             "keep one of them");
   }
-}
-
-// Text that holds nothing: no JSON arrived, or the file is empty.
-void check_not_empty(std::string_view text, std::string_view file, DocumentKind kind) {
-  // A UTF-8 byte-order mark (Windows editors write one) is not part of the text.
-  const std::string_view body = text.starts_with("\xEF\xBB\xBF") ? text.substr(3) : text;
-  if (body.find_first_not_of(" \t\r\n") != std::string_view::npos) return;
-  const bool state_dict = kind == DocumentKind::state_dict;
-  if (file == "<stdin>") {
-    fail_file(file, "standard input was empty: it closed before any JSON arrived",
-              state_dict ? state_dict_hint
-                         : "docs/input-format.md describes the input; `attn-trace run` with "
-                           "no file traces the bundled example");
-  }
-  if (state_dict) {
-    fail_file(file,
-              fmt::format("the file is {}, expected a JSON object of named weights (a state_dict)",
-                          body.empty() ? "empty" : "only whitespace"),
-              state_dict_hint);
-  }
-  fail_file(file,
-            fmt::format("the file is {}, expected a JSON object with an \"input\" matrix",
-                        body.empty() ? "empty" : "only whitespace"),
-            "docs/input-format.md describes the input; `attn-trace run` with no file traces "
-            "the bundled example");
 }
 
 // Frees `value` from the leaves up. nlohmann's destructor moves every element of an array onto a

@@ -3,13 +3,8 @@
 // found (input_error.hpp). See docs/input-format.md.
 #include "attn_trace/input/load.hpp"
 
-#include <algorithm>
-#include <unordered_set>
-
 #include <fmt/format.h>
 
-#include "attn_trace/core/suggest.hpp"
-#include "attn_trace/core/text.hpp"
 #include "attn_trace/input/state_dict.hpp"
 #include "input_error.hpp"
 #include "json_document.hpp"
@@ -69,11 +64,22 @@ Spec read_spec(const Reading& reading, const json& root) {
   return spec;
 }
 
+// The weights of `layer`, from a --weights file: messages write its keys with the layer's prefix
+// ("h.0.attn.c_attn.weight") and the layer as a whole by its name ("h.0.attn", "(top level)").
+WeightsSource layer_source(const SelectedLayer& layer, const std::string& file) {
+  const std::string& prefix = layer.prefix;
+  return {&layer.weights, file, excerpt(prefix),
+          prefix.empty()      ? "(top level)"
+          : prefix.size() > 1 ? excerpt(prefix.substr(0, prefix.size() - 1))
+                              : excerpt(prefix)};
+}
+
 }  // namespace
 
 Spec load_spec(std::string_view text, const std::string& file, const LoadOptions& options) {
   json document = parse_document(text, file, DocumentKind::input);
   if (!options.weights) {
+    // The weights, if any, are the input's own "weights" object.
     const Reading reading{file, {nullptr, file}, options.num_heads};
     Spec spec = read_spec(reading, document);
     dismantle(document);
@@ -82,13 +88,7 @@ Spec load_spec(std::string_view text, const std::string& file, const LoadOptions
   const WeightsFile& weights = *options.weights;
   json state_dict = parse_document(weights.text, weights.file, DocumentKind::state_dict);
   SelectedLayer layer = select_layer(state_dict, weights);
-  // Messages write the layer's keys with its prefix, and the layer as a whole by its name.
-  const std::string& prefix = layer.prefix;
-  const std::string object = prefix.empty()      ? "(top level)"
-                             : prefix.size() > 1 ? excerpt(prefix.substr(0, prefix.size() - 1))
-                                                 : excerpt(prefix);
-  const Reading reading{
-      file, {&layer.weights, weights.file, excerpt(prefix), object}, options.num_heads};
+  const Reading reading{file, layer_source(layer, weights.file), options.num_heads};
   Spec spec = read_spec(reading, document);
   spec.notes.insert(spec.notes.begin(), layer.notes.begin(), layer.notes.end());
   dismantle(document);

@@ -114,11 +114,11 @@ constexpr OutForm out_forms[] = {
 
 // The weights object being read, and where it came from.
 struct Weights {
-  const json& keys;  // the object of named weights
+  const json& object;  // the named weights
   const WeightsSource& source;
 
-  [[nodiscard]] bool has(std::string_view key) const { return keys.contains(std::string(key)); }
-  [[nodiscard]] const json& at(std::string_view key) const { return keys[std::string(key)]; }
+  [[nodiscard]] bool has(std::string_view key) const { return object.contains(std::string(key)); }
+  [[nodiscard]] const json& at(std::string_view key) const { return object[std::string(key)]; }
   // Where `key` stands, for messages: "weights.W_q" in an input file, the key with its layer's
   // prefix in a --weights file.
   [[nodiscard]] std::string path(std::string_view key) const {
@@ -469,12 +469,12 @@ const json* find_weights(const Reading& reading, const json& root) {
 }  // namespace
 
 void read_weights(const Reading& reading, const json& root, Spec& spec) {
-  const json* object = find_weights(reading, root);
-  if (!object) return check_identity_widths(reading.file, spec);
-  const Weights weights{*object, reading.weights};
+  const json* found = find_weights(reading, root);
+  if (!found) return check_identity_widths(reading.file, spec);
+  const Weights weights{*found, reading.weights};
   const WeightsSource& source = reading.weights;
   // The top level of a weights file has no path of its own: its keys are the paths.
-  check_keys(source.file, *object, source.key_prefix.empty() ? "" : source.object, weight_names());
+  check_keys(source.file, *found, source.key_prefix.empty() ? "" : source.object, weight_names());
 
   const QkvForm* form = qkv_form(weights);
   check_in_proj_bias(weights, form);
