@@ -15,7 +15,8 @@
 namespace attn_trace::detail {
 
 // No valid input nests deeper than 5 (a (1, 1, E) bias_k inside "weights"); text nested deeper
-// than this is refused before any parser recurses into it.
+// than this is refused before any parser recurses further into it, so that no document the loader
+// reads (and frees: json_document.cpp's dismantle) is deeper.
 inline constexpr int max_input_depth = 16;
 // No valid input object has more than 17 keys (the top level; the weights of one layer); text with
 // an object of more keys than this is refused where the first key too many starts.

@@ -1,7 +1,17 @@
+// The names of one attention layer's weights, the layers of a state_dict, and the choice of one
+// of them (select_layer.hpp).
 #include "attn_trace/input/state_dict.hpp"
 
 #include <algorithm>
 #include <array>
+
+#include <fmt/format.h>
+
+#include "attn_trace/core/suggest.hpp"
+#include "attn_trace/core/text.hpp"
+#include "input_error.hpp"
+#include "json_values.hpp"
+#include "select_layer.hpp"
 
 namespace attn_trace {
 namespace {
@@ -79,3 +89,124 @@ std::string layer_prefix(std::string_view prefix) {
 }
 
 }  // namespace attn_trace
+
+namespace attn_trace::loader {
+namespace {
+
+// A layer's prefix as messages show it: quoted, "" for the top level, safe for a terminal.
+std::string quoted_layer(std::string_view prefix) {
+  return prefix.empty() ? "\"\" (the top level)" : fmt::format("\"{}\"", excerpt(prefix));
+}
+
+// The layers' prefixes as a message lists them: at most a dozen.
+std::string list_layers(const std::vector<std::string>& layers) {
+  std::vector<std::string> shown;
+  for (std::size_t i = 0; i < layers.size() && i < 12; ++i) {
+    shown.push_back(quoted_layer(layers[i]));
+  }
+  if (layers.size() > shown.size()) shown.push_back(fmt::format("and {} more", layers.size() - 12));
+  return fmt::format("{}", fmt::join(shown, ", "));
+}
+
+// The --weights-prefix that picks `prefix`, as a user types it.
+std::string prefix_flag(std::string_view prefix) {
+  return prefix.empty() ? "--weights-prefix \"\"" : "--weights-prefix " + excerpt(prefix);
+}
+
+// What to do about a state_dict with no attention layer, whose keys are `keys`.
+std::string no_layer_hint(const json& document, const std::vector<std::string>& keys) {
+  if (document.contains("input") || document.contains("weights")) {
+    return "this looks like an input file: give it as FILE (or --input), and only a state_dict "
+           "as --weights";
+  }
+  // A near miss of a weight's name, in the last part of a key ("attn.in_proj_weigth").
+  for (const std::string& key : keys) {
+    const std::size_t dot = key.rfind('.', key.size() > 7 ? key.size() - 8 : 0);
+    const std::string last = dot == std::string::npos ? key : key.substr(dot + 1);
+    if (const auto near = nearest(last, weight_names())) {
+      return fmt::format("did you mean \"{}\" for \"{}\"?", *near, excerpt(key));
+    }
+  }
+  return fmt::format(
+      "a layer's Q/K/V weights go by one of these names, under any prefix: in_proj_weight, "
+      "q_proj_weight, W_q, linear_q.weight, qkv.weight, c_attn.weight, query.weight; {}",
+      state_dict_hint);
+}
+
+// The prefix of the layer to read: the one --weights-prefix names, or the only one of `layers`.
+std::string choose_layer(const WeightsFile& weights, const std::vector<std::string>& layers) {
+  if (weights.prefix) {
+    std::string prefix = layer_prefix(*weights.prefix);
+    if (std::find(layers.begin(), layers.end(), prefix) == layers.end()) {
+      const std::vector<std::string_view> names(layers.begin(), layers.end());
+      const auto near = nearest(prefix, names);
+      fail_value(weights.file, fmt::format("--weights-prefix {}", excerpt(*weights.prefix)),
+                 fmt::format("no attention layer has that prefix; the file's {}: {}",
+                             noun(layers.size(), "layer is", "layers are"), list_layers(layers)),
+                 near ? fmt::format("did you mean {}?", prefix_flag(*near)) : "");
+    }
+    return prefix;
+  }
+  if (layers.size() > 1) {
+    fail_file(weights.file,
+              fmt::format("holds {} attention layers: {}; pick one with --weights-prefix",
+                          layers.size(), list_layers(layers)),
+              fmt::format("for example {}", prefix_flag(layers.front())));
+  }
+  return layers.front();
+}
+
+}  // namespace
+
+SelectedLayer select_layer(json& document, const WeightsFile& weights) {
+  const std::string& file = weights.file;
+  if (!document.is_object()) {
+    fail_value(file, "(top level)",
+               fmt::format("expected a JSON object of named weights (a state_dict), found {}",
+                           describe(document)),
+               state_dict_hint);
+  }
+  std::vector<std::string> keys;
+  for (const auto& item : document.items()) keys.push_back(item.key());
+  const std::vector<std::string> layers = attention_layers(keys);
+  if (layers.empty()) {
+    fail_file(file,
+              fmt::format("found no attention layer's Q/K/V weights among its {}",
+                          plural(keys.size(), "key", "keys")),
+              no_layer_hint(document, keys));
+  }
+  SelectedLayer selected{json::object(), choose_layer(weights, layers), {}};
+  const std::string& prefix = selected.prefix;
+
+  // The layer's keys: those whose nearest layer is this one (a layer at the top level must not
+  // take in the keys of the model's other layers).
+  const std::unordered_set<std::string_view> layer_set(layers.begin(), layers.end());
+  const bool gpt2 = document.contains(prefix + "c_attn.weight");
+  std::vector<std::string> skipped;
+  for (auto& item : document.items()) {
+    const auto owner = layer_of(item.key(), layer_set);
+    if (!owner || *owner != prefix) continue;
+    std::string key = item.key().substr(prefix.size());
+    // GPT-2's attention keeps its causal mask as buffers, which older versions of transformers
+    // (and nanoGPT) save with the weights.
+    if (gpt2 && (key == "bias" || key == "masked_bias")) {
+      skipped.push_back(key);
+      continue;
+    }
+    selected.weights.emplace(std::move(key), std::move(item.value()));
+  }
+  // The layer first: a long file name must not push it onto the note's next line.
+  selected.notes.push_back(
+      fmt::format("weights: {} of {} ({} of its {})",
+                  prefix.empty() ? "the top level" : "layer " + quoted_layer(prefix), file,
+                  selected.weights.size(), plural(keys.size(), "key", "keys")));
+  if (!skipped.empty()) {
+    selected.notes.push_back(
+        fmt::format("{} skipped: GPT-2's causal-mask {}, not weights; GPT-2 is causal, so give "
+                    "\"mask\": \"causal\"",
+                    fmt::join(skipped, " and "), noun(skipped.size(), "buffer", "buffers")));
+  }
+  return selected;
+}
+
+}  // namespace attn_trace::loader

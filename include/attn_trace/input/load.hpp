@@ -1,8 +1,9 @@
 // Loading: JSON text → Spec, with every check done here, once. Each failure throws Error with a
 // message of the form
 //   FILE: JSON.PATH: expected <what>, found <what>
-// (or FILE:LINE:COL: <what> for text that is not JSON at all). Nothing after loading re-checks.
-// The input format is documented in docs/input-format.md.
+// (or FILE:LINE:COL: <what> for text that is not JSON at all, and FILE: <what> for a file that
+// cannot be read or is not text). Nothing after loading re-checks. The input format is documented
+// in docs/input-format.md.
 #pragma once
 
 #include <cstdint>

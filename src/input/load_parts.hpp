@@ -1,0 +1,67 @@
+// The parts of loading one input document, in the order load_spec (load.cpp) calls them. Each is a
+// free function that checks one concern of the document and fills its piece of the Spec; each
+// reads what the parts before it filled (the weights need the input's width, the masks the head
+// count). They share a Reading: the file names for messages and what the command line adds.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "attn_trace/core/spec.hpp"
+#include "json_document.hpp"
+
+namespace attn_trace::loader {
+
+// Where the weights come from, and how messages name them.
+struct WeightsSource {
+  // One layer's weights from a --weights file, its keys without the layer's prefix; null when the
+  // weights are the input's own "weights" object.
+  const json* layer = nullptr;
+  std::string file;  // the file that holds them
+  std::string key_prefix =
+      "weights.";                  // before a key in messages: "weights.W_q", "attn.c_proj.bias"
+  std::string object = "weights";  // the weights as a whole: "weights", "(top level)", "attn"
+};
+
+// What every part needs besides the document.
+struct Reading {
+  std::string file;  // the input file, named by every message about it
+  WeightsSource weights;
+  std::optional<Index> heads_flag;  // --heads, which replaces the input's "num_heads"
+};
+
+// inputs.cpp
+// "input": X, (L, E) or batched (B, L, E); sets spec.inputs and spec.batched.
+void read_input(const Reading& reading, const json& root, Spec& spec);
+// Cross-attention's sources of K and V: "kv_input", or "key_input" and "value_input", batched
+// exactly when the input is. REQUIRES read_input.
+void read_key_inputs(const Reading& reading, const json& root, Spec& spec);
+// "tokens" and "kv_tokens": one label per row of the queries and of the keys, one list or one per
+// batch; numbers when absent. REQUIRES read_key_inputs.
+void read_tokens(const Reading& reading, const json& root, Spec& spec);
+
+// options.cpp
+// "weight_layout": how the input format's own weight names are stored. Before read_weights.
+void read_layout(const Reading& reading, const json& root, Spec& spec);
+// "num_heads", or --heads; a --weights file (a state_dict) does not record it, so it must be given.
+// REQUIRES read_weights: the count must divide the width of Q, K and V.
+void read_num_heads(const Reading& reading, const json& root, Spec& spec);
+// "scale": "head_dim", "embed_dim", "none" or a positive multiplier.
+void read_scale(const Reading& reading, const json& root, Spec& spec);
+// "add_zero_attn": true or false.
+void read_add_zero_attn(const Reading& reading, const json& root, Spec& spec);
+// "published": what a source printed for some stages' tensors, to compare with the trace.
+void read_published(const Reading& reading, const json& root, Spec& spec);
+
+// weights.cpp
+// The weights, from the input's "weights" or the --weights file's layer (reading.weights): Q/K/V
+// in any of their forms, the output projection, bias_k and bias_v. Without Q/K/V weights, checks
+// that the key and value inputs are as wide as the input. REQUIRES read_key_inputs, read_layout.
+void read_weights(const Reading& reading, const json& root, Spec& spec);
+
+// mask_input.cpp
+// "mask", "attn_mask" and "key_padding_mask", each in the shapes PyTorch or the tutorials use.
+// REQUIRES read_num_heads: a 3-D attn_mask holds one block per head.
+void read_masks(const Reading& reading, const json& root, Spec& spec);
+
+}  // namespace attn_trace::loader

@@ -1,0 +1,95 @@
+// Reading an input file (or standard input) into memory, within the memory budget: the file's
+// size is checked before it is read, a pipe's while it arrives. Loading it is load.cpp's.
+#include "attn_trace/input/load.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include "attn_trace/core/memory.hpp"
+#include "input_error.hpp"
+
+namespace attn_trace {
+namespace {
+
+using loader::fail_file;
+
+// A file too large to read within the memory budget. `size` is its size, or for a pipe how much
+// had arrived when it went past the limit.
+[[noreturn]] void too_large(const std::string& name, std::uint64_t size, std::uint64_t max_bytes) {
+  const double budget = static_cast<double>(max_bytes) * json_memory_factor;
+  fail_file(
+      name,
+      fmt::format("{}{} of JSON, more than the {} that the memory budget of {} allows "
+                  "(reading JSON takes up to {} times its size in memory)",
+                  name == "<stdin>" ? "at least " : "", format_size(static_cast<double>(size)),
+                  format_size(static_cast<double>(max_bytes)), format_size(budget),
+                  json_memory_factor),
+      "raise --memory-budget if the machine has the memory, or give one attention "
+      "layer's weights at a time");
+}
+
+// Everything `fd` holds, read with read(2): iostreams would throw their own exceptions, without the
+// file's name, for a read error (EIO, EISDIR, …). `expected` is the size when known; more than
+// `max_bytes` is an error, found before it is all in memory.
+std::string read_all(int fd, const std::string& name, std::size_t expected,
+                     std::uint64_t max_bytes) {
+  std::string text(expected + 1, '\0');  // + 1: the read that finds the end needs no new room
+  std::size_t used = 0;
+  while (true) {
+    if (used > max_bytes) too_large(name, used, max_bytes);
+    if (used == text.size()) text.resize(std::max<std::size_t>(2 * text.size(), 1 << 16));
+    const ssize_t n = ::read(fd, text.data() + used, text.size() - used);
+    if (n == 0) break;
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      fail_file(name, fmt::format("cannot read: {}", std::strerror(errno)));
+    }
+    used += static_cast<std::size_t>(n);
+  }
+  text.resize(used);
+  return text;
+}
+
+}  // namespace
+
+std::string read_input_file(const std::string& path, std::uint64_t max_bytes) {
+  if (path == "-") return read_all(STDIN_FILENO, "<stdin>", 0, max_bytes);
+  // open(2) first: its errno tells a missing file from one that cannot be reached.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) {
+      fail_file(path, "no such file",
+                "check the path; `attn-trace run` with no file traces the bundled example");
+    }
+    fail_file(path, fmt::format("cannot open: {}", std::strerror(errno)));
+  }
+  struct stat info {};
+  const bool known = ::fstat(fd, &info) == 0;
+  if (known && S_ISDIR(info.st_mode)) {
+    ::close(fd);
+    fail_file(path, "is a directory, expected a JSON file");
+  }
+  // A regular file is read in one go, its size checked first; a pipe, or a file that does not
+  // know its size (/proc), in chunks.
+  const std::uint64_t size =
+      known && S_ISREG(info.st_mode) ? static_cast<std::uint64_t>(info.st_size) : 0;
+  std::string text;
+  try {
+    if (size > max_bytes) too_large(path, size, max_bytes);
+    text = read_all(fd, path, static_cast<std::size_t>(size), max_bytes);
+  } catch (...) {
+    ::close(fd);
+    throw;
+  }
+  ::close(fd);
+  return text;
+}
+
+}  // namespace attn_trace
