@@ -101,4 +101,8 @@ std::string truncate_to_width(std::string_view utf8, std::size_t columns) {
   return out + "…";
 }
 
+std::string excerpt(std::string_view text, std::size_t columns) {
+  return truncate_to_width(printable(text), columns);
+}
+
 }  // namespace attn_trace

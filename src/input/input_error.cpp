@@ -81,8 +81,4 @@ void fail_at(std::string_view text, std::string_view file, std::size_t offset,
               std::move(hint));
 }
 
-std::string excerpt(std::string_view text, std::size_t columns) {
-  return truncate_to_width(printable(text), columns);
-}
-
 }  // namespace attn_trace::loader

@@ -13,6 +13,8 @@
 #include <string>
 #include <string_view>
 
+#include "attn_trace/core/text_width.hpp"
+
 namespace attn_trace::loader {
 
 // Throws Error("FILE: what", hint).
@@ -29,10 +31,10 @@ namespace attn_trace::loader {
 [[noreturn]] void fail_at(std::string_view text, std::string_view file, std::size_t offset,
                           std::string_view what, std::string hint = {});
 
-// Text from the input, safe and short enough to quote in a message: at most `columns` terminal
-// columns of printable text. A key of 100 000 characters, or one holding terminal escapes, must
-// not flood or garble the terminal.
-[[nodiscard]] std::string excerpt(std::string_view text, std::size_t columns = 60);
+// Text from the input quoted in a message: core's excerpt, cut to 60 columns.
+[[nodiscard]] inline std::string excerpt(std::string_view text, std::size_t columns = 60) {
+  return attn_trace::excerpt(text, columns);
+}
 
 // How to make a weights file, for messages about one that is not.
 inline constexpr const char* state_dict_hint =

@@ -7,10 +7,10 @@
 
 #include <fmt/format.h>
 
-#include "attn_trace/core/error.hpp"
 #include "attn_trace/core/suggest.hpp"
 #include "attn_trace/input/examples.hpp"
 #include "attn_trace/input/load.hpp"
+#include "input_error.hpp"
 
 namespace attn_trace {
 namespace {
@@ -50,10 +50,10 @@ void check_example_takes_weights(const EmbeddedExample& example, const LoadOptio
   if (!load.weights) return;
   const Spec own = load_spec(example.json, name);
   if (!own.learned_projections() && !own.out_proj && !own.bias_k) return;
-  throw Error(fmt::format("--weights {}: the bundled example {} has weights of its own",
-                          load.weights->file, example.name),
-              "give the input to use them with as a file without \"weights\": --input FILE "
-              "(attn-trace examples --show NAME prints an example to start from)");
+  loader::fail_file("--weights " + load.weights->file,
+                    fmt::format("the bundled example {} has weights of its own", example.name),
+                    "give the input to use them with as a file without \"weights\": --input FILE "
+                    "(attn-trace examples --show NAME prints an example to start from)");
 }
 
 // A FILE that is neither a file nor an example, but close to an example's name.
@@ -63,8 +63,8 @@ void check_not_a_mistyped_example(const std::string& file) {
     return;
   }
   if (const auto near = nearest(file, example_names())) {
-    throw Error(
-        fmt::format("{}: no such file, and no bundled example of that name", file),
+    loader::fail_file(
+        file, "no such file, and no bundled example of that name",
         fmt::format("did you mean the example '{}'? `attn-trace examples` lists them", *near));
   }
 }
@@ -83,13 +83,14 @@ void check_memory_budget(const Spec& spec, const std::string& name, std::uint64_
   const double mib = std::ceil(need.bytes * 1.1 / (1 << 20));
   const std::string enough =
       mib >= 1024 ? fmt::format("{:.0f}GiB", std::ceil(mib / 1024)) : fmt::format("{:.0f}MiB", mib);
-  throw Error(fmt::format("{}: this trace needs about {} of memory, more than the budget of {} "
-                          "(the largest part is {})",
-                          name, format_size(need.bytes), format_size(static_cast<double>(budget)),
-                          need.largest),
-              fmt::format("raise the budget with --memory-budget {} if the machine has that much "
-                          "free, or trace fewer tokens or batches",
-                          enough));
+  loader::fail_file(
+      name,
+      fmt::format("this trace needs about {} of memory, more than the budget of {} "
+                  "(the largest part is {})",
+                  format_size(need.bytes), format_size(static_cast<double>(budget)), need.largest),
+      fmt::format("raise the budget with --memory-budget {} if the machine has that "
+                  "much free, or trace fewer tokens or batches",
+                  enough));
 }
 
 LoadedInput load_input(const InputSource& source) {

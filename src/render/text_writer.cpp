@@ -75,7 +75,7 @@ std::string format_number(double value, int precision) {
 }
 
 std::string token_label(const std::string& token) {
-  return truncate_to_width(printable(token), max_label);
+  return excerpt(token, max_label);
 }
 
 std::string rule(std::string_view title, std::size_t width) {

@@ -132,7 +132,7 @@ std::size_t read_position(const std::string& where, const Tensor& t, std::size_t
 }  // namespace
 
 std::string cut(std::string_view text) {
-  return truncate_to_width(printable(text), 40);
+  return excerpt(text, 40);
 }
 
 Cell locate(const Trace& trace, const CellRef& ref) {

@@ -109,7 +109,7 @@ class Context {
   // A token of this batch as the walkthrough's tables show it: cut to 12 columns.
   std::string token(Axis axis, std::size_t k) const {
     const auto& lists = axis == Axis::query ? trace.tokens : trace.kv_tokens;
-    return truncate_to_width(printable(lists[std::min(at.b, lists.size() - 1)][k]), 12);
+    return excerpt(lists[std::min(at.b, lists.size() - 1)][k], 12);
   }
   // "_1" for head 1, as a subscript in a term; "h," in a formula's index.
   std::string h_sub() const { return heads() ? fmt::format("_{}", at.h) : ""; }

@@ -20,7 +20,7 @@ constexpr std::array<std::string_view, 3> focus_keys = {"head", "query", "batch"
 
 // A typed value cut for a message.
 std::string shown(std::string_view typed) {
-  return truncate_to_width(printable(typed), 24);
+  return excerpt(typed, 24);
 }
 
 // "valid are 0 to 2 (I · am · good)"

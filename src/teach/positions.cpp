@@ -43,7 +43,7 @@ std::string valid_positions(std::size_t size, const std::vector<std::string>* to
   if (tokens && size <= 12) {
     std::vector<std::string> labels;
     for (const std::string& token : *tokens) {
-      labels.push_back(truncate_to_width(printable(token), columns));
+      labels.push_back(excerpt(token, columns));
     }
     text += fmt::format(" ({})", fmt::join(labels, separator));
   }

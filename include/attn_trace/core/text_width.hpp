@@ -23,4 +23,9 @@ namespace attn_trace {
 // bytes become '?'.
 [[nodiscard]] std::string printable(std::string_view text);
 
+// Text a user wrote, safe and short enough to show on one line of a message or a table: printable
+// (as printable() makes it), cut to at most `columns` columns. A key of 100 000 characters, or one
+// holding terminal escapes, must not flood or garble the terminal.
+[[nodiscard]] std::string excerpt(std::string_view text, std::size_t columns);
+
 }  // namespace attn_trace
