@@ -10,6 +10,7 @@ packages=(
   libcli11-dev libfmt-dev nlohmann-json3-dev libeigen3-dev   # libraries
   catch2 tmux                      # tests (tmux: --step and --color run in a real terminal)
   python3 python3-jsonschema       # tests: the JSON export read by a second parser and validated
+  universal-ctags                  # tests: the size rule of docs/architecture.md (tests/arch)
   "$@"                             # what the caller needs besides
 )
 
