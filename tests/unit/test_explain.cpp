@@ -342,8 +342,8 @@ TEST_CASE("a mask of −1e9, as tutorials write −∞, blocks its key in explai
   CHECK_THAT(part.notes.back(), Contains("blocked by attn_mask: -1e+09 counts as −∞"));
   CHECK_THAT(at("masked[1,0]").notes.at(0), Contains("no mask blocks this key"));
   // A mask of −∞ keeps its own words.
-  const Spec infinite = load_spec(
-      R"({"input": [[1, 0], [0, 1]], "attn_mask": [[0, "-inf"], [0, 0]]})", "m.json");
+  const Spec infinite =
+      load_spec(R"({"input": [[1, 0], [0, 1]], "attn_mask": [[0, "-inf"], [0, 0]]})", "m.json");
   const Trace infinite_trace = trace_attention(infinite);
   CHECK_THAT(explain(infinite, infinite_trace, parse_cell("masked[0,1]")).notes.at(0),
              Contains("blocked by attn_mask: −∞, and exp(−∞) = 0 gives this key no weight"));
@@ -359,6 +359,5 @@ TEST_CASE("a position out of range says which positions are valid, as --focus do
                       "one is 0 (solo)");
   REQUIRE_THROWS_WITH(explain(spec, trace, parse_cell("scores[0, 7]")),
                       Contains("index 7 of the key axis is out of range: the only valid one is 0"));
-  CHECK(explain(spec, trace, parse_cell("scores[solo,0]")).index ==
-        std::vector<std::size_t>{0, 0});
+  CHECK(explain(spec, trace, parse_cell("scores[solo,0]")).index == std::vector<std::size_t>{0, 0});
 }

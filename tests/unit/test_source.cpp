@@ -50,9 +50,10 @@ TEST_CASE("the memory budget is checked once, in bytes, before reading and befor
                                "of 10 KiB allows"));
 }
 
-TEST_CASE("an example with weights of its own takes no --weights; a typo of an example's name "
-          "gets a hint",
-          "[source][errors]") {
+TEST_CASE(
+    "an example with weights of its own takes no --weights; a typo of an example's name "
+    "gets a hint",
+    "[source][errors]") {
   const InputSource with_weights{.file = "i-am-good",
                                  .weights = state_dicts + "seed001-linear-names/weights.json"};
   REQUIRE_THROWS_WITH(load_input(with_weights),
