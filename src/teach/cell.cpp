@@ -136,7 +136,10 @@ std::string cut(std::string_view text) {
 }
 
 Cell locate(const Trace& trace, const CellRef& ref) {
-  const auto [stage, t] = find(trace, ref);
+  // Not a structured binding: the lambda below captures the tensor (clang 14 cannot capture one).
+  const Found found = find(trace, ref);
+  const Stage* stage = found.first;
+  const Tensor* t = found.second;
   const std::string where = fmt::format("{}.{}", stage_name(stage->id), t->name);
   if (ref.index.size() != t->rank()) {
     std::vector<std::string> zeros(t->rank(), "0");
