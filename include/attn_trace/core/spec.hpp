@@ -1,6 +1,6 @@
-// Spec: the resolved problem, in one canonical form. The loader (load.hpp) translates every input
-// convention — packed or separate weights, torch (out, in) or math (in, out) layout, PyTorch or
-// tutorial names — into this; nothing downstream knows which form the user wrote.
+// Spec: the resolved problem, in one canonical form. The loader (input/load.hpp) translates every
+// input convention — packed or separate weights, torch (out, in) or math (in, out) layout,
+// PyTorch or tutorial names — into this; nothing downstream knows which form the user wrote.
 //
 // Legend, used the same in code, printout, JSON and docs:
 //   B batch, L query length, S key length, E embed dim (width of X), H heads,

@@ -45,7 +45,7 @@ struct TraceConfig {
   std::vector<std::string> masks;  // the mask keys given: mask, attn_mask, key_padding_mask
 };
 
-// What a focused trace (focus.hpp) kept of each axis it cut: positions in the whole trace.
+// What a focused trace (teach/focus.hpp) kept of each axis it cut: positions in the whole trace.
 struct TraceFocus {
   std::optional<std::size_t> batch, head, query;
   std::size_t batches = 1, heads = 1, queries = 0;  // how many the whole trace has
