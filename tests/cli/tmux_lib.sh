@@ -32,4 +32,8 @@ if ! probe=$(tm new-session -d -s probe -x 20 -y 5 'sleep 1' 2>&1); then
   echo "      it needs pseudo-terminals: is /dev/pts mounted?" >&2
   exit 1
 fi
+# One server for the whole script: by default tmux stops its server when the last session ends,
+# and a session started while the old server is still going away fails ("server exited
+# unexpectedly"), which made these tests flaky on a busy machine.
+tm set-option -s exit-empty off
 tm kill-session -t probe 2>/dev/null
