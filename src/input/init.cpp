@@ -7,6 +7,8 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "attn_trace/core/text.hpp"
+
 namespace attn_trace {
 namespace {
 
@@ -84,8 +86,8 @@ std::string initial_input(const InitOptions& options) {
   const Matrix out_proj = random_matrix(generator, E, E, out_bound, 4);
   const std::vector<double> zeros(static_cast<std::size_t>(E), 0.0);
 
-  const std::string name = fmt::format("attention over {} tokens, E = {}, {} head{}", L, E,
-                                       options.num_heads, options.num_heads == 1 ? "" : "s");
+  const std::string name = fmt::format("attention over {} tokens, E = {}, {}", L, E,
+                                       plural(options.num_heads, "head", "heads"));
   const std::string description = fmt::format(
       "Written by attn-trace init with seed {}: X uniform in [-1, 1), and weights initialised as "
       "nn.MultiheadAttention initialises them (Xavier-uniform in_proj_weight, out_proj with "
