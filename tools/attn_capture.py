@@ -19,8 +19,8 @@ passes included), and its weights at that moment. On leaving the block it writes
 input file (docs/input-format.md): `input`, `kv_input` or `key_input` and `value_input` for
 cross-attention, `weights` under PyTorch's own names, `num_heads`, `add_zero_attn`, the masks
 (a float mask's -inf written "-inf", so the file is strict JSON), the tokens, and PyTorch's own
-output under `published`, so the walkthrough says whether it reproduces it (to 10 decimals in
-float64, 4 in float32).
+output under `published`, so the walkthrough says whether it reproduces it (to about 1e-10 of
+its largest number in float64, 1e-4 in float32).
 
 Layout: the file holds batched inputs as (B, L, E) whatever the module's batch_first, and a
 batch of one as (L, E), since a single sequence reads best without a batch axis (its masks lose
@@ -207,7 +207,8 @@ class _Capture:
             return
 
         def encoder_layer(*args, **kwargs):
-            if len(args) > 11 and args[3] is self.module.in_proj_weight:
+            weight = self.module.in_proj_weight
+            if weight is not None and len(args) > 11 and args[3] is weight:
                 self.calls += 1
                 if self.calls == self.call:
                     self.recorded = self._record_fused(args)
@@ -243,12 +244,13 @@ class _Capture:
                 "is not in the call; pass attn_mask=nn.Transformer.generate_square_subsequent_"
                 "mask(L) with it")
         batched = query.dim() == 3
+        query_is_key, key_is_value = query is key, key is value
         if batched and not self.module.batch_first:
             query, key, value = (t.transpose(0, 1) for t in (query, key, value))
         inputs = [_copy(t) for t in (query, key, value)]
-        if query is key:
+        if query_is_key:
             inputs[1] = inputs[0]
-        if key is value:
+        if key_is_value:
             inputs[2] = inputs[1]
         return _Call(*inputs, batched, _copy(a.get("attn_mask")),
                      _copy(a.get("key_padding_mask")), _parameters(self.module))
