@@ -363,14 +363,15 @@ def _masks(c, heads, lay_out):
     if attn_mask is not None and attn_mask.dtype == torch.uint8:
         attn_mask = attn_mask.bool()    # PyTorch's deprecated byte mask: nonzero = blocked
     if padding is not None and padding.dtype != torch.bool:
-        if attn_mask is not None and attn_mask.dtype == torch.bool:
-            padding = padding != 0      # PyTorch or-s it into the boolean attn_mask
-        elif attn_mask is None:
+        if attn_mask is None:
             attn_mask, padding = _padding_as_attn_mask(padding, c, heads), None
+        elif attn_mask.dtype == torch.bool and not hasattr(F, "_canonical_mask"):
+            padding = padding != 0      # PyTorch 1.x or-s it into the boolean attn_mask
         else:
             raise CaptureError(
-                "cannot capture a float key_padding_mask together with a float attn_mask: "
-                "PyTorch 1.13 cannot merge them either; pass a boolean key_padding_mask")
+                "cannot capture a float key_padding_mask together with an attn_mask: PyTorch "
+                "versions merge the two differently; pass a boolean key_padding_mask "
+                "(true = padding)")
     if attn_mask is not None:
         # (B·H, L, S) with B = 1 is already the unbatched (H, L, S).
         out["attn_mask"] = _mask_list(attn_mask, "attn_mask")

@@ -398,6 +398,16 @@ def refuses_a_module_that_is_not_attention():
 
 
 @case
+def refuses_a_subclass_with_its_own_forward():
+    class Scaled(torch.nn.MultiheadAttention):
+        def forward(self, query, key, value, **kwargs):
+            output, weights = super().forward(query, key, value, **kwargs)
+            return 2 * output, weights
+    refused(["cannot capture a Scaled", "overrides", "forward"],
+            lambda: capture(Scaled(4, 2), path("subclass.json")))
+
+
+@case
 def refuses_dropout_in_training_mode():
     m = torch.nn.MultiheadAttention(4, 2, dropout=0.1)   # training mode by default
     x = torch.randn(3, 4)
@@ -481,6 +491,22 @@ def refuses_a_file_it_cannot_write():
     forward_restored(m)
     refused(["is a directory"], lambda: capture(m, WORK).__enter__())
     forward_restored(m)
+
+
+@case
+def a_folder_gone_before_the_end_writes_nothing():
+    m = mha(4, 2)
+    x = torch.randn(3, 4)
+    folder = path("gone")
+    os.mkdir(folder)
+
+    def run():
+        with capture(m, os.path.join(folder, "x.json")):
+            m(x, x, x)
+            os.rmdir(folder)
+    refused(["cannot write", "x.json"], run)
+    forward_restored(m)
+    assert not os.path.exists(folder)
 
 
 @case
