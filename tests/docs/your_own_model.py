@@ -13,9 +13,10 @@ not run could be wrong):
   the end). A command with no lines under it must print nothing. Every command must exit 0.
 
 The console blocks without `group=` always run; GROUP adds those with `group=GROUP`, in the
-page's order, so that they find what the earlier blocks made. In a named group a command that exits with status 2, attn-trace's status for a
-flag it does not know, is reported as SKIP and ends the run with status 77 (ctest's
-SKIP_RETURN_CODE): the page documents flags this binary does not have yet.
+page's order, so that they find what the earlier blocks made. In a named group a command that
+exits with status 2, attn-trace's status for a flag it does not know, is reported as SKIP and
+ends the run with status 77 (ctest's SKIP_RETURN_CODE): the page documents flags this binary
+does not have yet.
 
 The folder holds what the reader has by then: the page's scripts, tools/attn_capture.py (the
 page tells them to copy it), `attn-trace` (BINARY) and Debian's python3 first on PATH, and on
