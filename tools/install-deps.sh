@@ -11,6 +11,7 @@ packages=(
   catch2 tmux                      # tests (tmux: --step and --color run in a real terminal)
   python3 python3-jsonschema       # tests: the JSON export read by a second parser and validated
   universal-ctags                  # tests: the size rule of docs/architecture.md (tests/arch)
+  python3-torch python3-numpy      # tests: tools/attn_capture.py and docs/your-own-model.md against PyTorch
   "$@"                             # what the caller needs besides
 )
 
