@@ -68,10 +68,12 @@ std::vector<Matrix> read_key_input(std::string_view file, const json& root, cons
 }
 
 // What a count of labels that fits another axis of the input says: the input is (L, B, E), or
-// transposed. Empty when it says nothing.
-std::string token_count_hint(const Spec& spec, std::size_t count, const char* rows_of) {
+// transposed. Empty when it says nothing, and for one batch's list of several (tokens[1]): the
+// others may be right.
+std::string token_count_hint(const Spec& spec, std::size_t count, const char* rows_of,
+                             bool per_batch) {
   const auto n = static_cast<Index>(count);
-  if (std::string_view(rows_of) != "input" || n == spec.q_len()) return "";
+  if (per_batch || std::string_view(rows_of) != "input" || n == spec.q_len()) return "";
   if (spec.batched && n == spec.batch_size()) {
     return fmt::format("as many labels as input has batches (B = {}): {}", n, batch_first_hint);
   }
@@ -97,7 +99,7 @@ std::vector<std::string> read_token_list(std::string_view file, const json& valu
     fail_value(file, path,
                fmt::format("expected {}, one per row of {}, found {}",
                            plural(length, "token label", "token labels"), rows_of, value.size()),
-               token_count_hint(spec, value.size(), rows_of));
+               token_count_hint(spec, value.size(), rows_of, path.ends_with(']')));
   }
   std::vector<std::string> tokens;
   for (std::size_t i = 0; i < value.size(); ++i) {
