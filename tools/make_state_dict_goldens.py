@@ -25,6 +25,18 @@ Cases
                           hidden_size 4 ≠ input_size 6, a 0/1 keep-mask, two sequences
   gpt2-conv1d             GPT-2's attention (Hugging Face's GPT2Attention, Conv1D weights stored
                           (in, out)), the second of two blocks, causal
+  bart-decoder-self-attn  BART's attention (BartAttention: q_proj, k_proj, v_proj, out_proj, q
+                          multiplied by head_dim^-0.5 after q_proj), a decoder layer's self_attn
+                          beside its encoder_attn, causal, batched
+  whisper-encoder-layer   Whisper's attention (k_proj without a bias), the second of two encoder
+                          layers
+  bert-attention          Hugging Face's BERT: encoder.layer.1.attention. of two layers, self.query/
+                          key/value and output.dense read together, output.LayerNorm skipped; the
+                          output is output.dense's, before the residual and the LayerNorm
+  vit-attention           Hugging Face's ViT: vit.encoder.layer.0.attention. (attention.query/key/
+                          value and output.dense), the FFN's output.dense beside it
+  llama-no-rope           a Llama-family attention (Qwen2's biases on q/k/v, none on o_proj)
+                          without rotary embeddings, traced with --rope none; causal
 
 Rerun from the repository root with Debian's python3-torch:
     /usr/bin/python3 tools/make_state_dict_goldens.py
@@ -220,12 +232,265 @@ def gpt2():
                 "out_proj": {"output": output}})
 
 
+# ---- Hugging Face's attention modules, as their sources compute them (transformers 4.x) ----
+
+class BartAttention(torch.nn.Module):
+    """BartAttention (also OPT's, Whisper's, M2M100's): q_proj(x) * head_dim**-0.5, then
+    q·kᵀ (+ the additive mask), softmax, ·v, out_proj. Whisper's k_proj has no bias."""
+
+    def __init__(self, embed_dim, num_heads, k_bias=True):
+        super().__init__()
+        self.num_heads, self.head_dim = num_heads, embed_dim // num_heads
+        self.scaling = self.head_dim ** -0.5
+        self.k_proj = torch.nn.Linear(embed_dim, embed_dim, bias=k_bias)
+        self.v_proj = torch.nn.Linear(embed_dim, embed_dim)
+        self.q_proj = torch.nn.Linear(embed_dim, embed_dim)
+        self.out_proj = torch.nn.Linear(embed_dim, embed_dim)
+
+    def forward(self, x, attention_mask=None):
+        bsz, tgt_len, embed_dim = x.shape
+        query_states = self.q_proj(x) * self.scaling
+        shape = lambda t: t.view(bsz, -1, self.num_heads, self.head_dim).transpose(1, 2)
+        q, k, v = shape(query_states), shape(self.k_proj(x)), shape(self.v_proj(x))
+        attn_weights = q @ k.transpose(-1, -2)
+        if attention_mask is not None:
+            attn_weights = attn_weights + attention_mask
+        attn_weights = torch.softmax(attn_weights, dim=-1)
+        attn_output = (attn_weights @ v).transpose(1, 2).reshape(bsz, tgt_len, embed_dim)
+        return attn_weights, self.out_proj(attn_output)
+
+
+def linear_qkv(module, x, names=("q_proj", "k_proj", "v_proj")):
+    """Q, K and V as the trace shows them: each projection of x with the layer's own weights."""
+    return {n: getattr(module, name)(x) for n, name in zip("QKV", names)}
+
+
+def hf_causal_mask(bsz, t, dtype):
+    """The additive causal mask Hugging Face builds: 0 where allowed, the dtype's minimum above
+    the diagonal, shape (B, 1, L, L)."""
+    mask = torch.full((t, t), torch.finfo(dtype).min, dtype=dtype).triu(1)
+    return mask[None, None].expand(bsz, 1, t, t)
+
+
+def bart():
+    torch.manual_seed(16)
+    layers = torch.nn.ModuleList()
+    for _ in range(2):
+        layer = torch.nn.Module()
+        layer.self_attn = BartAttention(8, 2)
+        layer.self_attn_layer_norm = torch.nn.LayerNorm(8)
+        layer.encoder_attn = BartAttention(8, 2)
+        layer.fc1 = torch.nn.Linear(8, 16)
+        layer.fc2 = torch.nn.Linear(16, 8)
+        layers.append(layer)
+    model = torch.nn.Module()
+    model.model = torch.nn.Module()
+    model.model.decoder = torch.nn.Module()
+    model.model.decoder.layers = layers
+    model = model.double()
+    g = torch.Generator().manual_seed(6)
+    x = rounded((2, 4, 8), g)
+    doc = {"input": x.tolist(), "num_heads": 2, "mask": "causal"}
+    attn = model.model.decoder.layers[0].self_attn
+    with torch.no_grad():
+        weights, output = attn(x, hf_causal_mask(2, 4, torch.float64))
+        stages = {"projections": linear_qkv(attn, x), "softmax": {"weights": weights},
+                  "out_proj": {"output": output}}
+    write_case("bart-decoder-self-attn",
+               "BART's q_proj/k_proj/v_proj/out_proj .weight/.bias (q scaled by head_dim^-0.5 "
+               "after q_proj), model.decoder.layers.0.self_attn. beside encoder_attn.; causal; "
+               "batched",
+               doc, model.state_dict(), {"weights_prefix": "model.decoder.layers.0.self_attn."},
+               stages)
+
+
+def whisper():
+    torch.manual_seed(17)
+    layers = torch.nn.ModuleList()
+    for _ in range(2):
+        layer = torch.nn.Module()
+        layer.self_attn = BartAttention(6, 3, k_bias=False)
+        layer.self_attn_layer_norm = torch.nn.LayerNorm(6)
+        layer.fc1 = torch.nn.Linear(6, 24)
+        layer.fc2 = torch.nn.Linear(24, 6)
+        layer.final_layer_norm = torch.nn.LayerNorm(6)
+        layers.append(layer)
+    model = torch.nn.Module()
+    model.encoder = torch.nn.Module()
+    model.encoder.layers = layers
+    model = model.double()
+    g = torch.Generator().manual_seed(7)
+    x = rounded((1, 5, 6), g)
+    doc = {"input": x[0].tolist(), "tokens": ["a", "b", "c", "d", "e"], "num_heads": 3}
+    attn = model.encoder.layers[1].self_attn
+    with torch.no_grad():
+        weights, output = attn(x)
+        stages = {"projections": {k: v[0] for k, v in linear_qkv(attn, x).items()},
+                  "softmax": {"weights": weights[0]}, "out_proj": {"output": output[0]}}
+    write_case("whisper-encoder-layer",
+               "Whisper's attention: k_proj has no bias while q_proj, v_proj and out_proj have "
+               "theirs; encoder.layers.1.self_attn. of two layers; three heads",
+               doc, model.state_dict(), {"weights_prefix": "encoder.layers.1.self_attn."}, stages)
+
+
+class BertSelfAttention(torch.nn.Module):
+    """BertSelfAttention (ViTSelfAttention is the same): query/key/value, q·kᵀ / √d (+ the
+    extended attention mask), softmax, ·v, heads merged."""
+
+    def __init__(self, hidden, heads):
+        super().__init__()
+        self.heads, self.d = heads, hidden // heads
+        self.query = torch.nn.Linear(hidden, hidden)
+        self.key = torch.nn.Linear(hidden, hidden)
+        self.value = torch.nn.Linear(hidden, hidden)
+
+    def forward(self, x, attention_mask=None):
+        split = lambda t: t.view(*t.shape[:-1], self.heads, self.d).permute(0, 2, 1, 3)
+        q, k, v = split(self.query(x)), split(self.key(x)), split(self.value(x))
+        scores = q @ k.transpose(-1, -2) / math.sqrt(self.d)
+        if attention_mask is not None:
+            scores = scores + attention_mask
+        probs = torch.softmax(scores, dim=-1)
+        context = (probs @ v).permute(0, 2, 1, 3).reshape(*x.shape[:-1], self.heads * self.d)
+        return probs, context
+
+
+def bert_layer(hidden, heads, inner, layer_norm):
+    """A BertLayer's (or ViTLayer's) modules under their Hugging Face names."""
+    layer = torch.nn.Module()
+    layer.attention = torch.nn.Module()
+    setattr(layer.attention, inner, BertSelfAttention(hidden, heads))
+    layer.attention.output = torch.nn.Module()
+    layer.attention.output.dense = torch.nn.Linear(hidden, hidden)
+    if layer_norm:
+        layer.attention.output.LayerNorm = torch.nn.LayerNorm(hidden)
+    layer.intermediate = torch.nn.Module()
+    layer.intermediate.dense = torch.nn.Linear(hidden, 4 * hidden)
+    layer.output = torch.nn.Module()
+    layer.output.dense = torch.nn.Linear(4 * hidden, hidden)
+    if layer_norm:
+        layer.output.LayerNorm = torch.nn.LayerNorm(hidden)
+    else:
+        layer.layernorm_before = torch.nn.LayerNorm(hidden)
+        layer.layernorm_after = torch.nn.LayerNorm(hidden)
+    return layer
+
+
+def bert():
+    torch.manual_seed(18)
+    model = torch.nn.Module()
+    model.encoder = torch.nn.Module()
+    model.encoder.layer = torch.nn.ModuleList(bert_layer(8, 2, "self", True) for _ in range(2))
+    model = model.double()
+    g = torch.Generator().manual_seed(8)
+    x = rounded((2, 3, 8), g)
+    # BERT's extended attention mask: the last token of the second sequence is padding.
+    padding = torch.tensor([[False, False, False], [False, False, True]])
+    extended = (padding.double() * torch.finfo(torch.float64).min)[:, None, None, :]
+    doc = {"input": x.tolist(), "num_heads": 2, "key_padding_mask": padding.tolist()}
+    attention = model.encoder.layer[1].attention
+    with torch.no_grad():
+        probs, context = attention.self(x, extended)
+        stages = {"projections": linear_qkv(attention.self, x, ("query", "key", "value")),
+                  "softmax": {"weights": probs},
+                  "out_proj": {"output": attention.output.dense(context)}}
+    write_case("bert-attention",
+               "Hugging Face's BERT, two layers: encoder.layer.1.attention. reads self.query/key/"
+               "value and output.dense together, skips output.LayerNorm; the FFN's output.dense "
+               "is not out_proj; a padded key",
+               doc, model.state_dict(), {"weights_prefix": "encoder.layer.1.attention."}, stages)
+
+
+def vit():
+    torch.manual_seed(19)
+    model = torch.nn.Module()
+    model.vit = torch.nn.Module()
+    model.vit.encoder = torch.nn.Module()
+    model.vit.encoder.layer = torch.nn.ModuleList(
+        bert_layer(4, 2, "attention", False) for _ in range(2))
+    model = model.double()
+    g = torch.Generator().manual_seed(9)
+    x = rounded((1, 5, 4), g)
+    doc = {"input": x[0].tolist(), "num_heads": 2}
+    attention = model.vit.encoder.layer[0].attention
+    with torch.no_grad():
+        probs, context = attention.attention(x)
+        qkv = linear_qkv(attention.attention, x, ("query", "key", "value"))
+        stages = {"projections": {k: v[0] for k, v in qkv.items()},
+                  "softmax": {"weights": probs[0]},
+                  "out_proj": {"output": attention.output.dense(context)[0]}}
+    write_case("vit-attention",
+               "Hugging Face's ViT: vit.encoder.layer.0.attention. reads attention.query/key/value "
+               "and output.dense; the layer's own output.dense (the FFN) is not out_proj",
+               doc, model.state_dict(), {"weights_prefix": "vit.encoder.layer.0.attention."},
+               stages)
+
+
+class LlamaAttentionNoRope(torch.nn.Module):
+    """LlamaAttention's eager forward with num_key_value_heads = num_heads, rotary embeddings left
+    out: q/k/v_proj, q·kᵀ / √d + the causal mask, softmax (in float32 in the source; float64
+    here), ·v, o_proj. Qwen2 gives q_proj, k_proj and v_proj biases, o_proj none."""
+
+    def __init__(self, hidden, heads):
+        super().__init__()
+        self.heads, self.d = heads, hidden // heads
+        self.q_proj = torch.nn.Linear(hidden, hidden, bias=True)
+        self.k_proj = torch.nn.Linear(hidden, hidden, bias=True)
+        self.v_proj = torch.nn.Linear(hidden, hidden, bias=True)
+        self.o_proj = torch.nn.Linear(hidden, hidden, bias=False)
+
+    def forward(self, x, attention_mask):
+        bsz, q_len, hidden = x.shape
+        split = lambda t: t.view(bsz, q_len, self.heads, self.d).transpose(1, 2)
+        q, k, v = split(self.q_proj(x)), split(self.k_proj(x)), split(self.v_proj(x))
+        attn_weights = q @ k.transpose(2, 3) / math.sqrt(self.d) + attention_mask
+        attn_weights = torch.softmax(attn_weights, dim=-1)
+        out = (attn_weights @ v).transpose(1, 2).reshape(bsz, q_len, hidden)
+        return attn_weights, self.o_proj(out)
+
+
+def llama():
+    torch.manual_seed(20)
+    layers = torch.nn.ModuleList()
+    for _ in range(2):
+        layer = torch.nn.Module()
+        layer.self_attn = LlamaAttentionNoRope(8, 4)
+        layer.mlp = torch.nn.Module()
+        layer.mlp.gate_proj = torch.nn.Linear(8, 16, bias=False)
+        layer.mlp.up_proj = torch.nn.Linear(8, 16, bias=False)
+        layer.mlp.down_proj = torch.nn.Linear(16, 8, bias=False)
+        layers.append(layer)
+    model = torch.nn.Module()
+    model.model = torch.nn.Module()
+    model.model.layers = layers
+    model = model.double()
+    g = torch.Generator().manual_seed(10)
+    x = rounded((1, 4, 8), g)
+    doc = {"input": x[0].tolist(), "tokens": ["The", "cat", "sat", "down"], "num_heads": 4,
+           "mask": "causal"}
+    attn = model.model.layers[1].self_attn
+    with torch.no_grad():
+        weights, output = attn(x, hf_causal_mask(1, 4, torch.float64))
+        stages = {"projections": {k: v[0] for k, v in linear_qkv(attn, x).items()},
+                  "softmax": {"weights": weights[0]}, "out_proj": {"output": output[0]}}
+    write_case("llama-no-rope",
+               "a Llama-family layer (o_proj; Qwen2's q/k/v biases) without rotary embeddings, "
+               "model.layers.1.self_attn. traced with --rope none; causal",
+               doc, model.state_dict(),
+               {"weights_prefix": "model.layers.1.self_attn.", "rope": "none"}, stages)
+
+
 def main():
     encoder_layer()
     encoder_second_layer()
     seed001()
     seed004()
     gpt2()
+    bart()
+    whisper()
+    bert()
+    vit()
+    llama()
 
 
 if __name__ == "__main__":

@@ -70,6 +70,9 @@ void add_input_options(CLI::App* sub, InputOptions& options) {
   sub->add_option("--heads", options.source.heads,
                   "The number of heads, instead of the input's num_heads")
       ->check(whole_number(1, std::uint64_t{1} << 31));
+  sub->add_option("--rope", options.source.rope,
+                  "Rotary position embeddings of the layer: none (the only kind traced yet), "
+                  "instead of the input's rope");
   // Parsed once, here: the library takes the budget in bytes.
   sub->add_option_function<std::string>(
          "--memory-budget",

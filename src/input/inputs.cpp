@@ -67,9 +67,28 @@ std::vector<Matrix> read_key_input(std::string_view file, const json& root, cons
   return rows;
 }
 
+// What a count of labels that fits another axis of the input says: the input is (L, B, E), or
+// transposed. Empty when it says nothing, and for one batch's list of several (tokens[1]): the
+// others may be right.
+std::string token_count_hint(const Spec& spec, std::size_t count, const char* rows_of,
+                             bool per_batch) {
+  const auto n = static_cast<Index>(count);
+  if (per_batch || std::string_view(rows_of) != "input" || n == spec.q_len()) return "";
+  if (spec.batched && n == spec.batch_size()) {
+    return fmt::format("as many labels as input has batches (B = {}): {}", n, batch_first_hint);
+  }
+  if (n == spec.embed_dim()) {
+    return fmt::format(
+        "as many labels as input has columns (E = {}): if input is transposed, "
+        "{}, transpose it so that each row is one token: {}",
+        n, spec.batched ? "(B, E, L)" : "(E, L)", spec.batched ? "x.transpose(1, 2)" : "x.T");
+  }
+  return "";
+}
+
 // One list of `length` labels, one per row of `rows_of`.
 std::vector<std::string> read_token_list(std::string_view file, const json& value,
-                                         const std::string& path, Index length,
+                                         const std::string& path, Index length, const Spec& spec,
                                          const char* rows_of) {
   if (!value.is_array()) {
     fail_value(file, path,
@@ -79,7 +98,8 @@ std::vector<std::string> read_token_list(std::string_view file, const json& valu
   if (static_cast<Index>(value.size()) != length) {
     fail_value(file, path,
                fmt::format("expected {}, one per row of {}, found {}",
-                           plural(length, "token label", "token labels"), rows_of, value.size()));
+                           plural(length, "token label", "token labels"), rows_of, value.size()),
+               token_count_hint(spec, value.size(), rows_of, path.ends_with(']')));
   }
   std::vector<std::string> tokens;
   for (std::size_t i = 0; i < value.size(); ++i) {
@@ -107,7 +127,7 @@ std::vector<std::vector<std::string>> read_token_lists(std::string_view file, co
       std::any_of(tokens.begin(), tokens.end(), [](const json& t) { return t.is_array(); });
   if (!per_batch) {
     return std::vector<std::vector<std::string>>(
-        spec.inputs.size(), read_token_list(file, tokens, key, length, rows_of));
+        spec.inputs.size(), read_token_list(file, tokens, key, length, spec, rows_of));
   }
   if (!spec.batched) {
     fail_value(file, key, "expected a list of token labels, found a list of lists",
@@ -120,7 +140,7 @@ std::vector<std::vector<std::string>> read_token_lists(std::string_view file, co
   }
   std::vector<std::vector<std::string>> lists;
   for (std::size_t b = 0; b < tokens.size(); ++b) {
-    lists.push_back(read_token_list(file, tokens[b], element_path(key, b), length, rows_of));
+    lists.push_back(read_token_list(file, tokens[b], element_path(key, b), length, spec, rows_of));
   }
   return lists;
 }
@@ -135,6 +155,12 @@ void read_input(const Reading& reading, const json& root, Spec& spec) {
   const json& input = root["input"];
   spec.batched = looks_batched(input);
   spec.inputs = read_rows(reading.file, input, "input", spec.batched);
+  // Traced as asked, but most likely meant otherwise: a sequence of B tokens in one batch.
+  if (spec.batched && spec.batch_size() > 1 && spec.q_len() == 1) {
+    spec.warnings.push_back(fmt::format("input: (B, L, E) = {}, {} batches of one token each; {}",
+                                        shape_text({spec.batch_size(), 1, spec.embed_dim()}),
+                                        spec.batch_size(), batch_first_hint));
+  }
 }
 
 void read_key_inputs(const Reading& reading, const json& root, Spec& spec) {

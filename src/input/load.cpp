@@ -21,7 +21,8 @@ using namespace loader;
 constexpr std::string_view root_keys[] = {
     "input",     "tokens",        "name",      "description",      "source",        "num_heads",
     "scale",     "weight_layout", "weights",   "kv_input",         "key_input",     "value_input",
-    "kv_tokens", "mask",          "attn_mask", "key_padding_mask", "add_zero_attn", "published"};
+    "kv_tokens", "mask",          "attn_mask", "key_padding_mask", "add_zero_attn", "published",
+    "rope"};
 
 // The top level of an input: an object, not a state_dict given in its place, of known keys only.
 void check_root(const Reading& reading, const json& root) {
@@ -80,7 +81,7 @@ Spec load_spec(std::string_view text, const std::string& file, const LoadOptions
   json document = parse_document(text, file, DocumentKind::input);
   if (!options.weights) {
     // The weights, if any, are the input's own "weights" object.
-    const Reading reading{file, {nullptr, file}, options.num_heads};
+    const Reading reading{file, {nullptr, file}, options.num_heads, options.rope};
     Spec spec = read_spec(reading, document);
     dismantle(document);
     return spec;
@@ -88,7 +89,7 @@ Spec load_spec(std::string_view text, const std::string& file, const LoadOptions
   const WeightsFile& weights = *options.weights;
   json state_dict = parse_document(weights.text, weights.file, DocumentKind::state_dict);
   SelectedLayer layer = select_layer(state_dict, weights);
-  const Reading reading{file, layer_source(layer, weights.file), options.num_heads};
+  const Reading reading{file, layer_source(layer, weights.file), options.num_heads, options.rope};
   Spec spec = read_spec(reading, document);
   spec.notes.insert(spec.notes.begin(), layer.notes.begin(), layer.notes.end());
   dismantle(document);

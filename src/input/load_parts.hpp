@@ -27,8 +27,25 @@ struct WeightsSource {
 struct Reading {
   std::string file;  // the input file, named by every message about it
   WeightsSource weights;
-  std::optional<Index> heads_flag;  // --heads, which replaces the input's "num_heads"
+  std::optional<Index> heads_flag;            // --heads, which replaces the input's "num_heads"
+  std::optional<std::string> rope_flag = {};  // --rope, which replaces the input's "rope"
 };
+
+// What the input says about rotary position embeddings ("rope", or --rope).
+struct RopeChoice {
+  bool none = false;             // the layer has none: "rope": "none"
+  std::string where = "--rope";  // what said it, for messages: "--rope" or "rope"
+  // What was said, as the user wrote it: --rope none, or "rope": "none".
+  [[nodiscard]] std::string said() const {
+    return where == "rope" ? "\"rope\": \"none\"" : "--rope none";
+  }
+};
+
+// The hint for a batched input that looks like (L, B, E): what nn.MultiheadAttention takes by
+// default, read here as (B, L, E).
+inline constexpr const char* batch_first_hint =
+    "if input is (L, B, E) as nn.MultiheadAttention takes it by default (batch_first=False), "
+    "transpose it: x.transpose(0, 1)";
 
 // inputs.cpp
 // "input": X, (L, E) or batched (B, L, E); sets spec.inputs and spec.batched.
@@ -46,6 +63,9 @@ void read_layout(const Reading& reading, const json& root, Spec& spec);
 // "num_heads", or --heads; a --weights file (a state_dict) does not record it, so it must be given.
 // REQUIRES read_weights: the count must divide the width of Q, K and V.
 void read_num_heads(const Reading& reading, const json& root, Spec& spec);
+// "rope", or --rope: "none" only, for now; "rotate_half" and "interleaved" are not supported yet.
+// Read with the weights (weights.cpp), whose layer it describes.
+[[nodiscard]] RopeChoice read_rope(const Reading& reading, const json& root);
 // "scale": "head_dim", "embed_dim", "none" or a positive multiplier.
 void read_scale(const Reading& reading, const json& root, Spec& spec);
 // "add_zero_attn": true or false.
@@ -55,8 +75,9 @@ void read_published(const Reading& reading, const json& root, Spec& spec);
 
 // weights.cpp
 // The weights, from the input's "weights" or the --weights file's layer (reading.weights): Q/K/V
-// in any of their forms, the output projection, bias_k and bias_v. Without Q/K/V weights, checks
-// that the key and value inputs are as wide as the input. REQUIRES read_key_inputs, read_layout.
+// in any of their forms, the output projection, bias_k and bias_v, and "rope" (read_rope), which
+// says whether a Llama-family layer may be traced. Without Q/K/V weights, checks that the key and
+// value inputs are as wide as the input. REQUIRES read_key_inputs, read_layout.
 void read_weights(const Reading& reading, const json& root, Spec& spec);
 
 // mask_input.cpp

@@ -33,6 +33,19 @@ std::vector<Matrix> blocks(const std::vector<double>& values, std::size_t rows, 
   return out;
 }
 
+// The hint for a mask of (B, B) blocks in a batched input of B ≠ L: its rows and columns count the
+// input's first axis, so the input is most likely (L, B, E), not (B, L, E). Empty otherwise.
+std::string lbe_hint(const Spec& spec, const std::vector<std::size_t>& shape,
+                     const MaskSizes& size) {
+  const std::size_t n = shape.size();
+  if (!spec.batched || size.B == size.L || n < 2 || shape[n - 1] != size.B ||
+      shape[n - 2] != size.B) {
+    return "";
+  }
+  return fmt::format("its rows and columns count input's batches (B = {}), not its tokens: {}",
+                     size.B, batch_first_hint);
+}
+
 // "mask": "causal", or 0/1 with 1 = may attend, (L, S) or per batch (B, L, S).
 KeepMask read_keep_mask(std::string_view file, const json& value, const Spec& spec,
                         const MaskSizes& size) {
@@ -60,7 +73,8 @@ KeepMask read_keep_mask(std::string_view file, const json& value, const Spec& sp
             "expected shape {}{}, {}, found {}", size.LS,
             spec.batched ? fmt::format(" or (B, L, S) = ({}, {}, {})", size.B, size.L, size.S) : "",
             size.counts, shape_text(n.shape)),
-        !spec.batched && n.shape.size() == 3 ? "a (B, L, S) mask is for batched input" : "");
+        !spec.batched && n.shape.size() == 3 ? "a (B, L, S) mask is for batched input"
+                                             : lbe_hint(spec, n.shape, size));
   }
   std::vector<double> values;
   values.reserve(n.leaves.size());
@@ -110,8 +124,10 @@ AttnMask read_attn_mask(std::string_view file, const json& value, Spec& spec,
                fmt::format("expected shape {} or {} = ({}, {}, {}), {}, found {}", size.LS,
                            spec.batched ? "(B·H, L, S)" : "(H, L, S)", blocks_3d, size.L, size.S,
                            size.counts, shape_text(n.shape)),
-               "nn.MultiheadAttention's attn_mask is (L, S) for every batch and head, or 3-D with "
-               "one (L, S) block per head (block b·H + h is batch b, head h)");
+               lbe_hint(spec, n.shape, size).empty()
+                   ? "nn.MultiheadAttention's attn_mask is (L, S) for every batch and head, or 3-D "
+                     "with one (L, S) block per head (block b·H + h is batch b, head h)"
+                   : lbe_hint(spec, n.shape, size));
   }
   AttnMask mask;
   mask.per_head = per_head && !plain;
@@ -168,7 +184,10 @@ KeyPaddingMask read_key_padding_mask(std::string_view file, const json& value, c
                                  "column per key token, found {}",
                                  B, S, shape_text(n.shape))
                    : fmt::format("expected shape (S) = ({}), one per key token, found {}", S,
-                                 shape_text(n.shape)));
+                                 shape_text(n.shape)),
+               spec.batched && B != S && n.shape == std::vector<std::size_t>{S, B}
+                   ? fmt::format("its shape is (B, S) with B and S swapped: {}", batch_first_hint)
+                   : "");
   }
   KeyPaddingMask mask;
   for (std::size_t b = 0; b < (spec.batched ? B : 1); ++b) {

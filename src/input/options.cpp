@@ -132,6 +132,36 @@ void read_num_heads(const Reading& reading, const json& root, Spec& spec) {
   }
 }
 
+RopeChoice read_rope(const Reading& reading, const json& root) {
+  RopeChoice rope;
+  std::string value;
+  if (reading.rope_flag) {
+    value = *reading.rope_flag;
+  } else if (root.contains("rope")) {
+    rope.where = "rope";
+    const json& given = root["rope"];
+    if (!given.is_string()) {
+      fail_value(reading.file, "rope", fmt::format("expected \"none\", found {}", describe(given)),
+                 "\"rope\": \"none\" says the layer has no rotary position embeddings");
+    }
+    value = given.get<std::string>();
+  } else {
+    return rope;
+  }
+  if (value == "none") {
+    rope.none = true;
+    return rope;
+  }
+  const bool later = value == "rotate_half" || value == "interleaved";
+  fail_value(reading.file, rope.where,
+             later ? fmt::format("rotary position embeddings (\"{}\") are not supported yet", value)
+                   : fmt::format("expected \"none\", found \"{}\"", excerpt(value)),
+             later ? "attn-trace traces attention without rotary embeddings only; \"none\" says "
+                     "a layer has none"
+                   : "\"none\" says the layer has no rotary position embeddings; rotary ones "
+                     "(\"rotate_half\", \"interleaved\") are not supported yet");
+}
+
 void read_scale(const Reading& reading, const json& root, Spec& spec) {
   if (!root.contains("scale")) return;
   const json& value = root["scale"];

@@ -36,6 +36,7 @@ std::uint64_t max_json_bytes(const InputSource& source) {
 LoadOptions load_options(const InputSource& source) {
   LoadOptions load;
   load.num_heads = source.heads;
+  load.rope = source.rope;
   if (source.weights) {
     load.weights =
         WeightsFile{read_input_file(*source.weights, max_json_bytes(source)),

@@ -17,7 +17,7 @@ namespace attn_trace {
 namespace {
 
 // clang-format off
-constexpr std::array<std::string_view, 37> names = {
+constexpr std::array<std::string_view, 60> names = {
     // nn.MultiheadAttention's own parameters.
     "in_proj_weight", "in_proj_bias", "q_proj_weight", "k_proj_weight", "v_proj_weight",
     "out_proj.weight", "out_proj.bias", "bias_k", "bias_v",
@@ -30,17 +30,31 @@ constexpr std::array<std::string_view, 37> names = {
     "qkv.weight", "qkv.bias",
     // GPT-2's attention (Hugging Face): Conv1D modules, stored (in, out).
     "c_attn.weight", "c_attn.bias", "c_proj.weight", "c_proj.bias",
-    // BERT's self-attention (Hugging Face): three nn.Linear modules.
+    // BART, OPT, Whisper, M2M100 and fairseq (with out_proj.*), the Llama family (with o_proj.*):
+    // nn.Linear modules, each bias optional on its own.
+    "q_proj.weight", "q_proj.bias", "k_proj.weight", "k_proj.bias", "v_proj.weight", "v_proj.bias",
+    "o_proj.weight", "o_proj.bias",
+    // BERT's self-attention module alone (Hugging Face): three nn.Linear modules.
     "query.weight", "query.bias", "key.weight", "key.bias", "value.weight", "value.bias",
+    // Hugging Face's BERT and RoBERTa attention (attention.self.*, attention.output.dense), and
+    // ViT's (attention.attention.*, attention.output.dense), under the prefix "….attention.".
+    "self.query.weight", "self.query.bias", "self.key.weight", "self.key.bias",
+    "self.value.weight", "self.value.bias",
+    "attention.query.weight", "attention.query.bias", "attention.key.weight",
+    "attention.key.bias", "attention.value.weight", "attention.value.bias",
+    "output.dense.weight", "output.dense.bias",
     // timm's ViT attention: its output nn.Linear.
     "proj.weight", "proj.bias"};
 
-constexpr std::array<std::string_view, 15> qkv_names = {
+constexpr std::array<std::string_view, 24> qkv_names = {
     "in_proj_weight", "q_proj_weight", "k_proj_weight", "v_proj_weight",
     "W_q", "W_k", "W_v",
     "linear_q.weight", "linear_k.weight", "linear_v.weight",
     "qkv.weight", "c_attn.weight",
-    "query.weight", "key.weight", "value.weight"};
+    "q_proj.weight", "k_proj.weight", "v_proj.weight",
+    "query.weight", "key.weight", "value.weight",
+    "self.query.weight", "self.key.weight", "self.value.weight",
+    "attention.query.weight", "attention.key.weight", "attention.value.weight"};
 // clang-format on
 
 }  // namespace
@@ -57,13 +71,20 @@ std::vector<std::string> attention_layers(std::span<const std::string> keys) {
   std::vector<std::string> layers;
   std::unordered_set<std::string_view> seen;  // views into `keys`
   for (const std::string& key : keys) {
+    // The longest name that ends the key decides: BERT's "….attention.self.query.weight" is the
+    // layer "….attention." (self.query.weight, with output.dense beside it), not also
+    // "….attention.self." (query.weight).
+    std::size_t longest = 0;
     for (std::string_view name : qkv_names) {
-      if (!key.ends_with(name)) continue;
+      if (name.size() <= longest || !key.ends_with(name)) continue;
       const std::size_t prefix_length = key.size() - name.size();
       if (prefix_length > 0 && key[prefix_length - 1] != '.') continue;
-      if (seen.insert(std::string_view(key).substr(0, prefix_length)).second) {
-        layers.push_back(key.substr(0, prefix_length));
-      }
+      longest = name.size();
+    }
+    if (longest == 0) continue;
+    const std::size_t prefix_length = key.size() - longest;
+    if (seen.insert(std::string_view(key).substr(0, prefix_length)).second) {
+      layers.push_back(key.substr(0, prefix_length));
     }
   }
   return layers;
@@ -129,17 +150,46 @@ std::string no_layer_hint(const json& document, const std::vector<std::string>& 
   }
   return fmt::format(
       "a layer's Q/K/V weights go by one of these names, under any prefix: in_proj_weight, "
-      "q_proj_weight, W_q, linear_q.weight, qkv.weight, c_attn.weight, query.weight; {}",
+      "q_proj_weight, W_q, linear_q.weight, qkv.weight, c_attn.weight, q_proj.weight, "
+      "query.weight, self.query.weight; {}",
       state_dict_hint);
 }
 
+// Hugging Face's BERT and ViT keep Q, K and V in a module of their own inside the attention layer
+// "….attention.": "self." (BERT, RoBERTa) or "attention." (ViT), beside "output.dense", the
+// output projection. Such an inner prefix is no layer of the listing, but it may be picked.
+struct InnerLayer {
+  std::string outer;       // the attention layer it is in
+  std::string_view model;  // "BERT", "ViT"
+};
+
+std::optional<InnerLayer> inner_layer(const json& document, std::string_view prefix,
+                                      const std::vector<std::string>& layers) {
+  constexpr std::pair<std::string_view, std::string_view> inner[] = {{"self.", "BERT"},
+                                                                     {"attention.", "ViT"}};
+  for (const auto& [suffix, model] : inner) {
+    if (!prefix.ends_with(suffix)) continue;
+    std::string outer(prefix.substr(0, prefix.size() - suffix.size()));
+    if (std::find(layers.begin(), layers.end(), outer) == layers.end()) continue;
+    if (document.contains(std::string(prefix) + "query.weight")) return InnerLayer{outer, model};
+  }
+  return std::nullopt;
+}
+
 // The prefix of the layer to read: the one --weights-prefix names, or the only one of `layers`.
-std::string choose_layer(const WeightsFile& weights, const std::vector<std::string>& layers) {
+std::string choose_layer(const json& document, const WeightsFile& weights,
+                         const std::vector<std::string>& layers) {
   if (weights.prefix) {
     std::string prefix = layer_prefix(*weights.prefix);
-    if (std::find(layers.begin(), layers.end(), prefix) == layers.end()) {
+    if (std::find(layers.begin(), layers.end(), prefix) == layers.end() &&
+        !inner_layer(document, prefix, layers)) {
       const std::vector<std::string_view> names(layers.begin(), layers.end());
-      const auto near = nearest(prefix, names);
+      auto near = nearest(prefix, names);
+      // A whole block of the model ("encoder.layer.3."): the attention inside it.
+      const auto inside = std::find_if(names.begin(), names.end(), [&](std::string_view layer) {
+        return layer.starts_with(prefix);
+      });
+      if (!near && inside != names.end()) near = *inside;
       fail_value(weights.file, fmt::format("--weights-prefix {}", excerpt(*weights.prefix)),
                  fmt::format("no attention layer has that prefix; the file's {}: {}",
                              noun(layers.size(), "layer is", "layers are"), list_layers(layers)),
@@ -154,6 +204,32 @@ std::string choose_layer(const WeightsFile& weights, const std::vector<std::stri
               fmt::format("for example {}", prefix_flag(layers.front())));
   }
   return layers.front();
+}
+
+// Keys of a layer that are not attention's weights, skipped with a note: GPT-2's causal-mask
+// buffers, which older versions of transformers (and nanoGPT) save with the weights, and the
+// LayerNorm of BERT's attention output, applied after the residual, outside attention.
+bool skipped_key(const json& document, const std::string& prefix, const std::string& key) {
+  if (key == "bias" || key == "masked_bias") return document.contains(prefix + "c_attn.weight");
+  if (key == "output.LayerNorm.weight" || key == "output.LayerNorm.bias") {
+    return document.contains(prefix + "self.query.weight");
+  }
+  return false;
+}
+
+// The notes about the skipped keys, which are GPT-2's buffers or BERT's LayerNorm.
+void note_skipped(const std::vector<std::string>& skipped, std::vector<std::string>& notes) {
+  if (skipped.empty()) return;
+  if (skipped.front().starts_with("output.")) {
+    notes.push_back(fmt::format(
+        "{} skipped: BERT's LayerNorm after output.dense and the residual, outside attention",
+        fmt::join(skipped, " and ")));
+    return;
+  }
+  notes.push_back(
+      fmt::format("{} skipped: GPT-2's causal-mask {}, not weights; GPT-2 is causal, so give "
+                  "\"mask\": \"causal\"",
+                  fmt::join(skipped, " and "), noun(skipped.size(), "buffer", "buffers")));
 }
 
 }  // namespace
@@ -175,22 +251,21 @@ SelectedLayer select_layer(json& document, const WeightsFile& weights) {
                           plural(keys.size(), "key", "keys")),
               no_layer_hint(document, keys));
   }
-  SelectedLayer selected{json::object(), choose_layer(weights, layers), {}};
+  SelectedLayer selected{json::object(), choose_layer(document, weights, layers), {}};
   const std::string& prefix = selected.prefix;
+  const std::optional<InnerLayer> inner = inner_layer(document, prefix, layers);
 
   // The layer's keys: those whose nearest layer is this one (a layer at the top level must not
   // take in the keys of the model's other layers).
-  const std::unordered_set<std::string_view> layer_set(layers.begin(), layers.end());
-  const bool gpt2 = document.contains(prefix + "c_attn.weight");
+  std::unordered_set<std::string_view> layer_set(layers.begin(), layers.end());
+  layer_set.insert(prefix);
   std::vector<std::string> skipped;
   for (auto& item : document.items()) {
     const auto owner = layer_of(item.key(), layer_set);
     if (!owner || *owner != prefix) continue;
     std::string key = item.key().substr(prefix.size());
-    // GPT-2's attention keeps its causal mask as buffers, which older versions of transformers
-    // (and nanoGPT) save with the weights.
-    if (gpt2 && (key == "bias" || key == "masked_bias")) {
-      skipped.push_back(key);
+    if (skipped_key(document, prefix, key)) {
+      skipped.push_back(std::move(key));
       continue;
     }
     selected.weights.emplace(std::move(key), std::move(item.value()));
@@ -200,12 +275,13 @@ SelectedLayer select_layer(json& document, const WeightsFile& weights) {
       fmt::format("weights: {} of {} ({} of its {})",
                   prefix.empty() ? "the top level" : "layer " + quoted_layer(prefix), file,
                   selected.weights.size(), plural(keys.size(), "key", "keys")));
-  if (!skipped.empty()) {
-    selected.notes.push_back(
-        fmt::format("{} skipped: GPT-2's causal-mask {}, not weights; GPT-2 is causal, so give "
-                    "\"mask\": \"causal\"",
-                    fmt::join(skipped, " and "), noun(skipped.size(), "buffer", "buffers")));
+  if (inner) {
+    selected.notes.push_back(fmt::format(
+        "{} holds {}'s Q, K and V only: its output projection, output.dense, is in {}; "
+        "{} traces it too",
+        quoted_layer(prefix), inner->model, quoted_layer(inner->outer), prefix_flag(inner->outer)));
   }
+  note_skipped(skipped, selected.notes);
   return selected;
 }
 

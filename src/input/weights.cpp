@@ -89,15 +89,41 @@ constexpr QkvForm qkv_forms[] = {
      WeightLayout::torch,
      "an nn.Linear",
      {}},
+    {{"q_proj.weight", "k_proj.weight", "v_proj.weight"},
+     {"q_proj.bias", "k_proj.bias", "v_proj.bias"},
+     false,
+     WeightLayout::torch,
+     "an nn.Linear",
+     {}},
     {{"query.weight", "key.weight", "value.weight"},
      {"query.bias", "key.bias", "value.bias"},
      false,
      WeightLayout::torch,
      "an nn.Linear",
      {}},
+    {{"self.query.weight", "self.key.weight", "self.value.weight"},
+     {"self.query.bias", "self.key.bias", "self.value.bias"},
+     false,
+     WeightLayout::torch,
+     "an nn.Linear",
+     {}},
+    {{"attention.query.weight", "attention.key.weight", "attention.value.weight"},
+     {"attention.query.bias", "attention.key.bias", "attention.value.bias"},
+     false,
+     WeightLayout::torch,
+     "an nn.Linear",
+     {}},
 };
 
-// The output projection's forms: PyTorch's, the input format's, GPT-2's Conv1D, timm's.
+// Hugging Face's BERT (and RoBERTa) and ViT: Q, K and V in an inner module, the output projection
+// beside it as output.dense.
+bool bert_family(const QkvForm* form) {
+  return form &&
+         (form->weights[0] == "self.query.weight" || form->weights[0] == "attention.query.weight");
+}
+
+// The output projection's forms: PyTorch's (and BART's), the input format's, GPT-2's Conv1D,
+// timm's, the Llama family's, and BERT's and ViT's output.dense.
 struct OutForm {
   std::string_view weight, bias, label;
   std::optional<WeightLayout> layout;
@@ -108,6 +134,9 @@ constexpr OutForm out_forms[] = {
     {"W_o", "b_o", "W_o/b_o", {}, {}},
     {"c_proj.weight", "c_proj.bias", "c_proj.*", WeightLayout::math, "a GPT-2 Conv1D"},
     {"proj.weight", "proj.bias", "proj.*", WeightLayout::torch, "an nn.Linear"},
+    {"o_proj.weight", "o_proj.bias", "o_proj.*", WeightLayout::torch, "an nn.Linear"},
+    {"output.dense.weight", "output.dense.bias", "output.dense.*", WeightLayout::torch,
+     "an nn.Linear"},
 };
 
 // ---- Reading one weight ----
@@ -116,6 +145,8 @@ constexpr OutForm out_forms[] = {
 struct Weights {
   const json& object;  // the named weights
   const WeightsSource& source;
+  std::string_view input_file;  // the input's, for a message that blames the input
+  bool rows_labelled = false;   // the input's "tokens" label its rows: they are tokens
 
   [[nodiscard]] bool has(std::string_view key) const { return object.contains(std::string(key)); }
   [[nodiscard]] const json& at(std::string_view key) const { return object[std::string(key)]; }
@@ -126,10 +157,32 @@ struct Weights {
   }
 };
 
+// An input whose rows are as many as the width a Q weight takes, when its own width is not: the
+// input is most likely transposed, (E, L) for (L, E), and the message blames it, not the weights.
+// `width` is the weight's input width; fails only when the weight's transpose would not fit either,
+// and when no "tokens" say that the rows are tokens.
+void check_input_not_transposed(const Weights& weights, const Spec& spec, std::string_view key,
+                                Index width) {
+  if (weights.rows_labelled || width == spec.embed_dim() || width != spec.q_len()) return;
+  const Index L = spec.q_len(), E = spec.embed_dim();
+  const std::string shape =
+      spec.batched ? shape_text({spec.batch_size(), L, E}) : shape_text({L, E});
+  fail_value(
+      weights.input_file, "input",
+      fmt::format("expected rows of {} numbers, the width {} takes, found shape {}: its {} rows "
+                  "match that width, so it looks transposed, {} instead of {}",
+                  width, weights.path(key), shape, L, spec.batched ? "(B, E, L)" : "(E, L)",
+                  spec.batched ? "(B, L, E)" : "(L, E)"),
+      spec.batched ? "each row of input is one token; transpose each batch: x.transpose(1, 2)"
+                   : "each row of input is one token; transpose it: x.T in NumPy, x.transpose(0, "
+                     "1) in PyTorch");
+}
+
 // A weight matrix as stored, returned as (out, in). `in` is the width it must accept; `out` is
-// the width it must produce, or -1 when the matrix itself decides.
+// the width it must produce, or -1 when the matrix itself decides. `queries`: the spec, for Q's
+// weight, whose wrong width may be the input's fault (check_input_not_transposed).
 Matrix read_weight(const Weights& weights, std::string_view key, Index in, Index out,
-                   const Storage& storage, std::string_view why) {
+                   const Storage& storage, std::string_view why, const Spec* queries = nullptr) {
   const std::string path = weights.path(key);
   Matrix m = read_matrix(weights.source.file, weights.at(key), path);
   const bool math = storage.layout == WeightLayout::math;
@@ -144,6 +197,7 @@ Matrix read_weight(const Weights& weights, std::string_view key, Index in, Index
   const std::string found = as_written(std::to_string(m.rows()), std::to_string(m.cols()));
   // The transpose would fit: the matrix was most likely written in the other layout.
   const bool other_layout_fits = m.rows() == in && (out < 0 || m.cols() == out);
+  if (queries && !other_layout_fits) check_input_not_transposed(weights, *queries, key, m.cols());
   fail_value(weights.source.file, path,
              fmt::format("expected shape {} {}, found {}", as_written(want_out, std::to_string(in)),
                          why, found),
@@ -193,7 +247,8 @@ const QkvForm* qkv_form(const Weights& weights) {
                     fmt::join(form_keys, " and ")),
         "give exactly one: in_proj_weight (packed), q_proj_weight/k_proj_weight/v_proj_weight, "
         "W_q/W_k/W_v, or one model's modules: linear_q/linear_k/linear_v, qkv, c_attn, "
-        "query/key/value");
+        "q_proj/k_proj/v_proj, query/key/value, self.query/self.key/self.value, "
+        "attention.query/attention.key/attention.value");
   }
   return forms.empty() ? nullptr : forms.front();
 }
@@ -281,6 +336,9 @@ void read_packed(const Weights& weights, Spec& spec, const QkvForm& form, const 
       return math ? shape_text({i, o}) : shape_text({o, i});
     };
     const std::string found = as_written(packed.rows(), packed.cols());
+    // A (3E, E) matrix that would fit the input transposed: the input is at fault.
+    if (packed.rows() == 3 * packed.cols())
+      check_input_not_transposed(weights, spec, key, packed.cols());
     fail_value(file, path,
                fmt::format("expected shape {} for embed dim {}, found {}", as_written(rows, embed),
                            embed, found),
@@ -300,6 +358,26 @@ void read_packed(const Weights& weights, Spec& spec, const QkvForm& form, const 
   if (weights.has(form.biases[0])) split_packed_bias(weights, spec, form);
 }
 
+// The Llama family's grouped-query attention: k_proj and v_proj with fewer rows than q_proj, each
+// K/V head shared by several query heads (num_key_value_heads < num_heads). Not traced yet.
+void refuse_grouped_kv(const Weights& weights, const Spec& spec,
+                       const std::array<std::string_view, 3>& keys) {
+  const Matrix& q = spec.q_proj->weight;
+  for (std::size_t i = 1; i < 3; ++i) {
+    const std::string path = weights.path(keys[i]);
+    const Matrix m = read_matrix(weights.source.file, weights.at(keys[i]), path);
+    if (m.rows() == 0 || m.rows() >= q.rows() || q.rows() % m.rows() != 0) continue;
+    fail_value(
+        weights.source.file, path,
+        fmt::format("expected shape {} like {}, found {}: K and V with fewer heads than Q "
+                    "are grouped-query attention (num_key_value_heads < num_heads), which "
+                    "is not supported yet",
+                    shape_text({q.rows(), m.cols()}), keys[0], shape_text({m.rows(), m.cols()})),
+        "attn-trace traces layers whose k_proj and v_proj have as many rows as q_proj "
+        "(num_key_value_heads = num_heads)");
+  }
+}
+
 // One matrix each for W_q, W_k and W_v, and their biases.
 void read_separate(const Weights& weights, Spec& spec, const QkvForm& form,
                    const Storage& storage) {
@@ -312,8 +390,9 @@ void read_separate(const Weights& weights, Spec& spec, const QkvForm& form,
   }
   const Index embed = spec.embed_dim();
   const std::string why = fmt::format("for embed dim {}", embed);
-  spec.q_proj = Linear{read_weight(weights, keys[0], embed, -1, storage, why), std::nullopt};
+  spec.q_proj = Linear{read_weight(weights, keys[0], embed, -1, storage, why, &spec), std::nullopt};
   const Index model = spec.q_proj->weight.rows();
+  if (keys[0] == "q_proj.weight") refuse_grouped_kv(weights, spec, keys);
   // K and V read the key and value inputs, which in cross-attention have widths of their own.
   const auto width = [&](Index in, std::string_view source, std::string_view dim) {
     return spec.key_source == KeySource::self
@@ -363,8 +442,8 @@ void check_identity_widths(std::string_view file, const Spec& spec) {
 
 // ---- The output projection and the extra key ----
 
-// The output projection, if there is one; returns the form it came in.
-const OutForm* read_out_proj(const Weights& weights, Spec& spec) {
+// The form the output projection comes in, or none; fails when keys of two forms are given.
+const OutForm* out_form(const Weights& weights) {
   std::vector<const OutForm*> forms;
   for (const OutForm& form : out_forms) {
     if (weights.has(form.weight) || weights.has(form.bias)) forms.push_back(&form);
@@ -376,7 +455,35 @@ const OutForm* read_out_proj(const Weights& weights, Spec& spec) {
                            forms[0]->label, forms[1]->label),
                "give exactly one");
   }
-  const OutForm& form = *forms.front();
+  return forms.front();
+}
+
+// output.dense is BERT's and ViT's output projection only beside their self.query/attention.query:
+// a layer of a whole BERT layer (not its attention) has the feed-forward's output.dense there.
+void check_output_dense(const Weights& weights, const QkvForm* form, const OutForm* out) {
+  if (!out || out->weight != "output.dense.weight") return;
+  const std::string path = weights.path(weights.has(out->weight) ? out->weight : out->bias);
+  if (!bert_family(form)) {
+    fail_value(weights.source.file, path,
+               fmt::format("given without self.query.weight{}: output.dense is the output "
+                           "projection of Hugging Face's BERT (and ViT) attention, beside "
+                           "self.query, self.key and self.value",
+                           form ? fmt::format(" (Q/K/V are {})", form->weights[0]) : ""),
+               "pick the layer whose prefix ends in \"attention.\" (e.g. --weights-prefix "
+               "encoder.layer.0.attention.), which holds both");
+  }
+  if (weights.has("intermediate.dense.weight")) {
+    fail_value(weights.source.file, path,
+               "is the feed-forward's output here: this prefix is a whole layer, which also "
+               "holds intermediate.dense",
+               "pick the layer's attention, the prefix that ends in \"attention.\"");
+  }
+}
+
+// The output projection in the form `form` found, if any.
+void read_out_proj(const Weights& weights, Spec& spec, const OutForm* found) {
+  if (!found) return;
+  const OutForm& form = *found;
   if (!weights.has(form.weight)) {
     fail_value(weights.source.file, weights.path(form.weight),
                fmt::format("missing: {} is given without it", form.bias));
@@ -391,7 +498,59 @@ const OutForm* read_out_proj(const Weights& weights, Spec& spec) {
                          fmt::format("(one per output of {})", form.weight));
   }
   spec.out_proj = std::move(out);
-  return &form;
+}
+
+// ---- Rotary position embeddings ----
+
+// A layer that applies rotary position embeddings (RoPE) to Q and K is refused: RoPE is not traced
+// yet, and its tables have no weights, so a state_dict does not say whether a layer applies it.
+// A layer with rotary_emb.inv_freq (RoPE's frequencies, saved by older Llama code) does; an o_proj
+// layer (Llama, Mistral, Qwen2) does unless the user says it has none. `rope` is what "rope" or
+// --rope says (read_rope).
+void check_rotary(const Weights& weights, const OutForm* out, const RopeChoice& rope) {
+  const std::string file(weights.source.file);
+  if (weights.has("rotary_emb.inv_freq")) {
+    fail_value(file, weights.path("rotary_emb.inv_freq"),
+               fmt::format("this layer applies rotary position embeddings (RoPE), which are not "
+                           "supported yet: inv_freq is the frequency table RoPE rotates Q and K "
+                           "with{}",
+                           rope.none ? fmt::format(", so {} cannot be right", rope.said()) : ""),
+               "attn-trace traces attention without rotary embeddings only");
+  }
+  if (!out || out->weight != "o_proj.weight") return;
+  if (!rope.none) {
+    fail_value(
+        file, weights.path(weights.has(out->weight) ? out->weight : out->bias),
+        "o_proj is the Llama family's (Llama, Mistral, Qwen2), whose layers rotate Q and K by "
+        "position with rotary embeddings (RoPE); these are not supported yet, and a state_dict "
+        "cannot say whether this layer applies them",
+        fmt::format("if this layer has no rotary embeddings, say so: --rope none, or \"rope\": "
+                    "\"none\" in {}",
+                    weights.input_file));
+  }
+}
+
+// What the walkthrough says about the models whose weights these are: where their math differs
+// in form (not in numbers) from the trace's.
+void note_model(Spec& spec, const QkvForm* form, const OutForm* out, const RopeChoice& rope) {
+  if (!form || !out) return;
+  if (out->weight == "o_proj.weight") {
+    spec.notes.push_back(
+        fmt::format("o_proj: a Llama-family layer, traced without rotary "
+                    "position embeddings, as {} says",
+                    rope.said()));
+  } else if (out->weight == "output.dense.weight") {
+    spec.notes.push_back(
+        form->weights[0] == "self.query.weight"
+            ? "out_proj is BERT's output.dense; BERT then adds the residual and applies "
+              "output.LayerNorm, outside attention"
+            : "out_proj is ViT's output.dense; ViT adds the residual in the layer, outside "
+              "attention");
+  } else if (form->weights[0] == "q_proj.weight" && out->weight == "out_proj.weight") {
+    spec.notes.push_back(
+        "Q is q_proj(x): BART, OPT, Whisper and fairseq multiply it by head_dim^-0.5 at once; "
+        "the scale stage multiplies the scores instead, the same numbers: (s·Q)·Kᵀ = s·(Q·Kᵀ)");
+  }
 }
 
 // add_bias_kv's bias_k and bias_v: D numbers each, or PyTorch's (1, 1, D) parameter as it is.
@@ -469,15 +628,20 @@ const json* find_weights(const Reading& reading, const json& root) {
 }  // namespace
 
 void read_weights(const Reading& reading, const json& root, Spec& spec) {
+  const RopeChoice rope = read_rope(reading, root);
   const json* found = find_weights(reading, root);
   if (!found) return check_identity_widths(reading.file, spec);
-  const Weights weights{*found, reading.weights};
+  const Weights weights{*found, reading.weights, reading.file, root.contains("tokens")};
   const WeightsSource& source = reading.weights;
+  // RoPE's buffer is no weight: refused before the unknown keys are.
+  check_rotary(weights, nullptr, rope);
   // The top level of a weights file has no path of its own: its keys are the paths.
   check_keys(source.file, *found, source.key_prefix.empty() ? "" : source.object, weight_names());
 
   const QkvForm* form = qkv_form(weights);
   check_in_proj_bias(weights, form);
+  const OutForm* out = out_form(weights);
+  check_output_dense(weights, form, out);
   if (form) {
     const Storage storage = storage_of(spec, form->layout, form->module);
     if (form->packed) {
@@ -486,13 +650,15 @@ void read_weights(const Reading& reading, const json& root, Spec& spec) {
       read_separate(weights, spec, *form, storage);
     }
   }
+  check_rotary(weights, out, rope);  // after Q/K/V: a layer with grouped K/V heads says so first
   // A message from here names the weights' file, though kv_input and key_input stand in the input
   // file: only a --weights layer with no Q/K/V weights of its own (its Q/K/V keys all belong to
   // deeper layers, with --weights-prefix "") gets here and can fail.
   check_identity_widths(source.file, spec);
-  const OutForm* out = read_out_proj(weights, spec);
+  read_out_proj(weights, spec, out);
   read_bias_kv(weights, spec);
   settle_layout(root, spec, form, out);
+  note_model(spec, form, out, rope);
 }
 
 }  // namespace attn_trace::loader

@@ -134,6 +134,38 @@ cli_test(weights_unknown_prefix 1 "--weights-prefix h.2.attn.: no attention laye
 cli_test(weights_unknown_prefix_lists 1 "the file's layers are: \"h.0.attn.\", \"h.1.attn.\""
          run ${SD}/gpt2-conv1d/input.json --weights ${SD}/gpt2-conv1d/weights.json
          --weights-prefix h.2.attn.)
+# Hugging Face's names: BART, BERT (its attention. prefix, and its self. module alone), Llama.
+cli_test(weights_bart_note 0 "Q is q_proj(x): BART, OPT, Whisper and fairseq multiply it by"
+         run ${SD}/bart-decoder-self-attn/input.json
+         --weights ${SD}/bart-decoder-self-attn/weights.json
+         --weights-prefix model.decoder.layers.0.self_attn. --stages input)
+cli_test(weights_bert_layers_listed 1
+         "holds 2 attention layers: \"encoder.layer.0.attention.\", \"encoder.layer.1.attention.\""
+         run ${SD}/bert-attention/input.json --weights ${SD}/bert-attention/weights.json)
+cli_test(weights_bert_out_proj_note 0 "out_proj is BERT's output.dense"
+         run ${SD}/bert-attention/input.json --weights ${SD}/bert-attention/weights.json
+         --weights-prefix encoder.layer.1.attention. --stages input)
+cli_test(weights_bert_self_prefix 0 "output.dense, is in \"encoder.layer.1.attention.\""
+         run ${SD}/bert-attention/input.json --weights ${SD}/bert-attention/weights.json
+         --weights-prefix encoder.layer.1.attention.self. --stages input)
+cli_test(weights_bert_whole_layer 1 "did you mean --weights-prefix encoder.layer.1.attention.?"
+         run ${SD}/bert-attention/input.json --weights ${SD}/bert-attention/weights.json
+         --weights-prefix encoder.layer.1.)
+cli_test(weights_o_proj_needs_rope_none 1 "hint: if this layer has no rotary embeddings, say so: --rope none"
+         run ${SD}/llama-no-rope/input.json --weights ${SD}/llama-no-rope/weights.json
+         --weights-prefix model.layers.1.self_attn.)
+cli_test(weights_rope_none 0 "o_proj: a Llama-family layer, traced without rotary position"
+         run ${SD}/llama-no-rope/input.json --weights ${SD}/llama-no-rope/weights.json
+         --weights-prefix model.layers.1.self_attn. --rope none --stages input)
+cli_test(weights_rope_rotate_half 1 "--rope: rotary position embeddings (\"rotate_half\") are not supported yet"
+         run ${SD}/llama-no-rope/input.json --weights ${SD}/llama-no-rope/weights.json
+         --weights-prefix model.layers.1.self_attn. --rope rotate_half)
+cli_test(weights_rope_unknown 1 "--rope: expected \"none\", found \"yes\""
+         run ${SD}/llama-no-rope/input.json --weights ${SD}/llama-no-rope/weights.json
+         --weights-prefix model.layers.1.self_attn. --rope yes)
+# An input of B batches of one token each: most likely (L, B, E), traced with a warning.
+cli_test(input_one_token_batches 0 "4 batches of one token each"
+         run ${IN}/one_token_batches.json --stages input)
 cli_test(weights_missing_file 1 "nowhere.json: no such file"
          run ${SD}/gpt2-conv1d/input.json --weights nowhere.json)
 cli_test(weights_and_inline_weights 1 "i-am-good.json: weights: given here and with --weights"

@@ -1,7 +1,8 @@
 // Real PyTorch modules' state_dicts, traced as run --weights traces them: tests/state_dicts/ was
 // written by tools/make_state_dict_goldens.py from the modules themselves (a whole
 // nn.TransformerEncoderLayer, a two-layer nn.TransformerEncoder, the tutorials' own modules and
-// GPT-2's Conv1D attention).
+// GPT-2's Conv1D attention, and Hugging Face's BART, Whisper, BERT, ViT and a Llama-family layer
+// without rotary embeddings, written as their sources compute them).
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
@@ -41,6 +42,7 @@ Trace trace_case(const std::string& name, const json& args) {
     options.weights->prefix = args["weights_prefix"].get<std::string>();
   }
   if (args.contains("heads")) options.num_heads = args["heads"].get<Index>();
+  if (args.contains("rope")) options.rope = args["rope"].get<std::string>();
   return trace_attention(
       load_spec(read(cases / name / "input.json"), name + "/input.json", options));
 }
@@ -58,7 +60,7 @@ std::vector<std::string> case_names() {
 
 TEST_CASE("state_dicts of real modules trace as PyTorch computes them", "[state_dict]") {
   const auto names = case_names();
-  REQUIRE(names.size() == 5);
+  REQUIRE(names.size() == 10);
   for (const std::string& name : names) {
     DYNAMIC_SECTION(name) {
       const json expected = json::parse(read(cases / name / "expected.json"));
@@ -232,31 +234,156 @@ TEST_CASE("weights files of real models: what their layers hold besides weights"
   }
 }
 
-TEST_CASE("BERT's query/key/value and timm's proj load as the nn.Linear layers they are",
-          "[state_dict]") {
+TEST_CASE("BERT's, ViT's and BART's names load as the nn.Linear layers they are", "[state_dict]") {
   const json input = {{"input", {{0.2, 0.1}, {0.9, 0.4}, {0.7, 0.8}}}, {"num_heads", 1}};
   const json wq = {{0.5, -0.3}, {0.2, 0.8}}, wk = {{0.4, 0.1}, {-0.6, 0.7}},
              wv = {{0.9, 0.2}, {-0.1, 0.5}}, wo = {{0.6, -0.4}, {0.3, 0.7}};
-  const auto trace_with = [&](const json& model) {
+  const auto load_with = [&](const json& model, std::optional<std::string> prefix = {}) {
+    LoadOptions options;
+    options.weights = WeightsFile{model.dump(), "w.json", std::move(prefix)};
+    return load_spec(input.dump(), "x.json", options);
+  };
+  const Trace plain = trace_attention(load_with({{"W_q", wq},
+                                                 {"b_q", {0.1, -0.1}},
+                                                 {"W_k", wk},
+                                                 {"W_v", wv},
+                                                 {"W_o", wo},
+                                                 {"b_o", {0.01, -0.02}}}));
+  const Tensor& expected = plain.stages.back().tensors.front();
+  const auto output_of = [](const Spec& spec) {
+    const Trace trace = trace_attention(spec);
+    const Tensor& traced = trace.stages.back().tensors.front();
+    REQUIRE(traced.name == "output");
+    return traced.data;
+  };
+  const std::string layer = "encoder.layer.0.attention.";
+  const json bert = {{layer + "self.query.weight", wq},
+                     {layer + "self.query.bias", {0.1, -0.1}},
+                     {layer + "self.key.weight", wk},
+                     {layer + "self.value.weight", wv},
+                     {layer + "output.dense.weight", wo},
+                     {layer + "output.dense.bias", {0.01, -0.02}},
+                     {layer + "output.LayerNorm.weight", {1.0, 1.0}},
+                     {layer + "output.LayerNorm.bias", {0.0, 0.0}},
+                     {"encoder.layer.0.output.dense.weight", {{9.0, 9.0}, {9.0, 9.0}}},
+                     {"encoder.layer.0.output.dense.bias", {9.0, 9.0}},
+                     {"encoder.layer.1.attention.self.query.weight", wq},
+                     {"encoder.layer.1.attention.self.key.weight", wk},
+                     {"encoder.layer.1.attention.self.value.weight", wv}};
+
+  SECTION("BERT: self.query/key/value and output.dense together; the FFN's dense is not out_proj") {
+    const Spec spec = load_with(bert, layer);
+    CHECK(output_of(spec) == expected.data);
+    CHECK(std::find(spec.notes.begin(), spec.notes.end(),
+                    "output.LayerNorm.bias and output.LayerNorm.weight skipped: BERT's LayerNorm "
+                    "after output.dense and the residual, outside attention") != spec.notes.end());
+    CHECK(std::find(spec.notes.begin(), spec.notes.end(),
+                    "out_proj is BERT's output.dense; BERT then adds the residual and applies "
+                    "output.LayerNorm, outside attention") != spec.notes.end());
+  }
+  SECTION("BERT's layers are listed once each, by the prefix that holds output.dense") {
+    REQUIRE_THROWS_WITH(load_with(bert),
+                        "w.json: holds 2 attention layers: \"encoder.layer.0.attention.\", "
+                        "\"encoder.layer.1.attention.\"; pick one with --weights-prefix");
+  }
+  SECTION(
+      "the prefix of BERT's self-attention module alone: Q/K/V only, and a note says where "
+      "output.dense is") {
+    const Spec spec = load_with(bert, layer + "self.");
+    CHECK_FALSE(spec.out_proj.has_value());
+    CHECK(spec.q_proj->weight == Matrix{{0.5, -0.3}, {0.2, 0.8}});
+    CHECK(std::find(spec.notes.begin(), spec.notes.end(),
+                    "\"encoder.layer.0.attention.self.\" holds BERT's Q, K and V only: its output "
+                    "projection, output.dense, is in \"encoder.layer.0.attention.\"; "
+                    "--weights-prefix encoder.layer.0.attention. traces it too") !=
+          spec.notes.end());
+  }
+  SECTION("a whole BERT layer is no attention layer: did you mean its attention?") {
+    REQUIRE_THROWS_MATCHES(
+        load_with(bert, "encoder.layer.0."), Error, Catch::Predicate<Error>([](const Error& e) {
+          return e.hint() == "did you mean --weights-prefix encoder.layer.0.attention.?";
+        }));
+  }
+  SECTION("ViT: attention.query/key/value and output.dense") {
+    const std::string vit = "vit.encoder.layer.0.attention.";
+    const json model = {{vit + "attention.query.weight", wq},
+                        {vit + "attention.query.bias", {0.1, -0.1}},
+                        {vit + "attention.key.weight", wk},
+                        {vit + "attention.value.weight", wv},
+                        {vit + "output.dense.weight", wo},
+                        {vit + "output.dense.bias", {0.01, -0.02}},
+                        {"vit.encoder.layer.0.output.dense.weight", {{9.0, 9.0}, {9.0, 9.0}}}};
+    CHECK(output_of(load_with(model)) == expected.data);
+  }
+  SECTION("BART: q_proj/k_proj/v_proj and out_proj, each bias on its own") {
+    const json model = {{"q_proj.weight", wq},   {"q_proj.bias", {0.1, -0.1}},
+                        {"k_proj.weight", wk},   {"v_proj.weight", wv},
+                        {"out_proj.weight", wo}, {"out_proj.bias", {0.01, -0.02}}};
+    const Spec spec = load_with(model);
+    CHECK_FALSE(spec.k_proj->bias.has_value());
+    CHECK(output_of(spec) == expected.data);
+  }
+  SECTION("timm's qkv and proj") {
+    const json model = {{"blocks.0.attn.qkv.weight", {wq[0], wq[1], wk[0], wk[1], wv[0], wv[1]}},
+                        {"blocks.0.attn.qkv.bias", {0.1, -0.1, 0, 0, 0, 0}},
+                        {"blocks.0.attn.proj.weight", wo},
+                        {"blocks.0.attn.proj.bias", {0.01, -0.02}}};
+    CHECK(output_of(load_with(model)) == expected.data);
+  }
+}
+
+TEST_CASE("a Llama-family layer: refused unless it has no rotary embeddings and no grouped K/V",
+          "[state_dict]") {
+  const json input = {{"input", {{0.2, 0.1}, {0.9, 0.4}}}, {"num_heads", 1}};
+  const json eye = {{1.0, 0.0}, {0.0, 1.0}};
+  json model = {{"model.layers.0.self_attn.q_proj.weight", eye},
+                {"model.layers.0.self_attn.k_proj.weight", eye},
+                {"model.layers.0.self_attn.v_proj.weight", eye},
+                {"model.layers.0.self_attn.o_proj.weight", eye}};
+  const auto load_with = [&](std::optional<std::string> rope) {
     LoadOptions options;
     options.weights = WeightsFile{model.dump(), "w.json", std::nullopt};
-    return trace_attention(load_spec(input.dump(), "x.json", options));
+    options.rope = std::move(rope);
+    return load_spec(input.dump(), "x.json", options);
   };
-  const Trace plain = trace_with({{"W_q", wq},
-                                  {"b_q", {0.1, -0.1}},
-                                  {"W_k", wk},
-                                  {"W_v", wv},
-                                  {"W_o", wo},
-                                  {"b_o", {0.01, -0.02}}});
-  const Trace bert = trace_with({{"encoder.layer.0.attention.self.query.weight", wq},
-                                 {"encoder.layer.0.attention.self.query.bias", {0.1, -0.1}},
-                                 {"encoder.layer.0.attention.self.key.weight", wk},
-                                 {"encoder.layer.0.attention.self.value.weight", wv},
-                                 {"encoder.layer.0.attention.self.proj.weight", wo},
-                                 {"encoder.layer.0.attention.self.proj.bias", {0.01, -0.02}},
-                                 {"encoder.layer.0.output.dense.weight", wo}});
-  const Tensor& expected = plain.stages.back().tensors.front();
-  const Tensor& traced = bert.stages.back().tensors.front();
-  REQUIRE(traced.name == "output");
-  CHECK(traced.data == expected.data);
+  SECTION("o_proj without --rope none") {
+    REQUIRE_THROWS_MATCHES(
+        load_with(std::nullopt), Error, Catch::Predicate<Error>([](const Error& e) {
+          return std::string(e.what()).starts_with(
+                     "w.json: model.layers.0.self_attn.o_proj.weight: o_proj is the Llama "
+                     "family's") &&
+                 e.hint() ==
+                     "if this layer has no rotary embeddings, say so: --rope none, or \"rope\": "
+                     "\"none\" in x.json";
+        }));
+  }
+  SECTION("--rope none traces it, and the header says so") {
+    const Spec spec = load_with("none");
+    CHECK(spec.out_proj->weight == Matrix::Identity(2, 2));
+    CHECK(std::find(spec.notes.begin(), spec.notes.end(),
+                    "o_proj: a Llama-family layer, traced without rotary position embeddings, as "
+                    "--rope none says") != spec.notes.end());
+  }
+  SECTION("--rope rotate_half is not supported yet") {
+    REQUIRE_THROWS_WITH(load_with("rotate_half"),
+                        "x.json: --rope: rotary position embeddings (\"rotate_half\") are not "
+                        "supported yet");
+  }
+  SECTION("rotary_emb.inv_freq: refused even with --rope none") {
+    model["model.layers.0.self_attn.rotary_emb.inv_freq"] = {1.0};
+    REQUIRE_THROWS_WITH(load_with("none"),
+                        Contains("w.json: model.layers.0.self_attn.rotary_emb.inv_freq: this layer "
+                                 "applies rotary position embeddings (RoPE), which are not "
+                                 "supported yet"));
+    REQUIRE_THROWS_WITH(load_with("none"), Contains("so --rope none cannot be right"));
+  }
+  SECTION("grouped K/V heads: fewer rows in k_proj than in q_proj") {
+    model["model.layers.0.self_attn.k_proj.weight"] = {{1.0, 0.0}};
+    model["model.layers.0.self_attn.v_proj.weight"] = {{0.0, 1.0}};
+    REQUIRE_THROWS_WITH(load_with("none"),
+                        Contains("w.json: model.layers.0.self_attn.k_proj.weight: expected shape "
+                                 "(2, 2) like q_proj.weight, found (1, 2): K and V with fewer "
+                                 "heads than Q are grouped-query attention (num_key_value_heads < "
+                                 "num_heads), which is not supported yet"));
+  }
 }

@@ -27,6 +27,7 @@ struct WeightsFile {
 struct LoadOptions {
   std::optional<WeightsFile> weights;  // instead of the input's "weights"
   std::optional<Index> num_heads;      // --heads: instead of the input's "num_heads"
+  std::optional<std::string> rope;     // --rope: instead of the input's "rope"
 };
 
 // Parses and validates one input document. `file` names it in messages ("ex.json", "<stdin>",

@@ -19,6 +19,7 @@ struct InputSource {
   std::optional<std::string> weights = {};  // --weights FILE: a state_dict as JSON ("-": stdin)
   std::optional<std::string> weights_prefix = {};       // --weights-prefix: its layer
   std::optional<Index> heads = {};                      // --heads
+  std::optional<std::string> rope = {};                 // --rope
   std::uint64_t memory_budget = default_memory_budget;  // --memory-budget, in bytes
 };
 
