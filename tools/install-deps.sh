@@ -11,6 +11,9 @@ packages=(
   catch2 tmux                      # tests (tmux: --step and --color run in a real terminal)
   python3 python3-jsonschema       # tests: the JSON export read by a second parser and validated
   universal-ctags                  # tests: the size rule of docs/architecture.md (tests/arch)
+  # build: python3 (above) writes the man page and the bash completion from --help (tools/cli_docs.py)
+  dpkg-dev file                    # the .deb: cpack's dpkg-shlibdeps finds its Depends; CPack needs file
+  groff-base                       # tests: the man page renders without warnings (tests/install)
   "$@"                             # what the caller needs besides
 )
 
