@@ -12,6 +12,9 @@ packages=(
   python3 python3-jsonschema       # tests: the JSON export read by a second parser and validated
   universal-ctags                  # tests: the size rule of docs/architecture.md (tests/arch)
   python3-torch python3-numpy      # tests: tools/attn_capture.py and docs/your-own-model.md against PyTorch
+  # build: python3 (above) writes the man page and the bash completion from --help (tools/cli_docs.py)
+  dpkg-dev file                    # the .deb: cpack's dpkg-shlibdeps finds its Depends; CPack needs file
+  groff-base                       # tests: the man page renders without warnings (tests/install)
   "$@"                             # what the caller needs besides
 )
 

@@ -5,12 +5,15 @@
 #include <exception>
 #include <iostream>
 #include <new>
+#include <string>
+#include <vector>
 
 #include <fmt/format.h>
 #include <fmt/ostream.h>
 
 #include "attn_trace/core/error.hpp"
 #include "commands.hpp"
+#include "usage.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{
@@ -26,6 +29,15 @@ int main(int argc, char** argv) {
   attn_trace::cli::setup_explain(app);
   attn_trace::cli::setup_examples(app);
   attn_trace::cli::setup_init(app);
+
+  // A mistyped flag or subcommand is found before CLI11 parses: CLI11 would say only "not
+  // expected", or read `-heads` as -h and print the help, or hand `--head 4`'s 4 to FILE.
+  const std::vector<std::string> args(argv + 1, argv + argc);
+  if (const auto problem = attn_trace::cli::find_unknown_argument(app, args)) {
+    fmt::print(std::cerr, "attn-trace: error: {}\n", problem->message);
+    if (!problem->hint.empty()) fmt::print(std::cerr, "hint: {}\n", problem->hint);
+    return 2;
+  }
 
   try {
     app.parse(argc, argv);

@@ -40,4 +40,20 @@ std::optional<std::string_view> nearest(std::string_view typed,
   return best;
 }
 
+std::optional<std::string> nearest_flag(std::string_view typed,
+                                        std::span<const std::string_view> flags) {
+  const std::size_t equals = typed.find('=');
+  const std::string_view value = equals == std::string_view::npos ? "" : typed.substr(equals);
+  std::string_view name = typed.substr(0, equals);
+  while (name.starts_with('-')) name.remove_prefix(1);
+  std::vector<std::string_view> bare_flags;
+  for (std::string_view flag : flags) {
+    while (flag.starts_with('-')) flag.remove_prefix(1);
+    bare_flags.push_back(flag);
+  }
+  const auto match = nearest(name, bare_flags);
+  if (!match) return std::nullopt;
+  return "--" + std::string(*match) + std::string(value);
+}
+
 }  // namespace attn_trace

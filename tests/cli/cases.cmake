@@ -26,8 +26,35 @@ cli_test(run_precision_15 0 "    I     0.325663146715340" run --precision 15 --s
 cli_test(run_multihead 0 "━━ 3/9 · split_heads" run ${IN}/two_heads.json)
 
 # Bad usage: exit 2.
-cli_test(unknown_flag 2 "attn-trace: error: The following argument was not expected: --frobnicate"
-         run --frobnicate)
+# A mistyped flag or subcommand gets the nearest name of that subcommand (tests/unit/test_suggest.cpp
+# has the edit-distance side), in every form a flag is typed; nothing close, the list instead.
+cli_test(unknown_flag 2 "attn-trace: error: run has no flag --frobnicate" run --frobnicate)
+cli_test(unknown_flag_list 2 "hint: the flags of run are --help, --version, --input," run --frobnicate)
+cli_test(flag_typo_run 2 "attn-trace: error: run has no flag --head: did you mean --heads?" run --head 4)
+cli_test(flag_typo_run_precision 2 "run has no flag --precison: did you mean --precision?" run --precison 3)
+cli_test(flag_typo_run_colour 2 "run has no flag --colour: did you mean --color?" run --colour)
+cli_test(flag_typo_equals 2 "run has no flag --head=4: did you mean --heads=4?" run --head=4)
+cli_test(flag_typo_one_dash 2 "run has no flag -heads: did you mean --heads?" run -heads 2)
+# -head would be CLI11's -h (help) followed by "ead"; -output its -o with the value "utput".
+cli_test(flag_typo_one_dash_help 2 "run has no flag -head: did you mean --heads?" run -head 2)
+cli_test(flag_typo_one_dash_output 2 "run has no flag -output: did you mean --output?" run -output t.json)
+cli_test(flag_typo_after_file 2 "run has no flag --stgaes: did you mean --stages?" run ${EXAMPLE} --stgaes softmax)
+cli_test(flag_typo_explain 2 "explain has no flag --frmat: did you mean --format?" explain Q[am,1] --frmat json)
+# explain --stage would otherwise hand its value to CELL and complain about the cell.
+cli_test(flag_typo_explain_none 2 "attn-trace: error: explain has no flag --stage" explain --stage x)
+cli_test(flag_typo_explain_list 2 "hint: the flags of explain are --help, --input," explain --stage x)
+cli_test(flag_typo_examples 2 "examples has no flag --shwo: did you mean --show?" examples --shwo karim)
+cli_test(flag_typo_init 2 "init has no flag --head: did you mean --heads?" init --head 2)
+cli_test(flag_typo_init_equals 2 "init has no flag --sed=3: did you mean --seed=3?" init --sed=3)
+cli_test(flag_typo_top 2 "attn-trace has no flag --verison: did you mean --version?" --verison)
+cli_test(flag_before_subcommand 2 "attn-trace has no flag --stages, it is a flag of run" --stages softmax)
+cli_test(subcommand_typo 2 "attn-trace has no subcommand 'rnu': did you mean 'run'?" rnu)
+cli_test(subcommand_unknown 2 "hint: the subcommands are run, explain, examples, init" frobnicate)
+# A value that looks like a flag is the value of the flag before it, as CLI11 reads it.
+cli_test(flag_like_value 2 "--until: unknown stage '--softmax' (did you mean 'softmax'?)" run --until --softmax)
+cli_test(flag_like_value_init 0 "\"tokens\": [\"-x\", \"y\"]" init --tokens "-x y")
+# -oPATH is -o and its value, not a mistyped flag.
+cli_test(short_flag_attached_value 1 "cannot write ${IN}/no_such_folder/t.json" run -o${IN}/no_such_folder/t.json)
 cli_test(bad_precision 2 "--precision: expected a whole number from 0 to 15, found '99'" run --precision 99)
 cli_test(bad_precision_fraction 2 "--precision: expected a whole number from 0 to 15, found '2.5'" run --precision 2.5)
 cli_test(empty_file_name 2 "FILE is an empty string" run {empty})

@@ -106,6 +106,8 @@ one version --version
 one no_subcommand
 for sub in run explain examples init; do one "help.$sub" "$sub" --help; done
 one usage.unknown_flag run --frobnicate
+one usage.flag_typo run --head 4
+one usage.subcommand_typo rnu
 one usage.precision run --precision 99
 one usage.stage run --stages scroes
 one usage.until run --until softmx
