@@ -430,7 +430,9 @@ Archive open_archive(std::string_view bytes, std::string_view file) {
               fmt::format("expected an .npz (a zip archive of .npy arrays), found one that cannot "
                           "be opened: {}",
                           lowercase_first(why)),
-              damaged_archive_hint);
+              "an .npz cut off while copying is the usual cause: save it again with np.savez; a "
+              "torch.save file (.pt) is not read: dump its tensors as lists "
+              "(docs/input-format.md)");
   }
   zip_error_fini(&error);
   return Archive(zip, zip_discard);
@@ -568,8 +570,11 @@ json read_npz(std::string_view bytes, const std::string& file, std::uint64_t max
 }  // namespace
 
 bool is_numpy(std::string_view bytes) {
-  return bytes.starts_with(npy_magic) || bytes.starts_with("PK\x03\x04") ||
-         bytes.starts_with("PK\x05\x06");
+  if (bytes.starts_with(npy_magic) || bytes.starts_with("PK\x05\x06")) return true;
+  // torch.save writes a zip archive too, its first member "<name>/data.pkl": that one is left to
+  // the JSON reader, whose message knows it.
+  return bytes.starts_with("PK\x03\x04") &&
+         bytes.substr(0, 256).find("data.pkl") == std::string_view::npos;
 }
 
 json numpy_document(std::string_view bytes, const std::string& file, std::uint64_t max_unpacked) {

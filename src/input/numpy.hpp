@@ -15,7 +15,8 @@
 namespace attn_trace::loader {
 
 // Whether `bytes` are an .npy file ("\x93NUMPY") or a zip archive, as an .npz is ("PK\3\4", or
-// "PK\5\6" for an empty one), whatever the file is called: standard input has no name.
+// "PK\5\6" for an empty one), whatever the file is called: standard input has no name. A
+// torch.save file, also a zip archive, is not.
 [[nodiscard]] bool is_numpy(std::string_view bytes);
 
 // The input document `bytes` (an .npy or .npz file) stand for: {"input": X} for an .npy; for an

@@ -181,9 +181,10 @@ TEST_CASE("an .npz unpacks no further than the budget allows", "[numpy][memory]"
       read(std::filesystem::path(ATTN_TRACE_TESTS_DIR) / "bad_inputs" / "npz-zip-bomb.npz");
   LoadOptions options;
   options.max_unpacked = std::uint64_t{4} << 20;
-  CHECK_THAT(message_of(bomb, "bomb.npz", options),
-             Contains("bomb.npz: its arrays unpack to more than 4 MiB, the most the memory budget lets an "
-                      "input take"));
+  CHECK_THAT(
+      message_of(bomb, "bomb.npz", options),
+      Contains("bomb.npz: its arrays unpack to more than 4 MiB, the most the memory budget lets an "
+               "input take"));
   // Its 32 MiB, declared honestly, load under a budget that has room for them.
   options.max_unpacked = std::uint64_t{64} << 20;
   options.num_heads = 1;
@@ -195,6 +196,10 @@ TEST_CASE("NumPy files are told from JSON by their first bytes", "[numpy]") {
   const std::string npy = read(cases / "x-f32-fortran.npy");
   CHECK(load_spec(npy, "renamed.json").inputs[0].cols() == 4);
   CHECK_THAT(message_of("PK", "short.json"), Contains("short.json"));
+  // torch.save's zip archives, whose first member is "<name>/data.pkl", keep their own message.
+  const std::string torch_save =
+      std::string("PK\x03\x04\0\0\x08\x08", 8) + std::string(18, '\0') + "archive/data.pkl";
+  CHECK_THAT(message_of(torch_save, "model.pt"), Contains("this looks like a torch.save file"));
   CHECK_THAT(message_of(std::string("\x93NUMPY\x01", 7), "cut.npy"),
              Contains("cut.npy: input: expected an .npy header, found a file that ends"));
 }
