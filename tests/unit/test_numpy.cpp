@@ -153,7 +153,8 @@ TEST_CASE("Fortran order and big-endian data read as NumPy reads them", "[numpy]
   CHECK(spec.inputs[0](0, 1) != spec.inputs[0](1, 0));
 }
 
-TEST_CASE("--tokens labels every batch, replaces the file's own and must count L", "[numpy]") {
+TEST_CASE("the labels of --tokens go to every batch, replace the file's own and count L",
+          "[numpy]") {
   LoadOptions options;
   options.tokens = words("I am good");
   const Spec spec = load_spec_file((cases / "x-f16-big-batched.npy").string(), UINT64_MAX, options);
