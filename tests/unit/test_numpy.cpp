@@ -143,7 +143,7 @@ TEST_CASE("float32 and float16 values are converted to double exactly", "[numpy]
   }
 }
 
-TEST_CASE("Fortran order and big-endian data read as NumPy reads them", "[numpy]") {
+TEST_CASE("Fortran order is read as NumPy reads it", "[numpy]") {
   // x-f32-fortran's X, row-major in the JSON: element (0, 1) is not the second number stored.
   const Spec spec = load_spec_file((cases / "x-f32-fortran.npy").string());
   const json doc = json::parse(read(cases / "x-f32-fortran.json"));
