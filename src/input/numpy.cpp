@@ -411,8 +411,9 @@ constexpr const char* damaged_archive_hint =
 
 // "Not a zip archive" → "not a zip archive", for the middle of a sentence.
 std::string lowercase_first(std::string text) {
-  if (!text.empty() && text[0] >= 'A' && text[0] <= 'Z')
+  if (!text.empty() && text[0] >= 'A' && text[0] <= 'Z') {
     text[0] = static_cast<char>(text[0] - 'A' + 'a');
+  }
   return text;
 }
 
