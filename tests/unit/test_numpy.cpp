@@ -204,3 +204,18 @@ TEST_CASE("NumPy files are told from JSON by their first bytes", "[numpy]") {
   CHECK_THAT(message_of(std::string("\x93NUMPY\x01", 7), "cut.npy"),
              Contains("cut.npy: input: expected an .npy header, found a file that ends"));
 }
+
+TEST_CASE("the .npy format's versions 2.0 and 3.0 read as 1.0 does", "[numpy]") {
+  // Version 1.0 has a 2-byte header length, 2.0 and 3.0 (NumPy's choice for headers over 64 KiB
+  // and for UTF-8 ones) a 4-byte one; the header and the data are the same.
+  const std::string v1 = read(cases / "x-f32-fortran.npy");
+  REQUIRE(v1.substr(6, 2) == std::string("\x01\x00", 2));
+  const Spec expected = load_spec(v1, "v1.npy");
+  for (const char major : {'\x02', '\x03'}) {
+    const std::string v =
+        v1.substr(0, 6) + major + '\0' + v1.substr(8, 2) + std::string(2, '\0') + v1.substr(10);
+    const Spec spec = load_spec(v, "v.npy");
+    REQUIRE(spec.inputs.size() == 1);
+    CHECK(spec.inputs[0] == expected.inputs[0]);
+  }
+}
