@@ -22,7 +22,8 @@ cmake --build build-fuzz --target fuzz_load_trace -j 2
 corpus=build-fuzz/corpus findings=build-fuzz/findings
 rm -rf "$corpus" && mkdir -p "$corpus" "$findings"
 for seed in data/examples/*.json tests/cli/inputs/*.json tests/json/inputs/*.json \
-            tests/bad_inputs/*.json tests/bad_inputs/*.txt; do
+            tests/bad_inputs/*.json tests/bad_inputs/*.txt tests/bad_inputs/*.np[yz] \
+            tests/numpy/*.np[yz]; do
   cp "$seed" "$corpus/$(echo "$seed" | tr / -)"
 done
 /usr/bin/python3 - "$corpus" tests/golden/*.json <<'PY'

@@ -8,6 +8,7 @@ set -euo pipefail
 packages=(
   cmake ninja-build g++            # toolchain
   libcli11-dev libfmt-dev nlohmann-json3-dev libeigen3-dev   # libraries
+  libzip-dev pkgconf               # .npz input (NumPy's zip archives), found with pkg-config
   catch2 tmux                      # tests (tmux: --step and --color run in a real terminal)
   python3 python3-jsonschema       # tests: the JSON export read by a second parser and validated
   universal-ctags                  # tests: the size rule of docs/architecture.md (tests/arch)

@@ -2,6 +2,7 @@
 #include "input.hpp"
 
 #include <charconv>
+#include <sstream>
 
 #include <fmt/format.h>
 
@@ -36,10 +37,19 @@ CLI::Validator non_empty_path(const std::string& what, const std::string& placeh
       placeholder, "non-empty");
 }
 
+// "the cat  sat" → the, cat, sat: split at spaces, as init's --tokens is.
+std::vector<std::string> split_words(const std::string& text) {
+  std::vector<std::string> words;
+  std::istringstream in(text);
+  for (std::string word; in >> word;) words.push_back(word);
+  return words;
+}
+
 void add_input_options(CLI::App* sub, InputOptions& options) {
   CLI::Option* file_option =
       sub->add_option("FILE", options.source.file,
-                      "Input JSON (docs/input-format.md), or the name of a bundled example "
+                      "Input JSON (docs/input-format.md), a NumPy .npy (the input matrix) or "
+                      ".npz (arrays named as the input's keys), or the name of a bundled example "
                       "(attn-trace examples); '-' reads standard input; none traces the bundled "
                       "example \"I am good\"")
           ->check(CLI::Validator(
@@ -73,6 +83,11 @@ void add_input_options(CLI::App* sub, InputOptions& options) {
   sub->add_option("--rope", options.source.rope,
                   "Rotary position embeddings of the layer: none (the only kind traced yet), "
                   "instead of the input's rope");
+  sub->add_option_function<std::string>(
+      "--tokens",
+      [&options](const std::string& labels) { options.source.tokens = split_words(labels); },
+      "Token labels, separated by spaces (\"the cat sat\"), one per row of the input, instead "
+      "of the input's tokens");
   // Parsed once, here: the library takes the budget in bytes.
   sub->add_option_function<std::string>(
          "--memory-budget",

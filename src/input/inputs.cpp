@@ -145,6 +145,25 @@ std::vector<std::vector<std::string>> read_token_lists(std::string_view file, co
   return lists;
 }
 
+// --tokens: one label per row of the queries, the same for every batch, instead of the input's
+// "tokens" (a note says so when they differ).
+std::vector<std::vector<std::string>> tokens_from_flag(const Reading& reading, const json& root,
+                                                       Spec& spec) {
+  const std::vector<std::string>& labels = *reading.tokens_flag;
+  const Index length = spec.q_len();
+  if (static_cast<Index>(labels.size()) != length) {
+    fail_value(reading.file, "--tokens",
+               fmt::format("expected {}, one per row of input, found {}",
+                           plural(length, "token label", "token labels"), labels.size()),
+               "give one label per token, separated by spaces: --tokens \"the cat sat\"");
+  }
+  if (root.contains("tokens") && root["tokens"] != json(labels)) {
+    spec.notes.push_back(fmt::format("token labels from --tokens (the file's \"tokens\" are {})",
+                                     excerpt(root["tokens"].dump())));
+  }
+  return std::vector<std::vector<std::string>>(spec.inputs.size(), labels);
+}
+
 }  // namespace
 
 void read_input(const Reading& reading, const json& root, Spec& spec) {
@@ -197,7 +216,9 @@ void read_key_inputs(const Reading& reading, const json& root, Spec& spec) {
 }
 
 void read_tokens(const Reading& reading, const json& root, Spec& spec) {
-  spec.tokens = read_token_lists(reading.file, root, "tokens", spec.q_len(), spec, "input");
+  spec.tokens = reading.tokens_flag
+                    ? tokens_from_flag(reading, root, spec)
+                    : read_token_lists(reading.file, root, "tokens", spec.q_len(), spec, "input");
   if (spec.key_source == KeySource::self) {
     if (root.contains("kv_tokens")) {
       fail_value(reading.file, "kv_tokens", "given without kv_input or key_input/value_input",

@@ -10,6 +10,7 @@
 #include "json_document.hpp"
 #include "json_values.hpp"
 #include "load_parts.hpp"
+#include "numpy.hpp"
 #include "select_layer.hpp"
 
 namespace attn_trace {
@@ -78,10 +79,12 @@ WeightsSource layer_source(const SelectedLayer& layer, const std::string& file) 
 }  // namespace
 
 Spec load_spec(std::string_view text, const std::string& file, const LoadOptions& options) {
-  json document = parse_document(text, file, DocumentKind::input);
+  // NumPy's files become the document an input file with the same arrays would be.
+  json document = is_numpy(text) ? numpy_document(text, file, options.max_unpacked)
+                                 : parse_document(text, file, DocumentKind::input);
   if (!options.weights) {
     // The weights, if any, are the input's own "weights" object.
-    const Reading reading{file, {nullptr, file}, options.num_heads, options.rope};
+    const Reading reading{file, {nullptr, file}, options.num_heads, options.rope, options.tokens};
     Spec spec = read_spec(reading, document);
     dismantle(document);
     return spec;
@@ -89,7 +92,7 @@ Spec load_spec(std::string_view text, const std::string& file, const LoadOptions
   const WeightsFile& weights = *options.weights;
   json state_dict = parse_document(weights.text, weights.file, DocumentKind::state_dict);
   SelectedLayer layer = select_layer(state_dict, weights);
-  const Reading reading{file, layer_source(layer, weights.file), options.num_heads, options.rope};
+  const Reading reading{file, layer_source(layer, weights.file), options.num_heads, options.rope, options.tokens};
   Spec spec = read_spec(reading, document);
   spec.notes.insert(spec.notes.begin(), layer.notes.begin(), layer.notes.end());
   dismantle(document);

@@ -6,6 +6,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "attn_trace/core/spec.hpp"
 #include "json_document.hpp"
@@ -29,6 +30,7 @@ struct Reading {
   WeightsSource weights;
   std::optional<Index> heads_flag;            // --heads, which replaces the input's "num_heads"
   std::optional<std::string> rope_flag = {};  // --rope, which replaces the input's "rope"
+  std::optional<std::vector<std::string>> tokens_flag = {};  // --tokens, which replaces "tokens"
 };
 
 // What the input says about rotary position embeddings ("rope", or --rope).
@@ -54,7 +56,7 @@ void read_input(const Reading& reading, const json& root, Spec& spec);
 // exactly when the input is. REQUIRES read_input.
 void read_key_inputs(const Reading& reading, const json& root, Spec& spec);
 // "tokens" and "kv_tokens": one label per row of the queries and of the keys, one list or one per
-// batch; numbers when absent. REQUIRES read_key_inputs.
+// batch; numbers when absent; --tokens instead of "tokens". REQUIRES read_key_inputs.
 void read_tokens(const Reading& reading, const json& root, Spec& spec);
 
 // options.cpp

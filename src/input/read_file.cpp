@@ -14,6 +14,7 @@
 
 #include "attn_trace/core/memory.hpp"
 #include "input_error.hpp"
+#include "numpy.hpp"
 
 namespace attn_trace {
 namespace {
@@ -21,16 +22,18 @@ namespace {
 using loader::fail_file;
 
 // A file too large to read within the memory budget. `size` is its size, or for a pipe how much
-// had arrived when it went past the limit.
-[[noreturn]] void too_large(const std::string& name, std::uint64_t size, std::uint64_t max_bytes) {
+// had arrived when it went past the limit; `start` is its first bytes, which tell NumPy's files.
+[[noreturn]] void too_large(const std::string& name, std::uint64_t size, std::uint64_t max_bytes,
+                            std::string_view start) {
   const double budget = static_cast<double>(max_bytes) * json_memory_factor;
+  const bool numpy = loader::is_numpy(start);
   fail_file(
       name,
-      fmt::format("{}{} of JSON, more than the {} that the memory budget of {} allows "
-                  "(reading JSON takes up to {} times its size in memory)",
+      fmt::format("{}{} of {}, more than the {} that the memory budget of {} allows "
+                  "(reading {} takes up to {} times its size in memory)",
                   name == "<stdin>" ? "at least " : "", format_size(static_cast<double>(size)),
-                  format_size(static_cast<double>(max_bytes)), format_size(budget),
-                  json_memory_factor),
+                  numpy ? "NumPy data" : "JSON", format_size(static_cast<double>(max_bytes)),
+                  format_size(budget), numpy ? "it" : "JSON", json_memory_factor),
       "raise --memory-budget if the machine has the memory, or give one attention "
       "layer's weights at a time");
 }
@@ -43,7 +46,7 @@ std::string read_all(int fd, const std::string& name, std::size_t expected,
   std::string text(expected + 1, '\0');  // + 1: the read that finds the end needs no new room
   std::size_t used = 0;
   while (true) {
-    if (used > max_bytes) too_large(name, used, max_bytes);
+    if (used > max_bytes) too_large(name, used, max_bytes, std::string_view(text.data(), used));
     if (used == text.size()) text.resize(std::max<std::size_t>(2 * text.size(), 1 << 16));
     const ssize_t n = ::read(fd, text.data() + used, text.size() - used);
     if (n == 0) break;
@@ -82,7 +85,12 @@ std::string read_input_file(const std::string& path, std::uint64_t max_bytes) {
       known && S_ISREG(info.st_mode) ? static_cast<std::uint64_t>(info.st_size) : 0;
   std::string text;
   try {
-    if (size > max_bytes) too_large(path, size, max_bytes);
+    if (size > max_bytes) {
+      char start[8] = {};
+      const ssize_t n = ::pread(fd, start, sizeof start, 0);
+      too_large(path, size, max_bytes,
+                std::string_view(start, n > 0 ? static_cast<std::size_t>(n) : 0));
+    }
     text = read_all(fd, path, static_cast<std::size_t>(size), max_bytes);
   } catch (...) {
     ::close(fd);

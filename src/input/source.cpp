@@ -32,11 +32,13 @@ std::uint64_t max_json_bytes(const InputSource& source) {
   return source.memory_budget / json_memory_factor;
 }
 
-// What the command line adds to the input: a weights file and a head count.
+// What the command line adds to the input: a weights file, a head count, token labels.
 LoadOptions load_options(const InputSource& source) {
   LoadOptions load;
   load.num_heads = source.heads;
   load.rope = source.rope;
+  load.tokens = source.tokens;
+  load.max_unpacked = max_json_bytes(source);  // an .npz's arrays, as much as JSON text
   if (source.weights) {
     load.weights =
         WeightsFile{read_input_file(*source.weights, max_json_bytes(source)),

@@ -377,3 +377,29 @@ cli_test(focus_token_of_another_batch 1 "batched_tokens.json: --focus query=ran:
          run ${IN}/batched_tokens.json --focus query=ran)
 cli_test(focus_token_of_another_batch_hint 1 "hint: add batch=1 (or give the query's position)"
          run ${IN}/batched_tokens.json --focus query=ran)
+
+# NumPy files as input (tests/numpy/, written by tools/make_numpy_cases.py), and --tokens.
+set(NP ${CMAKE_CURRENT_SOURCE_DIR}/numpy)
+cli_test(numpy_npz 0 "tokens   the · cat · sat · down"
+         run ${NP}/batched-f32-causal.npz --heads 2 --tokens "the cat sat down" --stages input)
+cli_test(numpy_npy_input_flag 0 "L = 3 tokens · E = 4"
+         run --input ${NP}/x-f32-fortran.npy --stages input)
+add_test(NAME cli.numpy_npz_stdin
+         COMMAND bash ${EXPECT} 0 "H = 2 heads" --stdin ${NP}/self-f64-h2.npz
+                 $<TARGET_FILE:attn-trace> run - --stages input)
+cli_test(numpy_explain 0 "exp(scaled[0,the,mats] − m)"
+         explain "weights[0,the,cat]" ${NP}/self-f64-h2.npz --tokens "the cat sat mats")
+cli_test(numpy_explain_value 0 "= 0.2342"
+         explain "weights[0,the,cat]" ${NP}/self-f64-h2.npz --tokens "the cat sat mats")
+cli_test(numpy_too_large 1 "self-f64-h2.npz: 3.02 KiB of NumPy data, more than the 1 KiB that the memory budget of 16 KiB allows"
+         run ${NP}/self-f64-h2.npz --memory-budget 16KiB)
+cli_test(tokens_run_json 0 "tokens   we · are · fine"
+         run ${EXAMPLE} --tokens "we are fine" --stages input)
+cli_test(tokens_note 0 "note: token labels from --tokens (the file's \"tokens\" are [\"I\",\"am\",\"good\"])"
+         run ${EXAMPLE} --tokens "we are fine" --stages input)
+cli_test(tokens_explain 0 "softmax.weights[we,fine]"
+         explain "weights[we,fine]" --tokens "we are fine")
+cli_test(tokens_count 1 "i-am-good.json: --tokens: expected 3 token labels, one per row of input, found 2"
+         run ${EXAMPLE} --tokens "we are")
+cli_test(tokens_count_explain 1 "--tokens: expected 3 token labels, one per row of input, found 4"
+         explain "weights[0,0]" --tokens "a b c d")

@@ -1,6 +1,7 @@
-// libFuzzer target: any bytes through the loader (as an input file, or an input file and a
-// weights file), and whatever loads through the tracer, both renderers and explain, as
-// `attn-trace run` and `attn-trace explain` do. An attn_trace::Error is the expected end of bad
+// libFuzzer target: any bytes through the loader (as an input file — JSON, or NumPy's .npy and
+// .npz, told apart by their first bytes — or an input file and a weights file), and whatever
+// loads through the tracer, both renderers and explain, as `attn-trace run` and
+// `attn-trace explain` do. An attn_trace::Error is the expected end of bad
 // input; any other exception, a crash, a hang or a sanitizer report is a bug. Run by tools/fuzz.sh.
 #include <algorithm>
 #include <cstddef>
@@ -60,7 +61,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   } catch (const attn_trace::Error&) {
   }
   try {
-    const attn_trace::LoadOptions options = split_weights(text);
+    attn_trace::LoadOptions options = split_weights(text);
+    // An .npz may unpack to no more than the CLI would let it under the same budget.
+    options.max_unpacked = static_cast<std::uint64_t>(fuzz_budget) / attn_trace::json_memory_factor;
     const attn_trace::Spec spec = attn_trace::load_spec(text, "fuzz.json", options);
     if (attn_trace::estimate_memory(spec).bytes > fuzz_budget) return 0;
     const attn_trace::Trace trace = attn_trace::trace_attention(spec);

@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "attn_trace/core/spec.hpp"
 
@@ -25,13 +26,17 @@ struct WeightsFile {
 
 // What the command line adds to an input file.
 struct LoadOptions {
-  std::optional<WeightsFile> weights;  // instead of the input's "weights"
-  std::optional<Index> num_heads;      // --heads: instead of the input's "num_heads"
-  std::optional<std::string> rope;     // --rope: instead of the input's "rope"
+  std::optional<WeightsFile> weights;              // instead of the input's "weights"
+  std::optional<Index> num_heads;                  // --heads: instead of the input's "num_heads"
+  std::optional<std::string> rope;                 // --rope: instead of the input's "rope"
+  std::optional<std::vector<std::string>> tokens;  // --tokens: instead of the input's "tokens"
+  // The most an .npz may unpack to, in bytes (source.cpp: the memory budget's share for input).
+  std::uint64_t max_unpacked = UINT64_MAX;
 };
 
-// Parses and validates one input document. `file` names it in messages ("ex.json", "<stdin>",
-// "example i-am-good").
+// Parses and validates one input document: JSON text, or the bytes of a NumPy .npy or .npz file
+// (told apart by their first bytes, so standard input may be either). `file` names it in
+// messages ("ex.json", "<stdin>", "example i-am-good").
 [[nodiscard]] Spec load_spec(std::string_view text, const std::string& file,
                              const LoadOptions& options = {});
 

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "attn_trace/core/memory.hpp"
 #include "attn_trace/core/spec.hpp"
@@ -20,6 +21,7 @@ struct InputSource {
   std::optional<std::string> weights_prefix = {};       // --weights-prefix: its layer
   std::optional<Index> heads = {};                      // --heads
   std::optional<std::string> rope = {};                 // --rope
+  std::optional<std::vector<std::string>> tokens = {};  // --tokens, split at spaces
   std::uint64_t memory_budget = default_memory_budget;  // --memory-budget, in bytes
 };
 

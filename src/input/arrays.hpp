@@ -1,0 +1,19 @@
+// Arrays from binary files (NumPy's .npy and .npz) as the JSON document the loader reads: the
+// nested lists an input file writes by hand, so that every check and message of the input format
+// applies to them unchanged.
+#pragma once
+
+#include <cstddef>
+#include <span>
+#include <vector>
+
+#include "json_document.hpp"
+
+namespace attn_trace::loader {
+
+// `leaves`, in row-major (C) order, as nested lists of `shape`: shape (2, 3) gives
+// [[l0, l1, l2], [l3, l4, l5]]; an empty shape gives the single leaf itself.
+// REQUIRES: leaves.size() is the product of `shape` (1 for an empty shape).
+[[nodiscard]] json nested_json(std::span<const std::size_t> shape, std::vector<json> leaves);
+
+}  // namespace attn_trace::loader
