@@ -68,6 +68,13 @@ cli_test(mask_blocked_row_json 0 "attn-trace: warning: softmax: every key is blo
 cli_test(mask_float_01 0 "blocks nothing" run ${IN}/float_01_mask.json)
 cli_test(mask_bad_shape 1 "bad_mask_shape.json: mask: expected shape (L, S) = (3, 3)" run ${IN}/bad_mask_shape.json)
 cli_test(cross_keys 0 "keys     je · suis · <bias_kv> · <zero_attn>" run ${IN}/cross.json)
+# Python's json.dump writes NaN, Infinity and -Infinity: read as those numbers.
+cli_test(python_minus_infinity_mask 0 "    0   0  −∞  −∞" run ${IN}/python_minus_infinity.json --stages masking)
+cli_test(python_nan_input 0 "warning: input: 1 of 6 numbers of X are not finite (inf or nan): the input gives NaN or ±Infinity in X" run ${IN}/python_nan.json)
+cli_test(python_nan_json 0 "\"nan\"" run ${IN}/python_nan.json --format json)
+cli_test(python_infinity_explain 0 "= nan" explain "weights[1,0]" ${IN}/python_infinity.json)
+cli_test(python_infinity_focus 0 "focus: query 1" run ${IN}/python_infinity.json --focus query=1 --color always)
+cli_test(python_nan_weights_file 0 "the input gives NaN or ±Infinity in W_v" run ${IN}/input_only.json --weights ${IN}/python_nan_weights.json)
 
 # Limits: a trace larger than the memory budget is refused before it is computed.
 cli_test(memory_budget_exceeded 1 "forty_tokens.json: this trace needs about" run ${IN}/forty_tokens.json --memory-budget 4MiB)
