@@ -119,6 +119,13 @@ cli_test(init_tokens 0 "\"tokens\": [\"the\", \"cat\", \"sat\"]" init --tokens "
 cli_test(init_heads_not_dividing 2 "--heads: 3 does not divide --embed-dim 4, head counts that would: 1, 2, 4" init --heads 3)
 cli_test(init_tokens_and_seq_len 2 "--tokens: 2 tokens but --seq-len 3" init --tokens "a b" --seq-len 3)
 cli_test(init_bad_layout 2 "--layout" init --layout numpy)
+cli_test(init_mask_causal 0 "\"mask\": \"causal\"" init --mask causal)
+cli_test(init_bad_mask 2 "--mask: triangular not in {none,causal}" init --mask triangular)
+cli_test(init_integers 0 "Written by attn-trace init --integers with seed 0: X and the weights are whole numbers from -2 to 2" init --integers)
+cli_test(init_integers_help 0 "--integers" init --help)
+# A class's file: whole numbers up to the scores, a causal mask, and it traces to the end.
+add_test(NAME cli.init_integers_causal_traces
+         COMMAND bash -c "'$<TARGET_FILE:attn-trace>' init --integers --mask causal --tokens 'the cat sat down' | '$<TARGET_FILE:attn-trace>' run - --stages masking | grep -qF '    the      1    0    0     0'")
 add_test(NAME cli.init_traces
          COMMAND bash -c "'$<TARGET_FILE:attn-trace>' init --seq-len 4 --embed-dim 6 --heads 3 --seed 5 --layout math | '$<TARGET_FILE:attn-trace>' run - | grep -qF '━━ 10/10 · out_proj'")
 add_test(NAME cli.init_same_seed_same_file
