@@ -70,11 +70,11 @@ cli_test(mask_bad_shape 1 "bad_mask_shape.json: mask: expected shape (L, S) = (3
 cli_test(cross_keys 0 "keys     je · suis · <bias_kv> · <zero_attn>" run ${IN}/cross.json)
 # Python's json.dump writes NaN, Infinity and -Infinity: read as those numbers.
 cli_test(python_minus_infinity_mask 0 "    0   0  −∞  −∞" run ${IN}/python_minus_infinity.json --stages masking)
-cli_test(python_nan_input 0 "warning: input: 1 of 6 numbers of X are not finite (inf or nan): the input gives NaN or ±Infinity in X" run ${IN}/python_nan.json)
+cli_test(python_nan_input 0 "attn-trace: warning: input: 1 of 6 numbers of X are not finite (inf or nan): the input gives NaN or ±Infinity in X" run ${IN}/python_nan.json --format json -o /dev/null)
 cli_test(python_nan_json 0 "\"nan\"" run ${IN}/python_nan.json --format json)
 cli_test(python_infinity_explain 0 "= nan" explain "weights[1,0]" ${IN}/python_infinity.json)
-cli_test(python_infinity_focus 0 "focus: query 1" run ${IN}/python_infinity.json --focus query=1 --color always)
-cli_test(python_nan_weights_file 0 "the input gives NaN or ±Infinity in W_v" run ${IN}/input_only.json --weights ${IN}/python_nan_weights.json)
+cli_test(python_infinity_focus 0 "focus    query 1 (position 1 of 0–2)" run ${IN}/python_infinity.json --focus query=1 --color always)
+cli_test(python_nan_weights_file 0 "attn-trace: warning: projections: 3 of 6 numbers of V are not finite (inf or nan): the input gives NaN or ±Infinity in W_v, b_o" run ${IN}/input_only.json --weights ${IN}/python_nan_weights.json --format json -o /dev/null)
 
 # Limits: a trace larger than the memory budget is refused before it is computed.
 cli_test(memory_budget_exceeded 1 "forty_tokens.json: this trace needs about" run ${IN}/forty_tokens.json --memory-budget 4MiB)
@@ -125,7 +125,7 @@ cli_test(init_integers 0 "Written by attn-trace init --integers with seed 0: X a
 cli_test(init_integers_help 0 "--integers" init --help)
 # A class's file: whole numbers up to the scores, a causal mask, and it traces to the end.
 add_test(NAME cli.init_integers_causal_traces
-         COMMAND bash -c "'$<TARGET_FILE:attn-trace>' init --integers --mask causal --tokens 'the cat sat down' | '$<TARGET_FILE:attn-trace>' run - --stages masking | grep -qF '    the      1    0    0     0'")
+         COMMAND bash -c "'$<TARGET_FILE:attn-trace>' init --integers --mask causal --tokens 'the cat sat down' | '$<TARGET_FILE:attn-trace>' run - --stages masking | grep -qF '    the     1    0    0     0'")
 add_test(NAME cli.init_traces
          COMMAND bash -c "'$<TARGET_FILE:attn-trace>' init --seq-len 4 --embed-dim 6 --heads 3 --seed 5 --layout math | '$<TARGET_FILE:attn-trace>' run - | grep -qF '━━ 10/10 · out_proj'")
 add_test(NAME cli.init_same_seed_same_file

@@ -76,7 +76,7 @@ const std::vector<double>& tensor_data(const Trace& trace, StageId stage, std::s
 
 }  // namespace
 
-TEST_CASE("--integers: whole numbers in −2…2, zero biases, one file per seed", "[init]") {
+TEST_CASE("init --integers: whole numbers in −2…2, zero biases, one file per seed", "[init]") {
   InitOptions options;
   options.integers = true;
   options.seq_len = 4;
@@ -121,7 +121,8 @@ TEST_CASE(
   CHECK_THAT(initial_input(options), Catch::Contains("1/sqrt(d) = 1/2 is the first stage"));
 }
 
-TEST_CASE("--integers never makes a query's weights all equal, nor a head's values", "[init]") {
+TEST_CASE("init --integers never makes a query's weights all equal, nor a head's values",
+          "[init]") {
   std::size_t rows_checked = 0;
   for (const Index E : {1, 2, 4, 6}) {
     for (const Index H : {Index{1}, Index{2}}) {
@@ -163,7 +164,7 @@ TEST_CASE("--integers never makes a query's weights all equal, nor a head's valu
   CHECK(rows_checked > 300);
 }
 
-TEST_CASE("--mask causal writes \"mask\": \"causal\", the lower triangle", "[init]") {
+TEST_CASE("init --mask causal writes \"mask\": \"causal\", the lower triangle", "[init]") {
   InitOptions options;
   options.causal = true;
   options.seq_len = 4;
@@ -187,7 +188,7 @@ TEST_CASE("--mask causal writes \"mask\": \"causal\", the lower triangle", "[ini
   CHECK(tensor_data(trace, StageId::softmax)[0] == 1.0);
 }
 
-TEST_CASE("--integers: no weight of a default file is all but 0 or 1", "[init]") {
+TEST_CASE("init --integers: no weight of a default file is all but 0 or 1", "[init]") {
   for (std::uint64_t seed = 0; seed < 5; ++seed) {
     InitOptions options;
     options.integers = true;
