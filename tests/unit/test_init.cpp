@@ -103,8 +103,8 @@ TEST_CASE("init --integers: whole numbers in −2…2, zero biases, one file per
 }
 
 TEST_CASE(
-    "--integers: whole numbers up to the scores, and the scaling is the first stage that "
-    "is not",
+    "init --integers: whole numbers up to the scores, and the scaling is the first stage "
+    "that is not",
     "[init]") {
   InitOptions options;
   options.integers = true;
