@@ -18,12 +18,13 @@ cmake -S . -B build-fuzz -G Ninja -DCMAKE_CXX_COMPILER=clang++ \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo -DATTN_TRACE_FUZZ=ON -DATTN_TRACE_BUILD_TESTS=OFF >/dev/null
 cmake --build build-fuzz --target fuzz_load_trace -j 2
 
-# The seed corpus: every input document in the repository (the golden files' "input" parts).
+# The seed corpus: every input document in the repository (the golden files' "input" parts), and
+# tests/fuzz/seeds/, written for the fuzzer (Python's NaN, Infinity and -Infinity in every part).
 corpus=build-fuzz/corpus findings=build-fuzz/findings
 rm -rf "$corpus" && mkdir -p "$corpus" "$findings"
 for seed in data/examples/*.json tests/cli/inputs/*.json tests/json/inputs/*.json \
             tests/bad_inputs/*.json tests/bad_inputs/*.txt tests/bad_inputs/*.np[yz] \
-            tests/numpy/*.np[yz]; do
+            tests/numpy/*.np[yz] tests/fuzz/seeds/*; do
   cp "$seed" "$corpus/$(echo "$seed" | tr / -)"
 done
 /usr/bin/python3 - "$corpus" tests/golden/*.json <<'PY'
@@ -40,6 +41,10 @@ for case in tests/state_dicts/*/; do
   { cat "$case/input.json"; printf '\n#weights\n%s\n' "$(basename "$case" | cut -c1-4)";
     cat "$case/weights.json"; } >"$corpus/state-dict-$(basename "$case").txt"
 done
+for case in tests/python_json/*/; do  # one layer each: no --weights-prefix
+  { cat "$case/input.json"; printf '\n#weights\n\n'; cat "$case/weights.json"; } \
+    >"$corpus/python-json-$(basename "$case").txt"
+done
 echo "== seed corpus: $(ls "$corpus" | wc -l) inputs"
 
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
@@ -53,7 +58,8 @@ fi
 echo "== fuzzing for ${seconds} s"
 # -timeout: one input may take at most 10 s; -rss_limit_mb: the whole process at most 2 GiB.
 if ! build-fuzz/fuzz_load_trace "$corpus" -max_total_time="$seconds" -timeout=10 \
-    -rss_limit_mb=2048 -max_len=16384 -artifact_prefix="$findings/" -print_final_stats=1 \
+    -rss_limit_mb=2048 -max_len=16384 -dict=tests/fuzz/json.dict -artifact_prefix="$findings/" \
+    -print_final_stats=1 \
     > build-fuzz/fuzz.log 2>&1; then
   tail -60 build-fuzz/fuzz.log
   echo "FAIL: the fuzzer found a bug; its input is in $findings/:"

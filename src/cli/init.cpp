@@ -21,6 +21,7 @@ struct InitCommand {
   std::optional<Index> seq_len;
   std::string tokens;  // "the cat sat"
   std::string layout = "torch";
+  std::string mask = "none";
   std::optional<std::string> output;
 };
 
@@ -49,6 +50,7 @@ InitOptions resolve(const InitCommand& command) {
                                fmt::join(head_counts(options.embed_dim), ", ")));
   }
   options.layout = command.layout == "math" ? WeightLayout::math : WeightLayout::torch;
+  options.causal = command.mask == "causal";
   return options;
 }
 
@@ -57,7 +59,9 @@ InitOptions resolve(const InitCommand& command) {
 void setup_init(CLI::App& app) {
   auto command = std::make_shared<InitCommand>();
   CLI::App* sub = app.add_subcommand(
-      "init", "Write a ready-to-edit input file, initialised as nn.MultiheadAttention is.");
+      "init",
+      "Write a ready-to-edit input file, initialised as nn.MultiheadAttention is (or with whole "
+      "numbers to work by hand: --integers).");
   sub->add_option("--seq-len", command->seq_len, "L, the number of tokens (default 3)")
       ->check(CLI::Range(Index{1}, Index{4096}));
   sub->add_option("--embed-dim", command->init.embed_dim, "E, the numbers per token")
@@ -76,6 +80,14 @@ void setup_init(CLI::App& app) {
                   "(in, out)")
       ->check(CLI::IsMember({"torch", "math"}))
       ->capture_default_str();
+  sub->add_option("--mask", command->mask,
+                  "causal: write \"mask\": \"causal\", each token attends itself and the tokens "
+                  "before it; none: no mask")
+      ->check(CLI::IsMember({"none", "causal"}))
+      ->capture_default_str();
+  sub->add_flag("--integers", command->init.integers,
+                "Whole numbers from -2 to 2 for X and the weights, biases 0, to work by hand "
+                "(instead of PyTorch's initialisation)");
   sub->add_option("-o,--output", command->output, "Write to this file instead of standard output");
   sub->callback([command] {
     const std::string text = initial_input(resolve(*command));

@@ -2,6 +2,7 @@
 // them, and the notes and warnings in full sentences.
 #include "stage_words.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -85,6 +86,38 @@ std::string query_label(const Spec& spec, Index b, Index i) {
   const std::string& token = spec.tokens[count(b)][count(i)];
   return token == std::to_string(i) ? fmt::format("row {}", i)
                                     : fmt::format("\"{}\" (row {})", token, i);
+}
+
+// The names of the given numbers that are not finite (an input file may write NaN, Infinity and
+// -Infinity as Python's json.dump does): "X", "W_q", "b_o", … in the legend's names. A mask's
+// −∞ block keys, and are not among them.
+std::vector<std::string> non_finite_inputs(const Spec& spec) {
+  std::vector<std::string> names;
+  const auto name_if = [&](bool non_finite, std::string_view name) {
+    if (non_finite) names.emplace_back(name);
+  };
+  const auto any_non_finite = [](const std::vector<Matrix>& matrices) {
+    return std::any_of(matrices.begin(), matrices.end(),
+                       [](const Matrix& m) { return !m.allFinite(); });
+  };
+  name_if(any_non_finite(spec.inputs), "X");
+  name_if(any_non_finite(spec.key_inputs), source_name(spec.key_source, 'K'));
+  if (spec.key_source == KeySource::separate) {
+    name_if(any_non_finite(spec.value_inputs), source_name(spec.key_source, 'V'));
+  }
+  const auto linear = [&](const std::optional<Linear>& l, std::string_view weight,
+                          std::string_view bias) {
+    if (!l) return;
+    name_if(!l->weight.allFinite(), weight);
+    name_if(l->bias && !l->bias->allFinite(), bias);
+  };
+  linear(spec.q_proj, "W_q", "b_q");
+  linear(spec.k_proj, "W_k", "b_k");
+  linear(spec.v_proj, "W_v", "b_v");
+  linear(spec.out_proj, "W_o", "b_o");
+  name_if(spec.bias_k && !spec.bias_k->allFinite(), "bias_k");
+  name_if(spec.bias_v && !spec.bias_v->allFinite(), "bias_v");
+  return names;
 }
 
 }  // namespace
@@ -350,7 +383,9 @@ std::optional<std::string> blocked_row_warning(const Spec& spec, const Tensor& a
       fmt::join(rows, "; "), total == 1 ? "its" : "their");
 }
 
-std::optional<std::string> non_finite_warning(const std::vector<Stage>& stages, bool blocked_rows) {
+std::optional<std::string> non_finite_warning(const Spec& spec, const std::vector<Stage>& stages,
+                                              bool blocked_rows) {
+  const std::vector<std::string> given = non_finite_inputs(spec);
   for (const Stage& stage : stages) {
     const bool masking = stage.id == StageId::masking;
     if (blocked_rows && stage.id == StageId::softmax) return std::nullopt;
@@ -361,6 +396,13 @@ std::optional<std::string> non_finite_warning(const std::vector<Stage>& stages, 
             std::isfinite(v) || (masking && v == -std::numeric_limits<double>::infinity()) ? 0 : 1;
       }
       if (bad == 0) continue;
+      if (!given.empty()) {
+        return fmt::format(
+            "{}: {} of {} numbers of {} are not finite (inf or nan): the input gives NaN or "
+            "±Infinity in {}, and every number computed from one of them is inf or nan too, as "
+            "in PyTorch",
+            stage_name(stage.id), bad, t.size(), t.name, fmt::join(given, ", "));
+      }
       return fmt::format(
           "{}: {} of {} numbers of {} are not finite (inf or nan): the values are beyond double "
           "precision, and every later stage inherits them",

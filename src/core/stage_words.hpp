@@ -58,9 +58,12 @@ struct StageWords {
                                                              const Tensor& weights, Index heads);
 
 // A warning for the first tensor whose numbers are not all finite (every later stage inherits
-// them), or none. The masking stage's −∞ are its point, not a problem; and once a row has every
-// key blocked (`blocked_rows`), the nan from the softmax on are explained by their own warning.
-[[nodiscard]] std::optional<std::string> non_finite_warning(const std::vector<Stage>& stages,
+// them), or none; it names the inputs and weights of `spec` that hold NaN or ±Infinity, when
+// those are the cause rather than an overflow. The masking stage's −∞ are its point, not a
+// problem; and once a row has every key blocked (`blocked_rows`), the nan from the softmax on are
+// explained by their own warning.
+[[nodiscard]] std::optional<std::string> non_finite_warning(const Spec& spec,
+                                                            const std::vector<Stage>& stages,
                                                             bool blocked_rows);
 
 }  // namespace attn_trace

@@ -45,9 +45,11 @@ std::string_view source_name(KeySource source, char projection) {
 }
 
 std::optional<std::string_view> non_finite_text(double value, Spelling spelling) {
-  if (std::isnan(value)) return "nan";  // never "-nan": the sign of a nan means nothing
+  // Never "-nan": the sign of a nan means nothing.
+  if (std::isnan(value)) return spelling == Spelling::python ? "NaN" : "nan";
   if (!std::isinf(value)) return std::nullopt;
   if (spelling == Spelling::json) return value < 0 ? "-inf" : "inf";
+  if (spelling == Spelling::python) return value < 0 ? "-Infinity" : "Infinity";
   return value < 0 ? "−∞" : "∞";
 }
 

@@ -341,7 +341,7 @@ Trace trace_attention(const Spec& spec) {
     t.skip(StageId::out_proj);
   }
 
-  if (auto warning = non_finite_warning(t.trace.stages, t.blocked_rows)) {
+  if (auto warning = non_finite_warning(spec, t.trace.stages, t.blocked_rows)) {
     t.trace.warnings.push_back(std::move(*warning));
   }
   return std::move(t.trace);

@@ -1,11 +1,14 @@
-// Recursive descent over RFC 8259 JSON, strict: anything it does not accept, nlohmann's parser
-// gets to explain. Numbers: std::from_chars (exact, like strtod, several times faster).
+// Recursive descent over RFC 8259 JSON, strict but for one extension: the numbers NaN, Infinity
+// and -Infinity, which Python's json.dump writes by default. Anything it does not accept,
+// nlohmann's parser gets to explain. Numbers: std::from_chars (exact, like strtod, several times
+// faster).
 #include "fast_json.hpp"
 
 #include <charconv>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
+#include <limits>
 
 #include "attn_trace/core/text_width.hpp"
 
@@ -71,6 +74,10 @@ class Parser {
         return literal("false", out, false);
       case 'n':
         return literal("null", out, nullptr);
+      case 'N':
+        return literal("NaN", out, std::numeric_limits<double>::quiet_NaN());
+      case 'I':
+        return literal("Infinity", out, std::numeric_limits<double>::infinity());
       default:
         return number([&](auto n) { out = n; });
     }
@@ -156,10 +163,16 @@ class Parser {
     }
   }
 
-  // -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?, as an integer when it is one and fits.
+  // -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?, as an integer when it is one and fits; or
+  // -Infinity, as Python writes float('-inf').
   template <typename Store>
   bool number(Store&& store) {
     const std::size_t start = at_;
+    if (text_.substr(at_, 9) == "-Infinity") {
+      at_ += 9;
+      store(-std::numeric_limits<double>::infinity());
+      return true;
+    }
     const auto digit = [&] { return at_ < text_.size() && text_[at_] >= '0' && text_[at_] <= '9'; };
     const auto digits = [&] {
       if (!digit()) return false;

@@ -1,7 +1,8 @@
 // A fast parser for valid JSON, used by the loader before nlohmann's own parser. A model's weights
 // are millions of numbers; nlohmann's parser spends most of the load time on them, while this one
 // reads them with std::from_chars. It produces the same document (an nlohmann::ordered_json) but
-// gives up, returning nothing, on anything that is not plain valid JSON — the loader then runs
+// gives up, returning nothing, on anything that is not plain valid JSON (with Python's NaN,
+// Infinity and -Infinity, which it reads as those doubles) — the loader then runs
 // nlohmann's parser, whose precise diagnostics (line, column, what was expected) it reports.
 #pragma once
 
@@ -38,8 +39,9 @@ struct FastParse {
 inline constexpr std::size_t max_state_dict_keys = 8192;
 
 // The document of `text`, or nothing when `text` is not valid JSON (or holds a number beyond
-// double range). Text nested deeper than max_input_depth gives only too_deep_offset; an object
-// with more than `max_keys` keys only too_many_keys_offset.
+// double range). NaN, Infinity and -Infinity, standing where a number may, are those doubles. Text
+// nested deeper than max_input_depth gives only too_deep_offset; an object with more than
+// `max_keys` keys only too_many_keys_offset.
 [[nodiscard]] std::optional<FastParse> parse_fast(std::string_view text,
                                                   std::size_t max_keys = max_object_keys);
 

@@ -134,6 +134,47 @@ std::string last_read(const std::string& what) {
   return chars;
 }
 
+// Whether `c` can continue a word or a number: what must not touch NaN, Infinity or -Infinity
+// for them to stand as a number of their own.
+bool word_char(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '+' ||
+         c == '-';
+}
+
+// Python's json.dump spells the numbers that are not finite NaN, Infinity and -Infinity, which
+// this reader accepts (fast_json.hpp); a hint for the near misses at the start of `at`: nan, inf,
+// -inf, +Infinity, or one of them run into more characters (NaNx). Empty for anything else.
+std::string non_finite_hint(std::string_view at) {
+  const std::size_t sign = at.starts_with('+') || at.starts_with('-') ? 1 : 0;
+  std::size_t end = sign;
+  while (end < at.size() && (std::isalnum(static_cast<unsigned char>(at[end])) || at[end] == '_')) {
+    ++end;
+  }
+  const std::string_view word = at.substr(sign, end - sign);
+  std::string lower(word);
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  const std::string_view accepted =
+      "attn-trace reads NaN, Infinity and -Infinity, spelled as Python's json.dump writes them";
+  if (at.starts_with('+') && word == "Infinity") {
+    return fmt::format("write Infinity without the plus sign: {}", accepted);
+  }
+  // Spelled right: what is wrong is something else.
+  if ((word == "NaN" && sign == 0) || (word == "Infinity" && !at.starts_with('+'))) return {};
+  for (std::string_view exact : {"NaN", "Infinity"}) {
+    if (word.starts_with(exact) && word.size() > exact.size()) {
+      return fmt::format(
+          "{} is a number only on its own, like any number: is a comma missing "
+          "after it, or a character too many?",
+          exact);
+    }
+  }
+  if (lower == "nan" || lower == "inf" || lower == "infinity" || lower == "infinite") {
+    return fmt::format("JSON has no {}: {}; in attn_mask the string \"-inf\" blocks a key too",
+                       excerpt(std::string(at.substr(0, end)), 20), accepted);
+  }
+  return {};
+}
+
 // What most likely went wrong, when nlohmann's parser says `what` at `offset` (the start of the
 // token it stopped at); empty when there is no better guess than its own words. The first that
 // fits wins: the more specific messages are tried before the general ones.
@@ -170,6 +211,7 @@ std::string parse_hint(std::string_view text, std::string_view file, std::size_t
   if (at.starts_with('.')) {
     return "JSON numbers need a digit before the decimal point: write 0.5, not .5";
   }
+  if (std::string hint = non_finite_hint(at); !hint.empty()) return hint;
   if (at.starts_with('+')) return "JSON numbers take no plus sign: write 1, not +1";
   if (says("while parsing array - unexpected") && says("expected ']'")) {
     return "is a comma missing between two elements?";
@@ -183,11 +225,6 @@ std::string parse_hint(std::string_view text, std::string_view file, std::size_t
     return before != std::string_view::npos && text[before] == ','
                ? "JSON allows no comma after the last element"
                : "is this bracket one too many, or is one missing before it?";
-  }
-  // Python's json.dump writes float('-inf') as -Infinity and nan as NaN, which JSON lacks.
-  if (at.starts_with("-Infinity") || at.starts_with("Infinity") || at.starts_with("NaN")) {
-    return "JSON has no Infinity or NaN (Python's json.dump writes them): every number must be "
-           "finite, and to block a key in attn_mask, write the string \"-inf\"";
   }
   const std::string read = last_read(what);
   if (read.ends_with("/")) return "JSON has no comments; put notes in \"description\"";
@@ -306,6 +343,47 @@ void check_parsed(const detail::FastParse& parsed, std::string_view text, std::s
   }
 }
 
+// `text` with every NaN, Infinity and -Infinity that stands as a number (outside strings, touching
+// no other word character) replaced by a number of the same length, such as 0.0 for NaN; nothing
+// when it holds none. nlohmann's parser knows no NaN: given this text, it stops at the first
+// mistake that is not one of them, at the line and column where it stands in the original.
+std::optional<std::string> with_finite_stand_ins(std::string_view text) {
+  std::optional<std::string> out;
+  const auto stands_alone = [&](std::size_t start, std::size_t end) {
+    return (start == 0 || !word_char(text[start - 1])) &&
+           (end == text.size() || !word_char(text[end]));
+  };
+  bool in_string = false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (c == '\\') {
+        ++i;
+      } else if (c == '"') {
+        in_string = false;
+      }
+      continue;
+    }
+    if (c == '"') {
+      in_string = true;
+      continue;
+    }
+    for (std::string_view word : {"NaN", "Infinity", "-Infinity"}) {
+      if (!text.substr(i).starts_with(word) || !stands_alone(i, i + word.size())) continue;
+      if (!out) out.emplace(text);
+      // "0.0", "0.000000", "-0.000000": valid numbers exactly as long as the words.
+      const std::size_t sign = word.starts_with('-') ? 1 : 0;
+      std::string stand_in(word.size(), '0');
+      if (sign == 1) stand_in[0] = '-';
+      stand_in[sign + 1] = '.';
+      out->replace(i, word.size(), stand_in);
+      i += word.size() - 1;
+      break;
+    }
+  }
+  return out;
+}
+
 // Frees `value` from the leaves up. nlohmann's destructor moves every element of an array onto a
 // stack of its own before freeing it, which for millions of numbers takes longer than reading
 // them; emptying the innermost arrays first leaves it nothing to move. The recursion goes no
@@ -331,9 +409,19 @@ json parse_document(std::string_view text, std::string_view file, DocumentKind k
       detail::parse_fast(text, kind == DocumentKind::state_dict ? detail::max_state_dict_keys
                                                                 : detail::max_object_keys);
   if (!parsed) {
+    // nlohmann's parser reads the text with its NaN and ±Infinity replaced, only to find the
+    // mistake: the document must come from the text as written.
+    const std::optional<std::string> stand_ins = with_finite_stand_ins(text);
+    const std::string_view diagnosed = stand_ins ? std::string_view(*stand_ins) : text;
     try {
-      parsed = detail::FastParse{json::parse(text.begin(), text.end()), std::nullopt, 0,
-                                 std::nullopt, std::nullopt};
+      json document = json::parse(diagnosed.begin(), diagnosed.end());
+      // Both parsers accept the same JSON, so this is not reached: were it ever, the document
+      // would hold stand-ins where the text has NaN.
+      if (stand_ins) {
+        fail_file(file, "the two JSON parsers of attn-trace disagree about this text",
+                  "this is a bug in attn-trace: please report it, with the file");
+      }
+      parsed = detail::FastParse{std::move(document), std::nullopt, 0, std::nullopt, std::nullopt};
     } catch (const json::parse_error& error) {
       fail_parse(text, file, error);
     } catch (const json::out_of_range& error) {

@@ -1,7 +1,9 @@
 // Text → JSON document, or a message that points at what is wrong in the text: its line and column
 // with a caret under them, and a hint for the mistakes people make (curly quotes pasted from a
-// word processor, a comma after the last element, Python's NaN, a file saved as UTF-16). Valid
-// text goes through the fast parser (fast_json.hpp); nlohmann's parser explains the rest.
+// word processor, a comma after the last element, nan where Python writes NaN, a file saved as
+// UTF-16). JSON, strictly, with one extension: the numbers NaN, Infinity and -Infinity, which
+// Python's json.dump writes for float('nan') and ±float('inf'). Valid text goes through the fast
+// parser (fast_json.hpp); nlohmann's parser explains the rest.
 #pragma once
 
 #include <string_view>
@@ -19,9 +21,9 @@ using json = nlohmann::ordered_json;
 enum class DocumentKind { input, state_dict };
 
 // The document `text` holds. Throws Error, naming `file`, when the text is empty, is not UTF-8
-// text, is not JSON, holds a number beyond double range, nests deeper than any input
-// (detail::max_input_depth), has an object with more keys than any input, or a key twice in one
-// object.
+// text, is not JSON (NaN, Infinity and -Infinity aside), holds a number beyond double range, nests
+// deeper than any input (detail::max_input_depth), has an object with more keys than any input, or
+// a key twice in one object.
 [[nodiscard]] json parse_document(std::string_view text, std::string_view file, DocumentKind kind);
 
 // Frees the numbers of `document` from the leaves up, which for millions of them is much faster

@@ -3,7 +3,6 @@
 #include "json_values.hpp"
 
 #include <algorithm>
-#include <cmath>
 
 #include <fmt/format.h>
 
@@ -67,7 +66,7 @@ std::string describe(const json& value) {
     case json::value_t::number_integer:
     case json::value_t::number_unsigned:
     case json::value_t::number_float:
-      return fmt::format("a number {}", value.dump());
+      return fmt::format("a number {}", number_text(value));
     case json::value_t::object:
       return "an object with " + plural(value.size(), "key", "keys");
     case json::value_t::array:
@@ -78,16 +77,20 @@ std::string describe(const json& value) {
   }
 }
 
+std::string number_text(const json& number) {
+  if (const auto word = non_finite_text(number.get<double>(), Spelling::python)) {
+    return std::string(*word);
+  }
+  return number.dump();
+}
+
 std::string element_path(std::string_view path, std::size_t index) {
   return fmt::format("{}[{}]", path, index);
 }
 
 double read_number(std::string_view file, const json& value, std::string_view path,
                    std::size_t index) {
-  if (value.is_number()) {
-    const double number = value.get<double>();
-    if (std::isfinite(number)) return number;
-  }
+  if (value.is_number()) return value.get<double>();
   return read_number(file, value, element_path(path, index));
 }
 
@@ -95,12 +98,7 @@ double read_number(std::string_view file, const json& value, std::string_view pa
   if (!value.is_number()) {
     fail_value(file, path, fmt::format("expected a number, found {}", describe(value)));
   }
-  const double number = value.get<double>();
-  if (!std::isfinite(number)) {
-    fail_value(file, path,
-               fmt::format("expected a number in double range, found {}", value.dump()));
-  }
-  return number;
+  return value.get<double>();
 }
 
 Vector read_vector(std::string_view file, const json& value, std::string_view path) {
@@ -173,10 +171,7 @@ Nested read_nested(std::string_view file, const json& value, std::string_view pa
 double read_leaf_number(std::string_view file, const Nested& nested, std::string_view path,
                         std::size_t flat) {
   const json& leaf = *nested.leaves[flat];
-  if (leaf.is_number()) {
-    const double number = leaf.get<double>();
-    if (std::isfinite(number)) return number;
-  }
+  if (leaf.is_number()) return leaf.get<double>();
   return read_number(file, leaf, leaf_path(path, nested, flat));
 }
 

@@ -20,13 +20,20 @@ namespace attn_trace::loader {
 // "an object with 2 keys", "an empty array", "an array of 2 elements".
 [[nodiscard]] std::string describe(const json& value);
 
+// A number as an input file spells it: 0.5, 3, or NaN, Infinity and -Infinity as Python's
+// json.dump writes them (nlohmann's dump would write null). REQUIRES: `number` is a number.
+[[nodiscard]] std::string number_text(const json& number);
+
 // "path[index]": the path of one element of an array.
 [[nodiscard]] std::string element_path(std::string_view path, std::size_t index);
 
-// `value`, which must be a finite number; `path` names it in messages.
+// `value`, which must be a number: finite, or NaN, Infinity or -Infinity, which the file wrote as
+// Python does (a number beyond double range written in digits is refused by the parser). A reader
+// for which these make no sense (a scale, a count) checks for them itself. `path` names it in
+// messages.
 [[nodiscard]] double read_number(std::string_view file, const json& value, std::string_view path);
 
-// `value`, element `index` of the array at `path`, which must be a finite number. The element's
+// `value`, element `index` of the array at `path`, which must be a number. The element's
 // path is only spelled out for a message: loading millions of numbers must not format millions of
 // strings.
 [[nodiscard]] double read_number(std::string_view file, const json& value, std::string_view path,
@@ -49,7 +56,7 @@ struct Nested {
 // caller's to check.
 [[nodiscard]] Nested read_nested(std::string_view file, const json& value, std::string_view path);
 
-// Leaf `flat` (row-major) of `nested`, read at `path`, which must be a finite number. As for an
+// Leaf `flat` (row-major) of `nested`, read at `path`, which must be a number. As for an
 // array's element, its path is only spelled out for a message.
 [[nodiscard]] double read_leaf_number(std::string_view file, const Nested& nested,
                                       std::string_view path, std::size_t flat);

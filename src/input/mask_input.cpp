@@ -3,6 +3,8 @@
 // nn.MultiheadAttention's (booleans with true = blocked, or numbers added to the scores); and
 // "key_padding_mask" (true = that key is ignored). Each is checked against the shapes PyTorch
 // accepts and kept as the user gave it.
+#include <algorithm>
+#include <cmath>
 #include <limits>
 
 #include <fmt/format.h>
@@ -84,11 +86,16 @@ KeepMask read_keep_mask(std::string_view file, const json& value, const Spec& sp
       values.push_back(leaf.get<double>());
       continue;
     }
+    const bool minus_infinity =
+        leaf.is_number() && leaf.get<double>() == -std::numeric_limits<double>::infinity();
     fail_value(
         file, leaf_path("mask", n, i),
         fmt::format("expected 0 or 1 (1 = may attend, 0 = blocked), found {}", describe(leaf)),
         leaf.is_boolean() ? "true/false is attn_mask's convention, where true = blocked; write "
                             "1/0 here, or use attn_mask"
+        : minus_infinity  ? "-Infinity (Python's float('-inf')) is a float attn_mask's way to "
+                            "block, added to the scores: give these numbers as attn_mask, or "
+                            "write 0 here where a key is blocked and 1 elsewhere"
                           : "");
   }
   mask.per_batch = per_batch;
@@ -106,7 +113,8 @@ KeepMask read_keep_mask(std::string_view file, const json& value, const Spec& sp
                                    "to the scores, not both"
              : !leaf.is_string() ? ""
              : leaf.get<std::string>().starts_with('-')
-                 ? "write −∞ as the string \"-inf\", exactly"
+                 ? "write −∞ as the string \"-inf\", exactly, or as the number -Infinity, "
+                   "unquoted, as Python's json.dump writes it"
                  : "only \"-inf\" blocks; +inf or nan would make the softmax nan");
 }
 
@@ -149,6 +157,13 @@ AttnMask read_attn_mask(std::string_view file, const json& value, Spec& spec,
       values.push_back(leaf.get<bool>() ? 1.0 : 0.0);
     } else if (leaf.is_number()) {
       const double number = read_leaf_number(file, n, "attn_mask", i);
+      if (std::isnan(number) || number == std::numeric_limits<double>::infinity()) {
+        fail_value(file, leaf_path("attn_mask", n, i),
+                   fmt::format("expected a finite number or -Infinity like {}, found {}", like,
+                               describe(leaf)),
+                   "only -Infinity (or the string \"-inf\") blocks; Infinity or NaN would make "
+                   "the softmax nan");
+      }
       zero_or_one = zero_or_one && (number == 0 || number == 1);
       any_one = any_one || number == 1;
       values.push_back(number);
@@ -189,6 +204,10 @@ KeyPaddingMask read_key_padding_mask(std::string_view file, const json& value, c
                    ? fmt::format("its shape is (B, S) with B and S swapped: {}", batch_first_hint)
                    : "");
   }
+  // PyTorch also takes a float key_padding_mask, added to the scores: 0, and −inf where ignored.
+  const bool additive = std::any_of(n.leaves.begin(), n.leaves.end(), [](const json* leaf) {
+    return leaf->is_number() && leaf->get<double>() == -std::numeric_limits<double>::infinity();
+  });
   KeyPaddingMask mask;
   for (std::size_t b = 0; b < (spec.batched ? B : 1); ++b) {
     Vector ignore(static_cast<Index>(S));
@@ -199,8 +218,12 @@ KeyPaddingMask read_key_padding_mask(std::string_view file, const json& value, c
         fail_value(file, leaf_path("key_padding_mask", n, flat),
                    fmt::format("expected true or false (true = that key is ignored), found {}",
                                describe(leaf)),
-                   "key_padding_mask is nn.MultiheadAttention's: true marks a padding key; for "
-                   "the tutorials' 1 = may attend, 0 = blocked, use \"mask\"");
+                   additive ? "PyTorch's float key_padding_mask (-Infinity = ignored, 0 = "
+                              "attended) is read here as booleans: write true where it has "
+                              "-Infinity and false where it has 0, e.g. (mask == "
+                              "float('-inf')).tolist()"
+                            : "key_padding_mask is nn.MultiheadAttention's: true marks a padding "
+                              "key; for the tutorials' 1 = may attend, 0 = blocked, use \"mask\"");
       }
       ignore(static_cast<Index>(j)) = leaf.get<bool>() ? 1.0 : 0.0;
     }

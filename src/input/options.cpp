@@ -28,8 +28,10 @@ void heads_from_flag(const Reading& reading, const json& root, Spec& spec, Index
   }
   spec.num_heads = heads;
   if (root.contains("num_heads") && root["num_heads"] != heads) {
-    spec.notes.push_back(fmt::format("{} heads, from --heads (the file says num_heads {})",
-                                     spec.num_heads, excerpt(root["num_heads"].dump())));
+    const json& given = root["num_heads"];
+    spec.notes.push_back(
+        fmt::format("{} heads, from --heads (the file says num_heads {})", spec.num_heads,
+                    excerpt(given.is_number() ? number_text(given) : given.dump())));
   }
 }
 
@@ -44,7 +46,7 @@ void heads_from_file(const Reading& reading, const json& value, Spec& spec, Inde
   if (heads > static_cast<double>(model)) {
     fail_value(reading.file, "num_heads",
                fmt::format("expected at most {} (the width of Q, K and V), found {}", model,
-                           value.dump()));
+                           number_text(value)));
   }
   spec.num_heads = static_cast<Index>(heads);
 }
@@ -170,6 +172,10 @@ void read_scale(const Reading& reading, const json& root, Spec& spec) {
     const double s = read_number(reading.file, value, "scale");
     if (!(s > 0)) {
       fail_value(reading.file, "scale", fmt::format("{}, found {}", expected, describe(value)));
+    }
+    if (std::isinf(s)) {
+      fail_value(reading.file, "scale", "expected a finite multiplier, found Infinity",
+                 "every score times Infinity is ±Infinity or nan, and so is every weight");
     }
     spec.scale_rule = ScaleRule::custom;
     spec.custom_scale = s;

@@ -95,6 +95,13 @@ cli_test(mask_blocked_row_json 0 "attn-trace: warning: softmax: every key is blo
 cli_test(mask_float_01 0 "blocks nothing" run ${IN}/float_01_mask.json)
 cli_test(mask_bad_shape 1 "bad_mask_shape.json: mask: expected shape (L, S) = (3, 3)" run ${IN}/bad_mask_shape.json)
 cli_test(cross_keys 0 "keys     je · suis · <bias_kv> · <zero_attn>" run ${IN}/cross.json)
+# Python's json.dump writes NaN, Infinity and -Infinity: read as those numbers.
+cli_test(python_minus_infinity_mask 0 "    0   0  −∞  −∞" run ${IN}/python_minus_infinity.json --stages masking)
+cli_test(python_nan_input 0 "attn-trace: warning: input: 1 of 6 numbers of X are not finite (inf or nan): the input gives NaN or ±Infinity in X" run ${IN}/python_nan.json --format json -o /dev/null)
+cli_test(python_nan_json 0 "\"nan\"" run ${IN}/python_nan.json --format json)
+cli_test(python_infinity_explain 0 "= nan" explain "weights[1,0]" ${IN}/python_infinity.json)
+cli_test(python_infinity_focus 0 "focus    query 1 (position 1 of 0–2)" run ${IN}/python_infinity.json --focus query=1 --color always)
+cli_test(python_nan_weights_file 0 "attn-trace: warning: projections: 3 of 6 numbers of V are not finite (inf or nan): the input gives NaN or ±Infinity in W_v, b_o" run ${IN}/input_only.json --weights ${IN}/python_nan_weights.json --format json -o /dev/null)
 
 # Limits: a trace larger than the memory budget is refused before it is computed.
 cli_test(memory_budget_exceeded 1 "forty_tokens.json: this trace needs about" run ${IN}/forty_tokens.json --memory-budget 4MiB)
@@ -139,6 +146,13 @@ cli_test(init_tokens 0 "\"tokens\": [\"the\", \"cat\", \"sat\"]" init --tokens "
 cli_test(init_heads_not_dividing 2 "--heads: 3 does not divide --embed-dim 4, head counts that would: 1, 2, 4" init --heads 3)
 cli_test(init_tokens_and_seq_len 2 "--tokens: 2 tokens but --seq-len 3" init --tokens "a b" --seq-len 3)
 cli_test(init_bad_layout 2 "--layout" init --layout numpy)
+cli_test(init_mask_causal 0 "\"mask\": \"causal\"" init --mask causal)
+cli_test(init_bad_mask 2 "--mask: triangular not in {none,causal}" init --mask triangular)
+cli_test(init_integers 0 "Written by attn-trace init --integers with seed 0: X and the weights are whole numbers from -2 to 2" init --integers)
+cli_test(init_integers_help 0 "--integers" init --help)
+# A class's file: whole numbers up to the scores, a causal mask, and it traces to the end.
+add_test(NAME cli.init_integers_causal_traces
+         COMMAND bash -c "'$<TARGET_FILE:attn-trace>' init --integers --mask causal --tokens 'the cat sat down' | '$<TARGET_FILE:attn-trace>' run - --stages masking | grep -qF '    the     1    0    0     0'")
 add_test(NAME cli.init_traces
          COMMAND bash -c "'$<TARGET_FILE:attn-trace>' init --seq-len 4 --embed-dim 6 --heads 3 --seed 5 --layout math | '$<TARGET_FILE:attn-trace>' run - | grep -qF '━━ 10/10 · out_proj'")
 add_test(NAME cli.init_same_seed_same_file

@@ -1,5 +1,8 @@
 // The loader: every input convention lands in the same canonical Spec, and every mistake gets a
 // message naming the file, the JSON path, what was expected and what was found.
+#include <cmath>
+#include <limits>
+
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
@@ -385,13 +388,115 @@ TEST_CASE("common JSON mistakes get a caret on the right column and a hint", "[l
              Contains("hint: the text ends before every [ and { is closed"));
   CHECK_THAT(hint_for("{\"input\": [[1, 2]], \"tokens\": [I]}"),
              Contains("x.json:1:32: ") && Contains("text needs double quotes"));
-  // Python's json.dump writes float('-inf') and nan as bare words that JSON does not have.
-  for (const char* text : {"{\"input\": [[1, -Infinity]]}", "{\"input\": [[1, Infinity]]}",
-                           "{\"input\": [[1, NaN]]}"}) {
-    CHECK_THAT(hint_for(text), Contains("x.json:1:16: ") &&
-                                   Contains("hint: JSON has no Infinity or NaN") &&
-                                   Contains("write the string \"-inf\""));
+  // Near misses of Python's NaN, Infinity and -Infinity, which are read (below).
+  for (const char* word : {"nan", "inf", "-inf", "INF", "-infinity", "Nan"}) {
+    CHECK_THAT(hint_for(std::string("{\"input\": [[1, ") + word + "]]}"),
+               Contains("x.json:1:16: ") &&
+                   Contains(std::string("hint: JSON has no ") + word +
+                            ": attn-trace reads NaN, Infinity and -Infinity, spelled as Python's "
+                            "json.dump writes them"));
   }
+  CHECK_THAT(hint_for("{\"input\": [[1, +Infinity]]}"),
+             Contains("x.json:1:16: ") && Contains("hint: write Infinity without the plus sign"));
+  for (const char* text : {"{\"input\": [[1, Infinityx]]}", "{\"input\": [[1, NaN1]]}",
+                           "{\"input\": [[1, -Infinity_]]}"}) {
+    CHECK_THAT(hint_for(text), Contains("x.json:1:16: ") &&
+                                   Contains("is a number only on its own, like any number"));
+  }
+}
+
+TEST_CASE("Python's NaN, Infinity and -Infinity are numbers, wherever a number is",
+          "[load][python_json]") {
+  constexpr double inf = std::numeric_limits<double>::infinity();
+  SECTION("in the input and the weights, as json.dump writes them") {
+    const Spec spec = load_spec(R"({"input": [[NaN, Infinity], [-Infinity, 1]],
+      "weights": {"W_q": [[1, NaN], [0, 1]], "W_k": [[1, 0], [0, 1]], "W_v": [[1, 0], [0, 1]],
+                  "b_v": [Infinity, -Infinity]}})",
+                                "x.json");
+    CHECK(std::isnan(spec.inputs[0](0, 0)));
+    CHECK(spec.inputs[0](0, 1) == inf);
+    CHECK(spec.inputs[0](1, 0) == -inf);
+    CHECK(std::isnan(spec.q_proj->weight(0, 1)));
+    CHECK(*spec.v_proj->bias == Vector{{inf, -inf}});
+  }
+  SECTION("-Infinity in a float attn_mask blocks the key, as \"-inf\" does") {
+    const Spec a = load_spec(
+        R"({"input": [[1, 0], [0, 1]], "attn_mask": [[0, -Infinity], [0, 0]]})", "a.json");
+    const Spec b =
+        load_spec(R"({"input": [[1, 0], [0, 1]], "attn_mask": [[0, "-inf"], [0, 0]]})", "b.json");
+    CHECK(a.masks.attn_mask->blocks.at(0) == b.masks.attn_mask->blocks.at(0));
+    CHECK(a.masks.attn_mask->blocks.at(0)(0, 1) == -inf);
+    CHECK(a.warnings.empty());
+  }
+  SECTION("in a published block") {
+    const Spec spec = load_spec(
+        R"({"input": [[1, 0]], "published": {"softmax": {"weights": {"values": [[NaN]]}}}})",
+        "p.json");
+    CHECK(std::isnan(spec.published.at(0).values.at(0)));
+  }
+  SECTION("inside strings and keys they are text, left as they are") {
+    const Spec spec = load_spec(
+        R"({"description": "NaN, -Infinity", "input": [[1]], "tokens": ["Infinity"]})", "s.json");
+    CHECK(spec.description == "NaN, -Infinity");
+    CHECK(spec.tokens.at(0).at(0) == "Infinity");
+    CHECK_THAT(message_and_hint(R"({"input": [[1]], "NaN": NaN})"),
+               Contains("x.json: NaN: unknown key \"NaN\""));
+  }
+  SECTION("in a weights file, a whole state_dict on one line") {
+    LoadOptions options;
+    options.weights = WeightsFile{R"({"in_proj_weight": [[1, 0], [0, 1], [1, 0], [0, 1], [1, 0],
+        [0, NaN]], "in_proj_bias": [0, 0, 0, 0, -Infinity, 0]})",
+                                  "w.json", std::nullopt};
+    const Spec spec = load_spec(R"({"input": [[1, 0]], "num_heads": 1})", "x.json", options);
+    CHECK(std::isnan(spec.v_proj->weight(1, 1)));
+    CHECK((*spec.v_proj->bias)(0) == -inf);
+  }
+}
+
+TEST_CASE("a mistake in a file with NaN and -Infinity is found where it stands",
+          "[load][python_json][errors]") {
+  // nlohmann's parser, which finds the mistake, knows no NaN: it must not stop at them.
+  CHECK_THAT(
+      message_and_hint("{\"input\": [[NaN, -Infinity], [Infinity 2]]}"),
+      Contains("x.json:1:40: syntax error while parsing array - unexpected number literal") &&
+          Contains("hint: is a comma missing between two elements?"));
+  CHECK_THAT(message_and_hint("{\"input\": [[NaN, -Infinity],\n  [1, 2],]}"),
+             Contains("x.json:2:10: ") && Contains("JSON allows no comma after the last element"));
+  CHECK_THAT(message_and_hint("{\"input\": [[NaN, NaN NaN]]}"),
+             Contains("x.json:1:22: ") && Contains("is a comma missing between two elements?"));
+  // The number beyond double range, not the NaN before it.
+  CHECK_THAT(message_and_hint("{\"input\": [[NaN, 1e999]]}"),
+             Contains("x.json:1:18: number 1e999 is out of range"));
+  // A file whose only "mistake" is NaN is no mistake.
+  CHECK(message_and_hint("{\"input\": [[NaN, -Infinity]]}") == "no error");
+}
+
+TEST_CASE("where NaN and ±Infinity make no sense, they are refused as what they are",
+          "[load][python_json][errors]") {
+  CHECK_THAT(message_and_hint(R"({"input": [[1, 0]], "num_heads": NaN})"),
+             Contains("num_heads: expected a whole number ≥ 1, found a number NaN"));
+  CHECK_THAT(message_and_hint(R"({"input": [[1, 0]], "num_heads": Infinity})"),
+             Contains("num_heads: expected at most 2 (the width of Q, K and V), found Infinity"));
+  CHECK_THAT(message_and_hint(R"({"input": [[1, 0]], "scale": Infinity})"),
+             Contains("scale: expected a finite multiplier, found Infinity"));
+  CHECK_THAT(message_and_hint(R"({"input": [[1, 0]], "scale": NaN})"),
+             Contains("scale: expected \"head_dim\", \"embed_dim\", \"none\" or a positive number, "
+                      "found a number NaN"));
+  CHECK_THAT(
+      message_and_hint(R"({"input": [[1, 0], [0, 1]], "attn_mask": [[0, NaN], [0, 0]]})"),
+      Contains("attn_mask[0][1]: expected a finite number or -Infinity like attn_mask[0][0], "
+               "found a number NaN") &&
+          Contains("hint: only -Infinity (or the string \"-inf\") blocks"));
+  CHECK_THAT(
+      message_and_hint(R"({"input": [[1, 0], [0, 1]], "attn_mask": [[0, Infinity], [0, 0]]})"),
+      Contains("found a number Infinity"));
+  CHECK_THAT(message_and_hint(R"({"input": [[1, 0], [0, 1]], "mask": [[1, -Infinity], [1, 1]]})"),
+             Contains("mask[0][1]: expected 0 or 1 (1 = may attend, 0 = blocked), found a number "
+                      "-Infinity") &&
+                 Contains("hint: -Infinity (Python's float('-inf')) is a float attn_mask's way"));
+  CHECK_THAT(message_and_hint(R"({"input": [[1, 0], [0, 1]], "key_padding_mask": [-Infinity, 0]})"),
+             Contains("key_padding_mask[0]: expected true or false") &&
+                 Contains("hint: PyTorch's float key_padding_mask (-Infinity = ignored"));
 }
 
 TEST_CASE("stray brackets, tabs and numbers in strings", "[load][errors]") {

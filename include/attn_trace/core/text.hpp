@@ -41,8 +41,10 @@ template <std::integral N>
 [[nodiscard]] std::string_view source_name(KeySource source, char projection);
 
 // How a number that is not finite is written: "−∞", "∞", "nan" for a reader (the walkthrough,
-// explain), or "-inf", "inf", "nan" in JSON, which has no such numbers (they go as strings).
-enum class Spelling { symbols, json };
+// explain); "-inf", "inf", "nan" in JSON, which has no such numbers (they go as strings); or
+// "-Infinity", "Infinity", "NaN" as Python's json.dump writes them and an input file may hold
+// them, for messages that quote an input.
+enum class Spelling { symbols, json, python };
 [[nodiscard]] std::optional<std::string_view> non_finite_text(
     double value, Spelling spelling = Spelling::symbols);
 
