@@ -11,6 +11,7 @@
 #include "attn_trace/input/examples.hpp"
 #include "attn_trace/input/load.hpp"
 #include "input_error.hpp"
+#include "safetensors.hpp"
 
 namespace attn_trace {
 namespace {
@@ -32,11 +33,20 @@ std::uint64_t max_json_bytes(const InputSource& source) {
   return source.memory_budget / json_memory_factor;
 }
 
-// What the command line adds to the input: a weights file and a head count.
+// What the command line adds to the input: a weights file (JSON, or safetensors by its name or
+// its first bytes) and a head count.
 LoadOptions load_options(const InputSource& source) {
   LoadOptions load;
   load.num_heads = source.heads;
-  if (source.weights) {
+  if (source.weights && loader::is_safetensors_file(*source.weights)) {
+    // Mapped, not read: the budget counts the layer's values once read, not the whole file.
+    load.weights = WeightsFile{.text = {},
+                               .file = *source.weights,
+                               .prefix = source.weights_prefix,
+                               .format = WeightsFormat::safetensors,
+                               .mapped = map_input_file(*source.weights),
+                               .max_layer_bytes = source.memory_budget};
+  } else if (source.weights) {
     load.weights =
         WeightsFile{read_input_file(*source.weights, max_json_bytes(source)),
                     *source.weights == "-" ? "<stdin>" : *source.weights, source.weights_prefix};
