@@ -61,8 +61,9 @@ std::uint64_t little_endian(const char* p, std::size_t size) {
 
 // What a file that is not safetensors at all may be, from its first bytes.
 std::string not_safetensors_hint(std::string_view bytes) {
-  const std::size_t first = bytes.find_first_not_of(" \t\r\n");
-  if (first != std::string_view::npos && (bytes[first] == '{' || bytes[first] == '[')) {
+  const std::string_view start = bytes.substr(0, 64);  // not the whole file, which may be GBs
+  const std::size_t first = start.find_first_not_of(" \t\r\n");
+  if (first != std::string_view::npos && (start[first] == '{' || start[first] == '[')) {
     return "this looks like JSON text: a state_dict dumped as JSON is read as such when its name "
            "does not end in .safetensors";
   }
