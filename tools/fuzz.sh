@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Fuzzes loading and tracing with libFuzzer (tests/fuzz/fuzz_load_trace.cpp) for SECONDS seconds
-# (default 60), starting from a seed corpus of every input in data/ and tests/. Installs clang and
+# (default 60), starting from a seed corpus of every input in data/ and tests/ (safetensors files
+# included). Installs clang and
 # libFuzzer (Debian's clang, libclang-rt-14-dev) when missing, builds build-fuzz/, first replays
 # tests/fuzz/regressions/, then fuzzes. Exits 1 when the fuzzer finds a crash, a leak, a hang or an
 # uncaught exception; the input that caused it is in build-fuzz/findings/: fix the bug, then copy
@@ -44,6 +45,15 @@ done
 for case in tests/python_json/*/; do  # one layer each: no --weights-prefix
   { cat "$case/input.json"; printf '\n#weights\n\n'; cat "$case/weights.json"; } \
     >"$corpus/python-json-$(basename "$case").txt"
+done
+# Input and safetensors files together, and the bad safetensors files with an input.
+for case in tests/safetensors/*/; do
+  { cat "$case/input.json"; printf '\n#safetensors\n%s\n' "$(basename "$case" | cut -c1-4)";
+    cat "$case/model.safetensors"; } >"$corpus/safetensors-$(basename "$case").txt"
+done
+for bad in tests/bad_inputs/*.safetensors; do
+  { cat tests/safetensors/mha-f32/input.json; printf '\n#safetensors\n\n'; cat "$bad"; } \
+    >"$corpus/safetensors-$(basename "$bad").txt"
 done
 echo "== seed corpus: $(ls "$corpus" | wc -l) inputs"
 

@@ -70,8 +70,9 @@ void add_input_options(CLI::App* sub, InputOptions& options) {
       ->excludes(input_option);
   CLI::Option* weights_option =
       sub->add_option("--weights", options.source.weights,
-                      "The weights from a file of their own: a PyTorch state_dict dumped as JSON, "
-                      "of one attention layer or a whole model (docs/input-format.md)")
+                      "The weights from a file of their own: a PyTorch state_dict as .safetensors "
+                      "or dumped as JSON, of one attention layer or a whole model "
+                      "(docs/input-format.md)")
           ->check(non_empty_path("weights", "FILE"));
   sub->add_option("--weights-prefix", options.source.weights_prefix,
                   "The layer of a whole model's state_dict to use, e.g. self_attn. or "

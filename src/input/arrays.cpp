@@ -31,4 +31,8 @@ json nested_json(std::span<const std::size_t> shape, std::vector<json> leaves) {
   return outer;
 }
 
+json nested_json(std::span<const std::size_t> shape, std::span<const double> values) {
+  return nested_json(shape, std::vector<json>(values.begin(), values.end()));
+}
+
 }  // namespace attn_trace::loader

@@ -1,6 +1,6 @@
-// Arrays from binary files (NumPy's .npy and .npz) as the JSON document the loader reads: the
-// nested lists an input file writes by hand, so that every check and message of the input format
-// applies to them unchanged.
+// Arrays read from binary files (NumPy's .npy and .npz, safetensors) as the JSON document the
+// loader reads: the nested lists an input file writes by hand, so that a binary file and a JSON
+// file go through the same checks (json_values.hpp) and give the same messages.
 #pragma once
 
 #include <cstddef>
@@ -15,5 +15,8 @@ namespace attn_trace::loader {
 // [[l0, l1, l2], [l3, l4, l5]]; an empty shape gives the single leaf itself.
 // REQUIRES: leaves.size() is the product of `shape` (1 for an empty shape).
 [[nodiscard]] json nested_json(std::span<const std::size_t> shape, std::vector<json> leaves);
+
+// The same, for leaves that are all numbers.
+[[nodiscard]] json nested_json(std::span<const std::size_t> shape, std::span<const double> values);
 
 }  // namespace attn_trace::loader

@@ -10,7 +10,9 @@
 #include "json_document.hpp"
 #include "json_values.hpp"
 #include "load_parts.hpp"
+#include "mapped_file.hpp"
 #include "numpy.hpp"
+#include "safetensors.hpp"
 #include "select_layer.hpp"
 
 namespace attn_trace {
@@ -90,8 +92,18 @@ Spec load_spec(std::string_view text, const std::string& file, const LoadOptions
     return spec;
   }
   const WeightsFile& weights = *options.weights;
-  json state_dict = parse_document(weights.text, weights.file, DocumentKind::state_dict);
+  // A safetensors file's layer is chosen from its header alone; then only its tensors are read.
+  std::optional<SafetensorsIndex> tensors;
+  json state_dict;
+  if (weights.format == WeightsFormat::safetensors) {
+    tensors = read_safetensors_index(weights.mapped ? weights.mapped->bytes() : weights.text,
+                                     weights.file);
+    state_dict = placeholder_state_dict(*tensors);
+  } else {
+    state_dict = parse_document(weights.text, weights.file, DocumentKind::state_dict);
+  }
   SelectedLayer layer = select_layer(state_dict, weights);
+  if (tensors) read_layer_values(*tensors, layer.weights, weights, layer.prefix);
   const Reading reading{file, layer_source(layer, weights.file), options.num_heads, options.rope, options.tokens};
   Spec spec = read_spec(reading, document);
   spec.notes.insert(spec.notes.begin(), layer.notes.begin(), layer.notes.end());

@@ -1,12 +1,15 @@
 // Reading an input file (or standard input) into memory, within the memory budget: the file's
-// size is checked before it is read, a pipe's while it arrives. Loading it is load.cpp's.
+// size is checked before it is read, a pipe's while it arrives. Or mapping it (mapped_file.hpp),
+// for a safetensors file, of which only one layer is read. Loading it is load.cpp's.
 #include "attn_trace/input/load.hpp"
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <memory>
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -14,6 +17,7 @@
 
 #include "attn_trace/core/memory.hpp"
 #include "input_error.hpp"
+#include "mapped_file.hpp"
 #include "numpy.hpp"
 
 namespace attn_trace {
@@ -60,10 +64,9 @@ std::string read_all(int fd, const std::string& name, std::size_t expected,
   return text;
 }
 
-}  // namespace
-
-std::string read_input_file(const std::string& path, std::uint64_t max_bytes) {
-  if (path == "-") return read_all(STDIN_FILENO, "<stdin>", 0, max_bytes);
+// FILE, opened for reading, and what fstat(2) says of it (all zero when it says nothing). Throws
+// Error when it is missing, cannot be opened or is a directory.
+int open_file(const std::string& path, struct stat& info) {
   // open(2) first: its errno tells a missing file from one that cannot be reached.
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
@@ -73,16 +76,23 @@ std::string read_input_file(const std::string& path, std::uint64_t max_bytes) {
     }
     fail_file(path, fmt::format("cannot open: {}", std::strerror(errno)));
   }
-  struct stat info {};
-  const bool known = ::fstat(fd, &info) == 0;
-  if (known && S_ISDIR(info.st_mode)) {
+  if (::fstat(fd, &info) != 0) info = {};
+  if (S_ISDIR(info.st_mode)) {
     ::close(fd);
     fail_file(path, "is a directory, expected a JSON file");
   }
+  return fd;
+}
+
+}  // namespace
+
+std::string read_input_file(const std::string& path, std::uint64_t max_bytes) {
+  if (path == "-") return read_all(STDIN_FILENO, "<stdin>", 0, max_bytes);
+  struct stat info {};
+  const int fd = open_file(path, info);
   // A regular file is read in one go, its size checked first; a pipe, or a file that does not
   // know its size (/proc), in chunks.
-  const std::uint64_t size =
-      known && S_ISREG(info.st_mode) ? static_cast<std::uint64_t>(info.st_size) : 0;
+  const std::uint64_t size = S_ISREG(info.st_mode) ? static_cast<std::uint64_t>(info.st_size) : 0;
   std::string text;
   try {
     if (size > max_bytes) {
@@ -98,6 +108,35 @@ std::string read_input_file(const std::string& path, std::uint64_t max_bytes) {
   }
   ::close(fd);
   return text;
+}
+
+MappedFile::MappedFile(const std::string& path) {
+  struct stat info {};
+  const int fd = open_file(path, info);
+  if (!S_ISREG(info.st_mode)) {
+    ::close(fd);
+    fail_file(path, "is not a regular file, and a safetensors file is read in place (mapped)",
+              "copy it to a file first");
+  }
+  size_ = static_cast<std::size_t>(info.st_size);
+  if (size_ > 0) {
+    data_ = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (data_ == MAP_FAILED) {
+      const int error = errno;
+      data_ = nullptr;
+      ::close(fd);
+      fail_file(path, fmt::format("cannot map into memory: {}", std::strerror(error)));
+    }
+  }
+  ::close(fd);  // the mapping keeps the file
+}
+
+MappedFile::~MappedFile() {
+  if (data_ != nullptr) ::munmap(data_, size_);
+}
+
+std::shared_ptr<const MappedFile> map_input_file(const std::string& path) {
+  return std::make_shared<const MappedFile>(path);
 }
 
 }  // namespace attn_trace

@@ -11,6 +11,7 @@
 #include "attn_trace/input/examples.hpp"
 #include "attn_trace/input/load.hpp"
 #include "input_error.hpp"
+#include "safetensors.hpp"
 
 namespace attn_trace {
 namespace {
@@ -32,14 +33,23 @@ std::uint64_t max_json_bytes(const InputSource& source) {
   return source.memory_budget / json_memory_factor;
 }
 
-// What the command line adds to the input: a weights file, a head count, token labels.
+// What the command line adds to the input: a weights file (JSON, or safetensors by its name or
+// its first bytes), a head count, the rope flag, token labels.
 LoadOptions load_options(const InputSource& source) {
   LoadOptions load;
   load.num_heads = source.heads;
   load.rope = source.rope;
   load.tokens = source.tokens;
   load.max_unpacked = max_json_bytes(source);  // an .npz's arrays, as much as JSON text
-  if (source.weights) {
+  if (source.weights && loader::is_safetensors_file(*source.weights)) {
+    // Mapped, not read: the budget counts the layer's values once read, not the whole file.
+    load.weights = WeightsFile{.text = {},
+                               .file = *source.weights,
+                               .prefix = source.weights_prefix,
+                               .format = WeightsFormat::safetensors,
+                               .mapped = map_input_file(*source.weights),
+                               .max_layer_bytes = source.memory_budget};
+  } else if (source.weights) {
     load.weights =
         WeightsFile{read_input_file(*source.weights, max_json_bytes(source)),
                     *source.weights == "-" ? "<stdin>" : *source.weights, source.weights_prefix};

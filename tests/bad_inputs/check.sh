@@ -3,7 +3,9 @@
 #   check.sh BINARY DIR NAME
 # DIR/expected.tsv has one line per bad file: NAME <tab> STATUS <tab> FRAGMENT [<tab> ARGS...]
 # (lines starting with # are comments). The file DIR/NAME is traced with `attn-trace run`, and any
-# ARGS (e.g. --memory-budget 1MiB) after it; the run must exit with STATUS, print FRAGMENT (a fixed
+# ARGS (e.g. --memory-budget 1MiB) after it; a weights file (*.safetensors) is given as
+# `attn-trace run ARGS... --weights NAME` instead, ARGS naming the input it is traced with
+# (relative to DIR). The run must exit with STATUS, print FRAGMENT (a fixed
 # string) and nothing that looks like a crash, print exactly one "attn-trace: error:" line, which
 # names the file first, and write nothing to standard output.
 set -u
@@ -15,7 +17,11 @@ status=${fields[1]} fragment=${fields[2]}
 extra=("${fields[@]:3}")
 
 out=$(mktemp) err=$(mktemp) && trap 'rm -f "$out" "$err"' EXIT
-cd "$dir" && "$binary" run "$name" "${extra[@]}" >"$out" 2>"$err" </dev/null
+if [[ $name == *.safetensors ]]; then
+  cd "$dir" && "$binary" run "${extra[@]}" --weights "$name" >"$out" 2>"$err" </dev/null
+else
+  cd "$dir" && "$binary" run "$name" "${extra[@]}" >"$out" 2>"$err" </dev/null
+fi
 actual=$?
 
 fail() {

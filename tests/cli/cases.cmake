@@ -247,6 +247,23 @@ cli_test(weights_not_json 1 "missing_comma.json:"
 cli_test(weights_too_large 1 "KiB of JSON, more than the 16 KiB that the memory budget of 256 KiB allows"
          run ${SD}/gpt2-conv1d/input.json --weights ${SD}/gpt2-conv1d/weights.json
          --memory-budget 256KiB)
+# safetensors weights (tools/make_safetensors.py): found by name or by their first bytes, a whole
+# model's layer picked by prefix, the memory budget counting the layer read, not the file.
+set(ST ${CMAKE_CURRENT_SOURCE_DIR}/safetensors)
+cli_test(safetensors_note 0 "(4 of its 25 keys)"
+         run ${ST}/encoder-two-layers/input.json --weights ${ST}/encoder-two-layers/model.safetensors
+         --weights-prefix layers.1.self_attn. --heads 2 --stages input)
+cli_test(safetensors_layers_listed 1 "holds 2 attention layers: \"layers.0.self_attn.\", \"layers.1.self_attn.\""
+         run ${ST}/encoder-two-layers/input.json --weights ${ST}/encoder-two-layers/model.safetensors
+         --heads 2)
+cli_test(safetensors_unknown_prefix 1 "--weights-prefix layers.2: no attention layer has that prefix"
+         run ${ST}/encoder-two-layers/input.json --weights ${ST}/encoder-two-layers/model.safetensors
+         --weights-prefix layers.2 --heads 2)
+cli_test(safetensors_missing_file 1 "nowhere.safetensors: no such file"
+         run ${ST}/mha-f32/input.json --weights nowhere.safetensors --heads 2)
+cli_test(safetensors_budget 1 "model.safetensors: the 4 tensors of the top level hold 288 numbers, which take about 9 KiB of memory once read, more than the memory budget of 8 KiB"
+         run ${ST}/mha-f32/input.json --weights ${ST}/mha-f32/model.safetensors --heads 2
+         --memory-budget 8KiB)
 add_test(NAME cli.weights_from_stdin
          COMMAND bash ${EXPECT} 0 "    0  -0.4746   0.0504  -0.3356   0.1576"
                  --stdin ${SD}/seed001-linear-names/weights.json $<TARGET_FILE:attn-trace>

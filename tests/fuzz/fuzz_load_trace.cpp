@@ -36,19 +36,28 @@ class NullBuffer : public std::streambuf {
 constexpr double fuzz_budget = 32.0 * (1 << 20);
 
 // "INPUT\n#weights\nPREFIX\nWEIGHTS" is an input file and a --weights file (with --weights-prefix
-// PREFIX when that line is not empty); anything else is an input file alone.
+// PREFIX when that line is not empty), "INPUT\n#safetensors\nPREFIX\nWEIGHTS" the same with a
+// safetensors file's bytes; anything else is an input file alone.
 attn_trace::LoadOptions split_weights(std::string_view& text) {
-  constexpr std::string_view separator = "\n#weights\n";
   attn_trace::LoadOptions options;
-  const std::size_t at = text.find(separator);
-  if (at == std::string_view::npos) return options;
-  std::string_view rest = text.substr(at + separator.size());
-  text = text.substr(0, at);
-  const std::size_t line_end = std::min(rest.find('\n'), rest.size());
-  std::optional<std::string> prefix;
-  if (line_end > 0) prefix = std::string(rest.substr(0, line_end));
-  rest = rest.substr(std::min(line_end + 1, rest.size()));
-  options.weights = attn_trace::WeightsFile{std::string(rest), "weights.json", std::move(prefix)};
+  for (const auto format :
+       {attn_trace::WeightsFormat::json, attn_trace::WeightsFormat::safetensors}) {
+    const std::string_view separator =
+        format == attn_trace::WeightsFormat::json ? "\n#weights\n" : "\n#safetensors\n";
+    const std::size_t at = text.find(separator);
+    if (at == std::string_view::npos) continue;
+    std::string_view rest = text.substr(at + separator.size());
+    text = text.substr(0, at);
+    const std::size_t line_end = std::min(rest.find('\n'), rest.size());
+    std::optional<std::string> prefix;
+    if (line_end > 0) prefix = std::string(rest.substr(0, line_end));
+    rest = rest.substr(std::min(line_end + 1, rest.size()));
+    options.weights = attn_trace::WeightsFile{.text = std::string(rest),
+                                              .file = "weights",
+                                              .prefix = std::move(prefix),
+                                              .format = format};
+    return options;
+  }
   return options;
 }
 

@@ -92,12 +92,24 @@ one state_dict.encoder-second.prefix_json run tests/state_dicts/encoder-second-l
   --heads 2 --format json
 one state_dict.gpt2.prefix run tests/state_dicts/gpt2-conv1d/input.json \
   --weights tests/state_dicts/gpt2-conv1d/weights.json --weights-prefix h.1.attn.
+# safetensors: a layer of one dtype, a whole model's layer by its prefix.
+one safetensors.bf16 run tests/safetensors/mha-bf16/input.json \
+  --weights tests/safetensors/mha-bf16/model.safetensors --heads 2
+one safetensors.encoder.prefix run tests/safetensors/encoder-two-layers/input.json \
+  --weights tests/safetensors/encoder-two-layers/model.safetensors \
+  --weights-prefix layers.1.self_attn. --heads 2 --stages projections
+one safetensors.encoder.layers_listed run tests/safetensors/encoder-two-layers/input.json \
+  --weights tests/safetensors/encoder-two-layers/model.safetensors --heads 2
 one state_dict.encoder.explain explain 'output[1,2,0]' tests/state_dicts/encoder-layer/input.json \
   --weights tests/state_dicts/encoder-layer/weights.json --weights-prefix self_attn. --heads 2
 
 # Every bad input's message.
 for f in tests/bad_inputs/*.json tests/bad_inputs/*.txt; do
   one "bad_input.$(basename "$f")" run "$f"
+done
+# A bad safetensors file is a weights file: traced with the input expected.tsv gives it.
+for f in tests/bad_inputs/*.safetensors; do
+  one "bad_input.$(basename "$f")" run tests/safetensors/mha-f32/input.json --heads 2 --weights "$f"
 done
 
 # Usage: help, errors in flags, examples and init.

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -16,12 +17,27 @@
 
 namespace attn_trace {
 
+class MappedFile;  // a file mapped into memory (src/input/mapped_file.hpp)
+
+// How a --weights file is written.
+enum class WeightsFormat {
+  json,         // a PyTorch state_dict dumped as JSON
+  safetensors,  // Hugging Face's binary format (docs/input-format.md#safetensors)
+};
+
 // The weights of one attention layer, from a file of their own (run --weights): a PyTorch
-// state_dict dumped as JSON, of that layer or of a whole model.
+// state_dict, of that layer or of a whole model.
 struct WeightsFile {
-  std::string text;                   // the file's contents
+  std::string text;                   // the file's contents, unless `mapped` holds them
   std::string file;                   // its name, for messages
   std::optional<std::string> prefix;  // --weights-prefix: the layer to use, e.g. "self_attn."
+  WeightsFormat format = WeightsFormat::json;
+  // A safetensors file, mapped rather than read, so that only the chosen layer's tensors are read
+  // from disk; none: the bytes are `text`.
+  std::shared_ptr<const MappedFile> mapped = {};
+  // The most memory the chosen layer's values may take once read (a safetensors file's layer; a
+  // JSON file is limited before it is read, by its size).
+  std::uint64_t max_layer_bytes = UINT64_MAX;
 };
 
 // What the command line adds to an input file.
@@ -44,6 +60,10 @@ struct LoadOptions {
 // larger than `max_bytes` (checked before reading a file, while reading a pipe).
 [[nodiscard]] std::string read_input_file(const std::string& path,
                                           std::uint64_t max_bytes = UINT64_MAX);
+
+// FILE mapped into memory: a safetensors file, read in place. Throws Error as read_input_file does
+// when it cannot be opened.
+[[nodiscard]] std::shared_ptr<const MappedFile> map_input_file(const std::string& path);
 
 // Reads FILE (or standard input for "-") and loads it.
 [[nodiscard]] Spec load_spec_file(const std::string& path, std::uint64_t max_bytes = UINT64_MAX,
