@@ -265,7 +265,9 @@ def bad_files():
     write_bad("npz-attn-mask-plus-inf.npz",
               zip_of({"input.npy": small,
                       "attn_mask.npy": npy_bytes(np.array([[0, np.inf], [0, 0]]))}))
-    write_bad("npz-input-nan.npz", zip_of({"input.npy": npy_bytes(np.array([[1, np.nan]]))}))
+    # -inf blocks in a float attn_mask only: the 0/1 mask keeps a key with 1 and blocks it with 0.
+    write_bad("npz-mask-minus-inf.npz",
+              zip_of({"input.npy": small, "mask.npy": npy_bytes(np.array([[1, -np.inf], [1, 1]]))}))
     # 32 MiB of zeros deflate to 32 KiB: refused from the archive's directory under a 64 MiB
     # budget (4 MiB of input), before anything is inflated.
     zeros = npy_bytes(np.zeros((4096, 1024)))
@@ -286,12 +288,28 @@ def lying_zip(data):
     return bytes(raw)
 
 
+def uint8_masks():
+    """The same masks as np.uint8 and as np.bool_: PyTorch reads a uint8 attn_mask or
+    key_padding_mask as bool (true = blocked), and so must attn-trace."""
+    x = np.arange(12, dtype=np.float64).reshape(3, 4) / 10
+    attn = np.array([[0, 1, 0], [0, 0, 1], [0, 0, 0]])
+    padding = np.array([0, 0, 1])
+    for name, dtype in (("masks-uint8.npz", np.uint8), ("masks-bool.npz", np.bool_)):
+        path = os.path.join(OUT, name)
+        with open(path, "wb") as f:
+            f.write(zip_of({"input.npy": npy_bytes(x),
+                            "attn_mask.npy": npy_bytes(attn.astype(dtype)),
+                            "key_padding_mask.npy": npy_bytes(padding.astype(dtype))}))
+        print(f"tests/numpy/{name}")
+
+
 def main():
     torch.set_default_dtype(torch.float64)
     self_f64_h2()
     batched_f32_causal()
     cross_f16_fortran()
     npy_cases()
+    uint8_masks()
     bad_files()
 
 

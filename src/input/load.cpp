@@ -104,7 +104,8 @@ Spec load_spec(std::string_view text, const std::string& file, const LoadOptions
   }
   SelectedLayer layer = select_layer(state_dict, weights);
   if (tensors) read_layer_values(*tensors, layer.weights, weights, layer.prefix);
-  const Reading reading{file, layer_source(layer, weights.file), options.num_heads, options.rope, options.tokens};
+  const Reading reading{file, layer_source(layer, weights.file), options.num_heads, options.rope,
+                        options.tokens};
   Spec spec = read_spec(reading, document);
   spec.notes.insert(spec.notes.begin(), layer.notes.begin(), layer.notes.end());
   dismantle(document);

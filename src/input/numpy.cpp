@@ -298,15 +298,13 @@ std::uint64_t element_bits(const char* p, const Dtype& dtype) {
   }
 }
 
-// A float as the document holds it: a number, or the string the input format writes −∞ as (and,
-// for the loader's messages to name them, "inf" and "nan").
+// A float as the document holds it: a number, nan and ±inf included, as a JSON file's NaN and
+// ±Infinity are (the loader says where they mean something: −inf blocks in a float mask).
 json float_leaf(double x) {
-  if (std::isfinite(x)) return x;
-  return std::isnan(x) ? "nan" : x > 0 ? "inf" : "-inf";
+  return x;
 }
 
-// The element at `p` as a leaf of the document: a number, a string for a non-finite float, or
-// true/false.
+// The element at `p` as a leaf of the document: a number or true/false.
 json leaf(const char* p, const Dtype& dtype) {
   const std::uint64_t bits = element_bits(p, dtype);
   switch (dtype.kind) {
@@ -336,7 +334,13 @@ json leaf(const char* p, const Dtype& dtype) {
 
 // The array an .npy file holds, as the document's nested lists.
 json read_npy(const Where& at, std::string_view bytes) {
-  const Header header = read_header(at, bytes);
+  Header header = read_header(at, bytes);
+  // PyTorch takes a uint8 attn_mask or key_padding_mask as bool (true = blocked), as it did before
+  // bool tensors existed; np.uint8 masks saved from such code mean the same here.
+  if (header.dtype.kind == Kind::unsigned_integer && header.dtype.size == 1 &&
+      (at.path == "attn_mask" || at.path == "key_padding_mask")) {
+    header.dtype.kind = Kind::boolean;
+  }
   const std::vector<std::size_t>& shape = header.shape;
   if (shape.size() > max_axes) {
     fail_value(at.file, at.path,

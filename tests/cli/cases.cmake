@@ -250,9 +250,10 @@ cli_test(weights_too_large 1 "KiB of JSON, more than the 16 KiB that the memory 
 # safetensors weights (tools/make_safetensors.py): found by name or by their first bytes, a whole
 # model's layer picked by prefix, the memory budget counting the layer read, not the file.
 set(ST ${CMAKE_CURRENT_SOURCE_DIR}/safetensors)
-cli_test(safetensors_note 0 "(4 of its 25 keys)"
+# As JSON: the walkthrough wraps the note where the path's length puts it.
+cli_test(safetensors_note 0 "model.safetensors (4 of its 25 keys)"
          run ${ST}/encoder-two-layers/input.json --weights ${ST}/encoder-two-layers/model.safetensors
-         --weights-prefix layers.1.self_attn. --heads 2 --stages input)
+         --weights-prefix layers.1.self_attn. --heads 2 --stages input --format json)
 cli_test(safetensors_layers_listed 1 "holds 2 attention layers: \"layers.0.self_attn.\", \"layers.1.self_attn.\""
          run ${ST}/encoder-two-layers/input.json --weights ${ST}/encoder-two-layers/model.safetensors
          --heads 2)

@@ -19,10 +19,13 @@ for field in "Package: attn-trace" "Section: science" "Maintainer: " "Descriptio
 done
 depends=$(sed -n 's/^ Depends: //p' <<<"$info")
 depends_names=$(sed 's/ ([^)]*)//g; s/ | /\n/g; s/, /\n/g' <<<"$depends")  # one package a line
-# Every shared library the binary loads must come from a package it depends on.
+# Every shared library the binary links directly (its NEEDED entries, not what those load in turn)
+# must come from a package it depends on.
 dpkg-deb -x "$deb" "$out/root"
 checked_libraries=""
-for path in $(ldd "$out/root/usr/bin/attn-trace" | awk '$2 == "=>" && $3 ~ /^\// {print $3}'); do
+needed=$(objdump -p "$out/root/usr/bin/attn-trace" | awk '$1 == "NEEDED" {print $2}')
+for path in $(ldd "$out/root/usr/bin/attn-trace" | awk '$2 == "=>" && $3 ~ /^\// {print $1, $3}' |
+              while read -r name file; do grep -qxF "$name" <<<"$needed" && echo "$file"; done); do
   package=$(dpkg -S "$path" 2>/dev/null || dpkg -S "$(realpath "$path")" 2>/dev/null)
   package=${package%%:*}
   [ -n "$package" ] || fail "no installed package holds $path"

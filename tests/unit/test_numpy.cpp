@@ -219,3 +219,21 @@ TEST_CASE("the .npy format's versions 2.0 and 3.0 read as 1.0 does", "[numpy]") 
     CHECK(spec.inputs[0] == expected.inputs[0]);
   }
 }
+
+TEST_CASE("a uint8 attn_mask or key_padding_mask blocks where it is not 0, as PyTorch reads it",
+          "[numpy]") {
+  const Spec as_uint8 = load_spec(read(cases / "masks-uint8.npz"), "masks-uint8.npz");
+  const Spec as_bool = load_spec(read(cases / "masks-bool.npz"), "masks-bool.npz");
+  const Trace uint8_trace = trace_attention(as_uint8);
+  require_identical(uint8_trace, trace_attention(as_bool));
+  // Query 0 sees keys 0 and 1 but key 1 is blocked by attn_mask, key 2 by the padding: only key 0.
+  const Stage* softmax = golden::find_stage(uint8_trace, "softmax");
+  REQUIRE(softmax != nullptr);
+  const auto weights_tensor = std::find_if(softmax->tensors.begin(), softmax->tensors.end(),
+                                           [](const Tensor& t) { return t.name == "weights"; });
+  REQUIRE(weights_tensor != softmax->tensors.end());
+  const Tensor& weights = *weights_tensor;
+  CHECK(weights.data[0] == 1.0);
+  CHECK(weights.data[1] == 0.0);
+  CHECK(weights.data[2] == 0.0);
+}
