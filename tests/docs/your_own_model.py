@@ -13,10 +13,7 @@ not run could be wrong):
   the end). A command with no lines under it must print nothing. Every command must exit 0.
 
 The console blocks without `group=` always run; GROUP adds those with `group=GROUP`, in the
-page's order, so that they find what the earlier blocks made. In a named group a command that
-exits with status 2, attn-trace's status for a flag it does not know, is reported as SKIP and
-ends the run with status 77 (ctest's SKIP_RETURN_CODE): the page documents flags this binary
-does not have yet.
+page's order, so that they find what the earlier blocks made.
 
 The folder holds what the reader has by then: the page's scripts, tools/attn_capture.py (the
 page tells them to copy it), `attn-trace` (BINARY) and Debian's python3 first on PATH, and on
@@ -35,7 +32,6 @@ import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
-SKIPPED = 77
 FENCE = re.compile(r"^```(\S*)(.*)$")
 
 
@@ -140,7 +136,7 @@ def main():
                 f.write("\n".join(body) + "\n")
         env = dict(os.environ, PATH=f"{bin_dir}:/usr/bin:/bin",
                    PYTHONPATH=os.path.join(HERE, "stand_in"), PYTHONDONTWRITEBYTECODE="1")
-        for start, block_group, body in chosen:
+        for start, _, body in chosen:
             try:
                 steps = commands(body)
             except ValueError as error:
@@ -151,11 +147,6 @@ def main():
                 run = subprocess.run(["bash", "-c", command], cwd=work, env=env, text=True,
                                      stdin=subprocess.DEVNULL, capture_output=True, timeout=600)
                 where = f"{os.path.relpath(page, ROOT)}:{start}: $ {command}"
-                if run.returncode == 2 and block_group is not None:
-                    print(f"SKIP: {where}\n  exits 2, a usage error: {run.stderr.strip()}\n"
-                          f"  this binary lacks what group {group} documents; its commands are not run")
-                    print(f"{passed} passed, {failed} failed, the rest of group {group} skipped")
-                    return 1 if failed else SKIPPED
                 actual = [line.rstrip() for line in run.stdout.split("\n")]
                 if actual and actual[-1] == "":
                     actual.pop()
