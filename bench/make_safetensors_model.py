@@ -6,7 +6,7 @@ bench/safetensors.sh compares it with:
                                   self.query.weight, ..., intermediate.dense, output.dense,
                                   LayerNorms, bert.pooler): 110 million numbers, about 440 MB, the
                                   attention of one layer 2.4 million of them
-    OUT/layer-6.safetensors       only layer 6's self-attention (query, key, value)
+    OUT/layer-6.safetensors       only layer 6's attention (self.query/key/value, output.dense, its LayerNorm)
     OUT/layer-6.json              the same tensors as a JSON state_dict (json.dump of .tolist())
     OUT/input-8.json              an input of L = 8 tokens of width 768
 The values are random (numpy, seeded); only their sizes and places matter. The safetensors writer
@@ -76,15 +76,21 @@ def main():
         return cache.pop(name) if f"layer.{LAYER}." not in name else cache[name]
 
     write(os.path.join(out, "bert-base.safetensors"), shapes, values)
-    layer = {k: v for k, v in shapes.items() if f"layer.{LAYER}.attention.self." in k}
+    prefix = f"bert.encoder.layer.{LAYER}.attention."
+    layer = {k: v for k, v in shapes.items() if k.startswith(prefix)}
     write(os.path.join(out, f"layer-{LAYER}.safetensors"), layer, values)
     with open(os.path.join(out, f"layer-{LAYER}.json"), "w") as f:
         json.dump({k: values(k, s).astype(np.float64).tolist() for k, s in layer.items()}, f)
     rng = np.random.default_rng(8)
+    x = rng.standard_normal((8, E)).round(4)
     with open(os.path.join(out, "input-8.json"), "w") as f:
-        json.dump({"input": rng.standard_normal((8, E)).round(4).tolist()}, f)
+        json.dump({"input": x.tolist()}, f)
+    # The same case as one .npz: the input and the layer's weights under their names in the layer
+    # (the LayerNorm after output.dense is not attention's, and an input's weights do not hold it).
+    np.savez(os.path.join(out, f"case-{LAYER}.npz"), input=x,
+             **{k[len(prefix):]: values(k, s) for k, s in layer.items() if "LayerNorm" not in k})
     print(f"{out}: bert-base.safetensors ({os.path.getsize(os.path.join(out, 'bert-base.safetensors')) / 1e6:.0f} MB), "
-          f"layer-{LAYER}.safetensors, layer-{LAYER}.json, input-8.json")
+          f"layer-{LAYER}.safetensors, layer-{LAYER}.json, input-8.json, case-{LAYER}.npz")
 
 
 if __name__ == "__main__":

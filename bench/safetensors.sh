@@ -19,30 +19,33 @@ if [ -z "$bin" ]; then
 fi
 
 out=bench/out/safetensors
-[ -s "$out/bert-base.safetensors" ] && [ -s "$out/layer-6.json" ] ||
+[ -s "$out/bert-base.safetensors" ] && [ -s "$out/case-6.npz" ] ||
   /usr/bin/python3 bench/make_safetensors_model.py "$out"
 ls -l "$out"
 
-layer=bert.encoder.layer.6.attention.self.
+layer=bert.encoder.layer.6.attention.  # self.query/key/value and output.dense
 common="run $out/input-8.json --heads 12 --format json -o /dev/null"
 big="$bin $common --weights $out/bert-base.safetensors --weights-prefix $layer"
 small="$bin $common --weights $out/layer-6.safetensors"
 json="$bin $common --weights $out/layer-6.json"
 
-# The three must trace the same numbers.
+# The four must trace the same numbers: the layer from JSON, safetensors and .npz (float32 values,
+# each converted exactly to double).
 for w in bert-base.safetensors layer-6.safetensors layer-6.json; do
   prefix=(); [ "$w" = bert-base.safetensors ] && prefix=(--weights-prefix "$layer")
   "$bin" run "$out/input-8.json" --heads 12 --format json -o "$out/trace-$w.json" \
     --weights "$out/$w" "${prefix[@]}"
 done
+"$bin" run "$out/case-6.npz" --heads 12 --format json -o "$out/trace-case-6.npz.json"
 /usr/bin/python3 - "$out"/trace-*.json <<'PY'
 import json, sys
 traces = [json.load(open(p)) for p in sys.argv[1:]]
-for t in traces[1:]:  # all but the note that names the file
-    assert {k: v for k, v in t.items() if k != "notes"} == \
-        {k: v for k, v in traces[0].items() if k != "notes"}
+def numbers(trace):  # the stages' tensors: the notes name the file, the npz's header has no notes
+    return [(s["id"], [(t["name"], t["data"]) for t in s["tensors"]]) for s in trace["stages"]]
+for t in traces[1:]:
+    assert numbers(t) == numbers(traces[0])
 PY
-echo "== the three traces are the same numbers"
+echo "== the four traces are the same numbers (JSON, safetensors twice, npz)"
 
 hyperfine --warmup 2 --runs "$runs" -N \
   -n "layer 6 of the 12-layer file" "$big" \
