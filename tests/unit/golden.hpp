@@ -1,7 +1,9 @@
-// Comparing a trace with tensors PyTorch computed (tests/golden/, tests/state_dicts/).
+// Comparing a trace with tensors PyTorch computed (tests/golden/, tests/state_dicts/, …), and with
+// another trace of the same case.
 #pragma once
 
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <optional>
 #include <string>
@@ -69,6 +71,48 @@ inline void check_tensor(const Tensor& tensor, const nlohmann::json& expected) {
     }
   }
   CHECK(mismatches == 0);
+}
+
+// Every tensor a golden file's "stages" object names ({"softmax": {"weights": {...}}, ...}) against
+// the trace's, with check_tensor. Returns how many tensors were checked.
+inline std::size_t check_stages(const Trace& trace, const nlohmann::json& expected_stages) {
+  std::size_t checked = 0;
+  for (const auto& [stage_id, tensors] : expected_stages.items()) {
+    const Stage* stage = find_stage(trace, stage_id);
+    REQUIRE(stage != nullptr);
+    for (const auto& [tensor_name, values] : tensors.items()) {
+      INFO(stage_id << "." << tensor_name);
+      const Tensor* tensor = find_tensor(*stage, tensor_name);
+      REQUIRE(tensor != nullptr);
+      check_tensor(*tensor, values);
+      ++checked;
+    }
+  }
+  return checked;
+}
+
+// Two traces of one case given two ways (JSON and a binary file): the same stages and tensors, the
+// same doubles bit for bit (a nan matches any nan). Returns how many numbers were compared.
+inline std::size_t require_identical(const Trace& a, const Trace& b) {
+  REQUIRE(a.stages.size() == b.stages.size());
+  std::size_t numbers = 0;
+  for (std::size_t s = 0; s < a.stages.size(); ++s) {
+    REQUIRE(a.stages[s].tensors.size() == b.stages[s].tensors.size());
+    for (std::size_t t = 0; t < a.stages[s].tensors.size(); ++t) {
+      const Tensor& x = a.stages[s].tensors[t];
+      const Tensor& y = b.stages[s].tensors[t];
+      INFO(stage_name(a.stages[s].id) << "." << x.name);
+      REQUIRE(x.shape == y.shape);
+      REQUIRE(x.data.size() == y.data.size());
+      for (std::size_t i = 0; i < x.data.size(); ++i) {
+        const double p = x.data[i], q = y.data[i];
+        const bool same = std::isnan(p) ? std::isnan(q) : std::memcmp(&p, &q, sizeof p) == 0;
+        if (!same) FAIL("differs at element " << i << ": " << p << " and " << q);
+      }
+      numbers += x.data.size();
+    }
+  }
+  return numbers;
 }
 
 }  // namespace attn_trace::golden

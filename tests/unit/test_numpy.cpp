@@ -2,7 +2,6 @@
 // np.save, np.savez and np.savez_compressed, and holds what nn.MultiheadAttention computes from the
 // same arrays, and each case again as an input file (CASE.json).
 #include <algorithm>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -62,22 +61,6 @@ std::vector<std::string> case_names() {
   return names;
 }
 
-// Bit for bit: the same shape and the same doubles, −inf and nan included.
-void require_identical(const Trace& a, const Trace& b) {
-  REQUIRE(a.stages.size() == b.stages.size());
-  for (std::size_t s = 0; s < a.stages.size(); ++s) {
-    REQUIRE(a.stages[s].tensors.size() == b.stages[s].tensors.size());
-    for (std::size_t t = 0; t < a.stages[s].tensors.size(); ++t) {
-      const Tensor& x = a.stages[s].tensors[t];
-      const Tensor& y = b.stages[s].tensors[t];
-      INFO(x.name);
-      REQUIRE(x.shape == y.shape);
-      REQUIRE(x.data.size() == y.data.size());
-      CHECK(std::memcmp(x.data.data(), y.data.data(), x.data.size() * sizeof(double)) == 0);
-    }
-  }
-}
-
 std::string message_of(std::string_view bytes, const std::string& file,
                        const LoadOptions& options = {}) {
   try {
@@ -100,20 +83,11 @@ TEST_CASE("NumPy cases trace as nn.MultiheadAttention computes them", "[numpy]")
       const std::filesystem::path file = numpy_file(name);
       const Trace trace = trace_attention(load_spec_file(file.string(), UINT64_MAX, options));
       REQUIRE(!expected["stages"].empty());
-      for (const auto& [stage_id, tensors] : expected["stages"].items()) {
-        const Stage* stage = golden::find_stage(trace, stage_id);
-        REQUIRE(stage != nullptr);
-        for (const auto& [tensor_name, values] : tensors.items()) {
-          INFO(stage_id << "." << tensor_name);
-          const Tensor* tensor = golden::find_tensor(*stage, tensor_name);
-          REQUIRE(tensor != nullptr);
-          golden::check_tensor(*tensor, values);
-        }
-      }
+      golden::check_stages(trace, expected["stages"]);
       // The same case written as an input file traces to the same doubles, every one.
       const Trace from_json =
           trace_attention(load_spec(read(cases / (name + ".json")), name + ".json", options));
-      require_identical(trace, from_json);
+      golden::require_identical(trace, from_json);
     }
   }
 }
@@ -225,15 +199,13 @@ TEST_CASE("a uint8 attn_mask or key_padding_mask blocks where it is not 0, as Py
   const Spec as_uint8 = load_spec(read(cases / "masks-uint8.npz"), "masks-uint8.npz");
   const Spec as_bool = load_spec(read(cases / "masks-bool.npz"), "masks-bool.npz");
   const Trace uint8_trace = trace_attention(as_uint8);
-  require_identical(uint8_trace, trace_attention(as_bool));
+  golden::require_identical(uint8_trace, trace_attention(as_bool));
   // Query 0 sees keys 0 and 1 but key 1 is blocked by attn_mask, key 2 by the padding: only key 0.
   const Stage* softmax = golden::find_stage(uint8_trace, "softmax");
   REQUIRE(softmax != nullptr);
-  const auto weights_tensor = std::find_if(softmax->tensors.begin(), softmax->tensors.end(),
-                                           [](const Tensor& t) { return t.name == "weights"; });
-  REQUIRE(weights_tensor != softmax->tensors.end());
-  const Tensor& weights = *weights_tensor;
-  CHECK(weights.data[0] == 1.0);
-  CHECK(weights.data[1] == 0.0);
-  CHECK(weights.data[2] == 0.0);
+  const Tensor* weights = golden::find_tensor(*softmax, "weights");
+  REQUIRE(weights != nullptr);
+  CHECK(weights->data[0] == 1.0);
+  CHECK(weights->data[1] == 0.0);
+  CHECK(weights->data[2] == 0.0);
 }

@@ -64,16 +64,7 @@ TEST_CASE("safetensors files of real modules trace as PyTorch computes them", "[
       const json expected = json::parse(read(cases / name / "expected.json"));
       const Trace trace = trace_attention(load_case(name, cases / name / "model.safetensors").spec);
       REQUIRE(expected["stages"].size() == 3);
-      for (const auto& [stage_id, tensors] : expected["stages"].items()) {
-        const Stage* stage = golden::find_stage(trace, stage_id);
-        REQUIRE(stage != nullptr);
-        for (const auto& [tensor_name, values] : tensors.items()) {
-          INFO(stage_id << "." << tensor_name);
-          const Tensor* tensor = golden::find_tensor(*stage, tensor_name);
-          REQUIRE(tensor != nullptr);
-          golden::check_tensor(*tensor, values);
-        }
-      }
+      golden::check_stages(trace, expected["stages"]);
     }
   }
 }
@@ -86,23 +77,7 @@ TEST_CASE("a layer from safetensors traces exactly as the same values from JSON"
       const Trace binary =
           trace_attention(load_case(name, cases / name / "model.safetensors").spec);
       const Trace text = trace_attention(load_case(name, cases / name / "weights.json").spec);
-      REQUIRE(binary.stages.size() == text.stages.size());
-      std::size_t numbers = 0;
-      for (std::size_t s = 0; s < text.stages.size(); ++s) {
-        REQUIRE(binary.stages[s].tensors.size() == text.stages[s].tensors.size());
-        for (std::size_t t = 0; t < text.stages[s].tensors.size(); ++t) {
-          const Tensor& a = binary.stages[s].tensors[t];
-          const Tensor& b = text.stages[s].tensors[t];
-          INFO(stage_name(text.stages[s].id) << "." << b.name);
-          REQUIRE(a.shape == b.shape);
-          REQUIRE(a.data.size() == b.data.size());
-          for (std::size_t i = 0; i < a.data.size(); ++i) {
-            if (!same_number(a.data[i], b.data[i])) FAIL("differs at " << i);
-          }
-          numbers += a.data.size();
-        }
-      }
-      CHECK(numbers > 100);
+      CHECK(golden::require_identical(binary, text) > 100);
     }
   }
 }

@@ -65,16 +65,7 @@ TEST_CASE("state_dicts of real modules trace as PyTorch computes them", "[state_
     DYNAMIC_SECTION(name) {
       const json expected = json::parse(read(cases / name / "expected.json"));
       const Trace trace = trace_case(name, expected["args"]);
-      for (const auto& [stage_id, tensors] : expected["stages"].items()) {
-        const Stage* stage = golden::find_stage(trace, stage_id);
-        REQUIRE(stage != nullptr);
-        for (const auto& [tensor_name, values] : tensors.items()) {
-          INFO(stage_id << "." << tensor_name);
-          const Tensor* tensor = golden::find_tensor(*stage, tensor_name);
-          REQUIRE(tensor != nullptr);
-          golden::check_tensor(*tensor, values);
-        }
-      }
+      golden::check_stages(trace, expected["stages"]);
     }
   }
 }
