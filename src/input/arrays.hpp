@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <span>
 #include <vector>
 
@@ -18,5 +19,10 @@ namespace attn_trace::loader {
 
 // The same, for leaves that are all numbers.
 [[nodiscard]] json nested_json(std::span<const std::size_t> shape, std::span<const double> values);
+
+// A value of F16 (IEEE 754 binary16: NumPy's float16, safetensors' F16) or BF16 (the upper half of
+// a binary32), exactly as double: subnormals, ±0, ±inf and nan included.
+[[nodiscard]] double f16_to_double(std::uint16_t bits);
+[[nodiscard]] double bf16_to_double(std::uint16_t bits);
 
 }  // namespace attn_trace::loader

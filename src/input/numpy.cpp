@@ -256,21 +256,6 @@ Header read_header(const Where& at, std::string_view bytes) {
 
 // ---- the data ----
 
-// Half precision → double, exactly: every float16 is a double.
-double half_to_double(std::uint16_t h) {
-  const int exponent = (h >> 10) & 0x1F;
-  const double mantissa = h & 0x3FF;
-  double magnitude = 0;
-  if (exponent == 0) {
-    magnitude = std::ldexp(mantissa, -24);  // subnormal: 0.m × 2^−14
-  } else if (exponent == 0x1F) {
-    magnitude = mantissa == 0 ? HUGE_VAL : NAN;
-  } else {
-    magnitude = std::ldexp(1024 + mantissa, exponent - 25);  // 1.m × 2^(e−15)
-  }
-  return (h & 0x8000) ? -magnitude : magnitude;
-}
-
 // The bits of the element at `p`, in this machine's byte order.
 std::uint64_t element_bits(const char* p, const Dtype& dtype) {
   unsigned char b[8] = {};
@@ -298,12 +283,6 @@ std::uint64_t element_bits(const char* p, const Dtype& dtype) {
   }
 }
 
-// A float as the document holds it: a number, nan and ±inf included, as a JSON file's NaN and
-// ±Infinity are (the loader says where they mean something: −inf blocks in a float mask).
-json float_leaf(double x) {
-  return x;
-}
-
 // The element at `p` as a leaf of the document: a number or true/false.
 json leaf(const char* p, const Dtype& dtype) {
   const std::uint64_t bits = element_bits(p, dtype);
@@ -320,16 +299,16 @@ json leaf(const char* p, const Dtype& dtype) {
     case Kind::floating:
       break;
   }
-  if (dtype.size == 2) return float_leaf(half_to_double(static_cast<std::uint16_t>(bits)));
+  if (dtype.size == 2) return f16_to_double(static_cast<std::uint16_t>(bits));
   if (dtype.size == 4) {
     float f = 0;
     const auto v = static_cast<std::uint32_t>(bits);
     std::memcpy(&f, &v, 4);
-    return float_leaf(f);
+    return static_cast<double>(f);
   }
   double d = 0;
   std::memcpy(&d, &bits, 8);
-  return float_leaf(d);
+  return d;
 }
 
 // The array an .npy file holds, as the document's nested lists.

@@ -335,27 +335,6 @@ SafetensorsIndex read_safetensors_index(std::string_view bytes, const std::strin
   return index;
 }
 
-double f16_to_double(std::uint16_t bits) {
-  // sign (1 bit), exponent (5 bits, bias 15), fraction (10 bits)
-  const unsigned exponent = (bits >> 10) & 0x1F;
-  const unsigned fraction = bits & 0x3FF;
-  double magnitude = 0;
-  if (exponent == 0) {
-    magnitude = std::ldexp(fraction, -24);  // subnormal: fraction × 2^(1 − 15 − 10); ±0
-  } else if (exponent == 0x1F) {
-    magnitude = fraction == 0 ? std::numeric_limits<double>::infinity()
-                              : std::numeric_limits<double>::quiet_NaN();
-  } else {
-    magnitude = std::ldexp(fraction + 1024, static_cast<int>(exponent) - 25);
-  }
-  return (bits & 0x8000) != 0 ? -magnitude : magnitude;
-}
-
-double bf16_to_double(std::uint16_t bits) {
-  // BF16 is a float32 with the lower 16 bits of its fraction cut off.
-  return std::bit_cast<float>(static_cast<std::uint32_t>(bits) << 16);
-}
-
 std::vector<double> tensor_values(const SafetensorsIndex& index, const SafetensorsTensor& tensor,
                                   const std::string& file) {
   const std::size_t count = (tensor.end - tensor.begin) / tensor.element_bytes;

@@ -54,11 +54,6 @@ struct SafetensorsIndex {
 [[nodiscard]] SafetensorsIndex read_safetensors_index(std::string_view bytes,
                                                       const std::string& file);
 
-// A value of F16 (IEEE 754 binary16) or BF16 (the upper half of a binary32), exactly as double:
-// subnormals, ±0, ±inf and nan included.
-[[nodiscard]] double f16_to_double(std::uint16_t bits);
-[[nodiscard]] double bf16_to_double(std::uint16_t bits);
-
 // The values of `tensor`, row-major, each converted exactly to double. Throws Error naming `file`
 // and the tensor when its dtype is not F64, F32, F16 or BF16.
 [[nodiscard]] std::vector<double> tensor_values(const SafetensorsIndex& index,

@@ -14,12 +14,13 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include "arrays.hpp"  // src/input's, private: the F16 and BF16 conversions
 #include "attn_trace/core/error.hpp"
 #include "attn_trace/core/tracer.hpp"
 #include "attn_trace/input/load.hpp"
 #include "attn_trace/input/source.hpp"
 #include "golden.hpp"
-#include "safetensors.hpp"  // src/input's, private: the conversions and the header's reader
+#include "safetensors.hpp"  // src/input's, private: the header's reader
 
 using namespace attn_trace;
 using json = nlohmann::json;
