@@ -12,6 +12,11 @@ void setup_run(CLI::App& app);
 void setup_explain(CLI::App& app);
 void setup_examples(CLI::App& app);
 void setup_init(CLI::App& app);
+void setup_check(CLI::App& app);
+
+// The exit status of a subcommand that finished without an error: check sets 3 when the tensors
+// differ. main returns it.
+inline int exit_status = 0;
 
 // "" for the name of a bundled example, else why not, with the nearest name and the list.
 [[nodiscard]] std::string check_example_name(const std::string& name);

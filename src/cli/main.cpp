@@ -1,7 +1,8 @@
 // attn-trace: the command line. Only wiring: flags are declared per subcommand (commands.hpp), the
 // work is done by the library, and every error is caught here once.
 //
-// Exit status: 0 success; 1 bad input or I/O failure; 2 bad usage (unknown flag, bad flag value).
+// Exit status: 0 success; 1 bad input or I/O failure; 2 bad usage (unknown flag, bad flag value);
+// 3 from check, when the learner's tensors differ from the trace.
 #include <exception>
 #include <iostream>
 #include <new>
@@ -24,11 +25,13 @@ int main(int argc, char** argv) {
   app.footer(
       "Run 'attn-trace run' to trace the bundled example \"I am good\", 'attn-trace examples' to "
       "list the others.\n"
-      "Exit status: 0 success, 1 bad input or I/O failure, 2 bad usage.");
+      "Exit status: 0 success, 1 bad input or I/O failure, 2 bad usage, 3 (check) your tensors "
+      "differ from the trace.");
   attn_trace::cli::setup_run(app);
   attn_trace::cli::setup_explain(app);
   attn_trace::cli::setup_examples(app);
   attn_trace::cli::setup_init(app);
+  attn_trace::cli::setup_check(app);
 
   // A mistyped flag or subcommand is found before CLI11 parses: CLI11 would say only "not
   // expected", or read `-heads` as -h and print the help, or hand `--head 4`'s 4 to FILE.
@@ -68,5 +71,5 @@ int main(int argc, char** argv) {
     fmt::print(std::cerr, "attn-trace: error: {}\n", e.what());
     return 1;
   }
-  return 0;
+  return attn_trace::cli::exit_status;
 }
