@@ -55,11 +55,11 @@ struct TensorCheck {
   std::vector<std::size_t> shape;  // the trace's shape, which the learner's was read in
   std::size_t cells = 0, cells_differ = 0;
   double max_abs_error = 0, max_rel_error = 0;  // over the cells where both are finite
-  std::vector<CellDifference> worst;            // the worst few differing cells, worst first
+  std::vector<CellDifference> worst = {};       // the worst few differing cells, worst first
   // When this tensor differs only because an earlier one of the learner's did (it is what the
   // correct stage gives from the learner's own earlier tensors): that earlier tensor's index in
   // CheckReport::tensors, the root of the chain.
-  std::optional<std::size_t> follows_from;
+  std::optional<std::size_t> follows_from = {};
 
   [[nodiscard]] bool match() const { return cells_differ == 0; }
 };
