@@ -84,4 +84,13 @@ Tensor make_generated_tensor(std::string name, std::vector<Axis> axes,
   return Tensor{std::move(name), std::move(axes), std::move(shape), {}, std::move(generate)};
 }
 
+std::vector<std::size_t> index_of(std::size_t flat, std::span<const std::size_t> shape) {
+  std::vector<std::size_t> index(shape.size());
+  for (std::size_t a = shape.size(); a-- > 0;) {
+    index[a] = flat % shape[a];
+    flat /= shape[a];
+  }
+  return index;
+}
+
 }  // namespace attn_trace

@@ -20,15 +20,6 @@ using replay::Node;
 
 constexpr std::size_t worst_shown = 5;
 
-std::vector<std::size_t> unflatten(std::size_t flat, const std::vector<std::size_t>& shape) {
-  std::vector<std::size_t> index(shape.size());
-  for (std::size_t a = shape.size(); a-- > 0;) {
-    index[a] = flat % shape[a];
-    flat /= shape[a];
-  }
-  return index;
-}
-
 // How far apart two numbers are, for ranking the worst cells: a nan or an infinity that the other
 // does not share is the worst of all.
 double distance(double yours, double expected) {
@@ -66,7 +57,7 @@ TensorCheck compare(const ResolvedTensor& r, const Tolerance& tolerance) {
                     });
   for (std::size_t k = 0; k < shown; ++k) {
     const std::size_t i = differing[k].second;
-    check.worst.push_back({unflatten(i, tensor.shape), yours[i], tensor.data[i]});
+    check.worst.push_back({index_of(i, tensor.shape), yours[i], tensor.data[i]});
   }
   return check;
 }

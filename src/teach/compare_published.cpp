@@ -5,24 +5,11 @@
 
 #include <fmt/format.h>
 
+#include "attn_trace/core/check.hpp"
 #include "attn_trace/core/error.hpp"
 #include "attn_trace/core/trace.hpp"
 
 namespace attn_trace {
-namespace {
-
-// The index of element `flat` of a row-major tensor of `shape`.
-std::vector<std::size_t> unflatten(std::size_t flat, const std::vector<std::size_t>& shape) {
-  std::vector<std::size_t> index(shape.size());
-  for (std::size_t a = shape.size(); a-- > 0;) {
-    index[a] = flat % shape[a];
-    flat /= shape[a];
-  }
-  return index;
-}
-
-}  // namespace
-
 std::vector<PublishedCheck> check_published(const std::vector<PublishedTensor>& published,
                                             const Trace& trace, const std::string& file) {
   std::vector<PublishedCheck> checks;
@@ -57,13 +44,13 @@ std::vector<PublishedCheck> check_published(const std::vector<PublishedTensor>& 
     // Reproduced: the traced number, rounded to the printed decimals, is the printed number
     // (with a little room for the printed number's own binary representation); or both are the
     // same infinity, or both nan (a source may print a fully blocked row's nan, or a mask's −∞).
-    const double half_unit = 0.5 * std::pow(10.0, -p.decimals);
+    // The same rule as `attn-trace check` (core/check.hpp), with no relative part.
+    const Tolerance rounding{.rtol = 0, .atol = 0.5 * std::pow(10.0, -p.decimals) * (1 + 1e-9)};
     PublishedCheck check{p, {}};
     for (std::size_t i = 0; i < p.values.size(); ++i) {
       const double traced = tensor->data[i];
-      if (traced == p.values[i] || (std::isnan(traced) && std::isnan(p.values[i]))) continue;
-      if (std::abs(traced - p.values[i]) <= half_unit * (1 + 1e-9)) continue;
-      check.mismatches.push_back({unflatten(i, p.shape), p.values[i], traced});
+      if (agree(traced, p.values[i], rounding)) continue;
+      check.mismatches.push_back({index_of(i, p.shape), p.values[i], traced});
     }
     checks.push_back(std::move(check));
   }

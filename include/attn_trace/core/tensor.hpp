@@ -50,6 +50,10 @@ struct Tensor {
   void set_block(std::size_t block, const Matrix& m);
 };
 
+// The index (one entry per axis) of element `flat` of a row-major array of `shape`.
+[[nodiscard]] std::vector<std::size_t> index_of(std::size_t flat,
+                                                std::span<const std::size_t> shape);
+
 // A zero-filled tensor. REQUIRES: axes.size() == shape.size().
 [[nodiscard]] Tensor make_tensor(std::string name, std::vector<Axis> axes,
                                  std::vector<std::size_t> shape);
