@@ -67,8 +67,10 @@ void write_row(const CheckReport& report, std::size_t k, std::size_t name_width,
   } else {
     verdict = fmt::format("{} of {} cells differ", t.cells_differ, t.cells);
   }
+  // A trace given as MINE names its tensors as this trace does: one column says it.
+  const std::string where = t.given_name == place(t) ? std::string() : place(t);
   fmt::print(out, "  {} {} {} {}  {}\n", t.match() ? "✓" : "✗", padded(t.given_name, name_width),
-             padded(place(t), place_width), padded(shape_text(t.shape), 14), verdict);
+             padded(where, place_width), padded(shape_text(t.shape), 14), verdict);
 }
 
 void write_first_difference(const CheckReport& report, const CheckTextOptions& options,
@@ -83,16 +85,33 @@ void write_first_difference(const CheckReport& report, const CheckTextOptions& o
     where.push_back(cell_labels(report, t, cell.index));
     width = std::max(width, display_width(where.back()));
   }
+  std::vector<std::string> yours, traced;
+  std::size_t number_width = 0;
+  for (const CellDifference& cell : t.worst) {
+    yours.push_back(num(cell.yours, options.precision));
+    traced.push_back(num(cell.expected, options.precision));
+    number_width =
+        std::max({number_width, display_width(yours.back()), display_width(traced.back())});
+  }
+  const auto right = [&](const std::string& text) {
+    return std::string(number_width - display_width(text), ' ') + text;
+  };
   for (std::size_t k = 0; k < t.worst.size(); ++k) {
-    const CellDifference& cell = t.worst[k];
-    fmt::print(out, "  {}  yours {:>10}   trace {:>10}\n", padded(where[k], width),
-               num(cell.yours, options.precision), num(cell.expected, options.precision));
+    fmt::print(out, "  {}  yours {}   trace {}\n", padded(where[k], width), right(yours[k]),
+               right(traced[k]));
   }
   if (t.cells_differ > t.worst.size()) {
     fmt::print(out, "  … and {} more\n", t.cells_differ - t.worst.size());
   }
+  if (t.same_as) {
+    fmt::print(out,
+               "Your {} are exactly the trace's {}: did you save another tensor under this "
+               "name?\n",
+               t.given_name, *t.same_as);
+  }
   if (!t.worst.empty()) {
-    fmt::print(out, "The trace's arithmetic for the worst cell: attn-trace explain {}{}{}\n",
+    // Quoted: zsh would read the brackets as a pattern.
+    fmt::print(out, "The trace's arithmetic for the worst cell: attn-trace explain '{}'{}{}\n",
                cell_text(t, t.worst.front().index), options.input_args.empty() ? "" : " ",
                options.input_args);
   }
@@ -147,14 +166,17 @@ void render_check_text(const CheckReport& report, const CheckTextOptions& option
   std::size_t name_width = 0, place_width = 0;
   for (const TensorCheck& t : report.tensors) {
     name_width = std::max(name_width, display_width(t.given_name));
-    place_width = std::max(place_width, display_width(place(t)));
+    if (t.given_name != place(t)) place_width = std::max(place_width, display_width(place(t)));
   }
   for (std::size_t k = 0; k < report.tensors.size(); ++k) {
     write_row(report, k, name_width, place_width, out);
   }
   if (report.match()) {
-    fmt::print(out, "\nAll {} match the trace.\n",
-               plural(report.tensors.size(), "tensor", "tensors"));
+    if (report.tensors.size() == 1) {
+      fmt::print(out, "\nIt matches the trace.\n");
+    } else {
+      fmt::print(out, "\nAll {} tensors match the trace.\n", report.tensors.size());
+    }
     return;
   }
   write_first_difference(report, options, out);
@@ -201,6 +223,7 @@ void render_check_json(const CheckReport& report, std::ostream& out) {
          {"cells_differ", t.cells_differ},
          {"max_abs_error", t.max_abs_error},
          {"max_rel_error", t.max_rel_error},
+         {"same_as", t.same_as ? json(*t.same_as) : json(nullptr)},
          {"follows_from",
           t.follows_from ? json(report.tensors[*t.follows_from].given_name) : json(nullptr)}});
   }

@@ -7,6 +7,8 @@
 #include <limits>
 #include <map>
 
+#include <fmt/format.h>
+
 #include "given_names.hpp"
 #include "mistakes.hpp"
 #include "replay.hpp"
@@ -73,13 +75,46 @@ Blocks blocks_of(const ResolvedTensor& r) {
   return blocks;
 }
 
-bool all_agree(const std::vector<double>& yours, const std::vector<double>& expected,
+// Every number of `yours` agrees with the blocks' (one after another, as the tensor holds them).
+bool agree_all(const std::vector<double>& yours, const Blocks& expected,
                const Tolerance& tolerance) {
+  std::size_t i = 0;
+  for (const Matrix& m : expected) {
+    if (i + static_cast<std::size_t>(m.size()) > yours.size()) return false;
+    for (Index k = 0; k < m.size(); ++k) {
+      if (!agree(yours[i++], m.data()[k], tolerance)) return false;
+    }
+  }
+  return i == yours.size();
+}
+
+bool agree_all(const Blocks& yours, const Blocks& expected, const Tolerance& tolerance) {
   if (yours.size() != expected.size()) return false;
-  for (std::size_t i = 0; i < yours.size(); ++i) {
-    if (!agree(yours[i], expected[i], tolerance)) return false;
+  for (std::size_t b = 0; b < yours.size(); ++b) {
+    if (yours[b].size() != expected[b].size()) return false;
+    for (Index k = 0; k < yours[b].size(); ++k) {
+      if (!agree(yours[b].data()[k], expected[b].data()[k], tolerance)) return false;
+    }
   }
   return true;
+}
+
+// The trace's STAGE.TENSOR, other than the one it was compared with, whose numbers the learner's
+// are: scores saved after scaling, weights saved before the softmax.
+std::optional<std::string> same_numbers_as(const ResolvedTensor& r, const Trace& trace,
+                                           const Tolerance& tolerance) {
+  for (const Stage& stage : trace.stages) {
+    for (const Tensor& tensor : stage.tensors) {
+      if (&tensor == r.tensor || tensor.generated() || tensor.shape != r.tensor->shape) continue;
+      const auto& yours = r.given->values;
+      bool same = true;
+      for (std::size_t i = 0; i < yours.size() && same; ++i) {
+        same = agree(yours[i], tensor.data[i], tolerance);
+      }
+      if (same) return fmt::format("{}.{}", stage_name(stage.id), tensor.name);
+    }
+  }
+  return std::nullopt;
 }
 
 // What the replays need of the learner's tensors: their nodes, and their blocks.
@@ -106,41 +141,50 @@ void mark_following(CheckReport& report, Flow& flow, const Learner& learner,
     flow.reset();
     replay::run(flow, *first_node, *node, {},
                 [&](Node n) { return n < *node ? learner.find(n) : nullptr; });
-    if (!all_agree(resolved[k].given->values, replay::flatten(flow[*node]), tolerance)) continue;
-    // The root: the nearest earlier differing tensor, or what that one follows from.
-    for (std::size_t j = k; j-- > first;) {
-      if (report.tensors[j].match()) continue;
-      check.follows_from = report.tensors[j].follows_from.value_or(j);
-      break;
-    }
+    if (!agree_all(resolved[k].given->values, flow[*node], tolerance)) continue;
+    // The learner's own tensors explain it: fixing the first difference is what to do first.
+    check.follows_from = first;
   }
 }
 
-// The mistakes that, run from the trace's correct tensors, give the learner's first differing
-// tensor and every tensor they gave on the way to it.
+// Whether `mistake`, run from the trace's correct tensors, gives the learner's first differing
+// tensor (at `target`) and every tensor they gave on the way to it. Node by node, so that a
+// mistake is dropped as soon as it disagrees with the learner, or gives the trace's own numbers
+// again (from there on it changes nothing).
+bool reproduces(const replay::Mistake& mistake, Node target, Flow& flow, const Learner& learner,
+                const std::vector<ResolvedTensor>& resolved, std::size_t first,
+                const Tolerance& tolerance) {
+  flow.reset();
+  for (auto i = static_cast<std::size_t>(mistake.first); i <= static_cast<std::size_t>(target);
+       ++i) {
+    const auto node = static_cast<Node>(i);
+    if (!flow.has(node)) continue;
+    replay::run(flow, node, node, mistake.change, {});
+    if (agree_all(flow[node], flow.traced(node), tolerance)) return false;
+    for (std::size_t k = 0; k <= first; ++k) {
+      if (learner.nodes[k] == node &&
+          !agree_all(resolved[k].given->values, flow[node], tolerance)) {
+        return false;
+      }
+    }
+  }
+  return true;
+}
+
+// The mistakes that reproduce the learner's first differing tensor, one variant of each, in
+// paper order.
 void diagnose(CheckReport& report, Flow& flow, const Learner& learner,
               const std::vector<ResolvedTensor>& resolved, const Tolerance& tolerance) {
   const std::size_t first = *report.first_difference;
   const auto target = learner.nodes[first];
   if (!target) return;
   flow.reset();
-  const std::vector<double> right = replay::flatten(flow[*target]);
   for (const replay::Mistake& mistake : replay::mistakes_for(flow, learner.find(Node::masked))) {
     if (mistake.first > *target) continue;
     const bool known = std::any_of(report.diagnosis.begin(), report.diagnosis.end(),
                                    [&](const Diagnosis& d) { return d.id == mistake.id; });
     if (known) continue;
-    flow.reset();
-    replay::run(flow, mistake.first, *target, mistake.change, {});
-    const std::vector<double> mistaken = replay::flatten(flow[*target]);
-    if (all_agree(mistaken, right, tolerance)) continue;  // changes nothing here
-    bool reproduces = true;
-    for (std::size_t k = 0; k <= first && reproduces; ++k) {
-      const auto node = learner.nodes[k];
-      if (!node || *node < mistake.first || !flow.has(*node)) continue;
-      reproduces = all_agree(resolved[k].given->values, replay::flatten(flow[*node]), tolerance);
-    }
-    if (reproduces) {
+    if (reproduces(mistake, *target, flow, learner, resolved, first, tolerance)) {
       report.diagnosis.push_back({std::string(mistake.id), mistake.stage, mistake.text});
     }
   }
@@ -162,6 +206,9 @@ CheckReport check_tensors(const Spec& spec, const Trace& trace, const GivenTenso
   Learner learner;
   for (const ResolvedTensor& r : resolved) {
     report.tensors.push_back(compare(r, options.tolerance));
+    if (!report.tensors.back().match()) {
+      report.tensors.back().same_as = same_numbers_as(r, trace, options.tolerance);
+    }
     const auto node = replay::node_at(r.stage->id, r.tensor->name);
     learner.nodes.push_back(node);
     if (node) learner.own.emplace(*node, blocks_of(r));

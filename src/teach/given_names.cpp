@@ -195,6 +195,11 @@ ResolvedTensor resolve_one(const GivenTensors& given, const GivenTensor& g, cons
     }
   }
   std::vector<ResolvedTensor> found = candidates(trace, name, stage);
+  // Without out_proj, the tutorials call the context the output.
+  if (found.empty() && !stage && name == "output" && !trace.find_stage(StageId::out_proj)) {
+    found = candidates(trace, "context", std::nullopt);
+    if (found.size() > 1) found.erase(found.begin(), found.end() - 1);
+  }
   if (found.empty()) no_such_tensor(given, g, name, stage, trace);
   // The shape itself first: with as many heads as queries, (L, H, d) is also (H, L, d).
   for (int pass = 0; pass < 2; ++pass) {

@@ -40,16 +40,12 @@ Override both(Override first, Override second) {
   };
 }
 
-Blocks each(const Blocks& from, const std::function<Matrix(const Matrix&)>& f) {
-  Blocks blocks;
-  blocks.reserve(from.size());
-  for (const Matrix& m : from) blocks.push_back(f(m));
-  return blocks;
-}
-
 // "1/√6 ≈ 0.408"
 std::string number(double x) {
-  return fmt::format("{:.4g}", x);
+  std::string text = std::abs(x) >= 1e5 ? fmt::format("{:.0e}", x) : fmt::format("{:.4g}", x);
+  if (const auto e = text.find("e+"); e != std::string::npos) text.replace(e, 2, "e");
+  if (text.starts_with('-')) text = "−" + text.substr(1);
+  return text;
 }
 
 // ---- projections: Q, K, V = x·Wᵀ + b ----
@@ -107,9 +103,10 @@ void projection_mistakes(const Flow& flow, std::vector<Mistake>& list) {
       constexpr char names[] = {'q', 'k', 'v'};
       list.push_back(
           {"qkv_order", StageId::projections, Node::Q,
-           fmt::format("Q, K and V were taken from the packed weights in the order {}, {}, {}: "
-                       "in_proj_weight holds W_q in rows 0…D−1, then W_k, then W_v (q, k, v = "
-                       "in_proj_weight.chunk(3)), and in_proj_bias likewise.",
+           fmt::format("Q, K and V were computed with the weights of {}, {} and {}: use W_q "
+                       "for Q, W_k for K and W_v for V. A packed in_proj_weight holds W_q in "
+                       "rows 0…D−1, then W_k, then W_v (q, k, v = in_proj_weight.chunk(3)), and "
+                       "in_proj_bias likewise.",
                        names[order[0]], names[order[1]], names[order[2]]),
            projected_with(*maps[order[0]], *maps[order[1]], *maps[order[2]])});
     }
@@ -137,67 +134,103 @@ void projection_mistakes(const Flow& flow, std::vector<Mistake>& list) {
 
 // ---- split_heads: head h takes columns h·d … (h+1)·d − 1 ----
 
-// Head h of `whole` as reshape(L, d, H)[:, :, h] takes it: every H-th column, from column h.
-Matrix interleaved_head(const Matrix& whole, Index h, Index heads) {
-  const Index d = whole.cols() / heads;
-  Matrix head(whole.rows(), d);
-  for (Index j = 0; j < d; ++j) head.col(j) = whole.col(j * heads + h);
+// How a learner's code may cut head h (of H) out of a (L, D) projection, d = D / H columns wide.
+enum class Split {
+  interleaved,   // reshape(L, d, H)[:, :, h]: every H-th column, from column h
+  no_transpose,  // reshape(H, L, d)[h]: the h-th run of L·d numbers, row after row
+};
+
+Matrix head_of(const Matrix& whole, Index h, Index heads, Split split) {
+  const Index L = whole.rows(), D = whole.cols(), d = D / heads;
+  Matrix head(L, d);
+  for (Index i = 0; i < L; ++i) {
+    for (Index j = 0; j < d; ++j) {
+      if (split == Split::interleaved) {
+        head(i, j) = whole(i, j * heads + h);
+      } else {
+        const Index flat = (h * L + i) * d + j;
+        head(i, j) = whole(flat / D, flat % D);
+      }
+    }
+  }
   return head;
 }
 
-// The heads side by side, column j of head h at column `column(h, j)`.
-Blocks merged(const Flow& flow, const std::function<Index(Index h, Index j)>& column) {
-  const Sizes& n = flow.n;
-  const Blocks& heads = flow[Node::context_h];
-  Blocks blocks;
-  for (Index b = 0; b < n.B; ++b) {
-    Matrix m(n.L, n.d * n.heads);
-    for (Index h = 0; h < n.heads; ++h) {
-      const Matrix& head = heads[count_of(b * n.heads + h)];
-      for (Index j = 0; j < n.d; ++j) m.col(column(h, j)) = head.col(j);
-    }
-    blocks.push_back(std::move(m));
-  }
-  return blocks;
-}
-
-Override interleaved_split() {
-  return [](Node node, const Flow& flow) -> std::optional<Blocks> {
+Override split_as(Split split) {
+  return [split](Node node, const Flow& flow) -> std::optional<Blocks> {
     const Node whole = node == Node::Q_h   ? Node::Q
                        : node == Node::K_h ? flow.source(Node::K_ext)
                        : node == Node::V_h ? flow.source(Node::V_ext)
                                            : Node::X;
     if (whole == Node::X) return std::nullopt;
-    Blocks blocks;
-    for (Index b = 0; b < flow.n.B; ++b) {
-      for (Index h = 0; h < flow.n.heads; ++h) {
-        blocks.push_back(interleaved_head(flow[whole][count_of(b)], h, flow.n.heads));
-      }
-    }
-    return blocks;
+    return per_head(flow.n, [&](Index b, Index h) {
+      return head_of(flow[whole][count_of(b)], h, flow.n.heads, split);
+    });
   };
 }
 
-Override interleaved_merge() {
-  return at(Node::context, [](const Flow& now) {
-    return merged(now, [&](Index h, Index j) { return j * now.n.heads + h; });
+// The heads put back together: cell (i, j) of head h at flat position `at(h, i, j)` of the (L, D)
+// result.
+Override merged_as(std::function<Index(const Sizes& n, Index h, Index i, Index j)> at_flat) {
+  return at(Node::context, [at_flat = std::move(at_flat)](const Flow& now) {
+    const Sizes& n = now.n;
+    const Blocks& heads = now[Node::context_h];
+    Blocks blocks;
+    for (Index b = 0; b < n.B; ++b) {
+      Matrix m(n.L, n.d * n.heads);
+      for (Index h = 0; h < n.heads; ++h) {
+        const Matrix& head = heads[count_of(b * n.heads + h)];
+        for (Index i = 0; i < n.L; ++i) {
+          for (Index j = 0; j < n.d; ++j) m.data()[at_flat(n, h, i, j)] = head(i, j);
+        }
+      }
+      blocks.push_back(std::move(m));
+    }
+    return blocks;
   });
+}
+
+// Stacked on a last axis and reshaped, (L, d, H) → (L, D): column j·H + h.
+Override interleaved_merge() {
+  return merged_as(
+      [](const Sizes& n, Index h, Index i, Index j) { return i * n.D + j * n.heads + h; });
+}
+
+// The (H, L, d) heads reshaped to (L, D) without the transpose back: their numbers in a row.
+Override untransposed_merge() {
+  return merged_as(
+      [](const Sizes& n, Index h, Index i, Index j) { return (h * n.L + i) * n.d + j; });
 }
 
 void split_mistakes(const Flow& flow, std::vector<Mistake>& list) {
   if (!flow.has(Node::Q_h)) return;
   const Index H = flow.n.H, d = flow.n.d;
-  const std::string text = fmt::format(
-      "The heads were split with reshape(L, {d}, {H}), which gives head h every {H}th column: "
+  const std::string right = fmt::format(
       "split with q.view(L, {H}, {d}).transpose(0, 1), so that head h takes columns h·{d} … "
       "(h+1)·{d} − 1.",
       fmt::arg("d", d), fmt::arg("H", H));
-  list.push_back({"heads_interleaved", StageId::split_heads, Node::Q_h, text, interleaved_split()});
+  const std::string interleaved = fmt::format(
+      "The heads were split with reshape(L, {d}, {H}), which gives head h the columns h, h + "
+      "{H}, h + {H2}, …: ",
+      fmt::arg("d", d), fmt::arg("H", H), fmt::arg("H2", 2 * H));
+  const std::string untransposed = fmt::format(
+      "The heads were split with reshape({H}, L, {d}) with no transpose, which cuts the numbers "
+      "of Q row after row into {H} runs instead of taking columns: ",
+      fmt::arg("d", d), fmt::arg("H", H));
+  list.push_back({"heads_interleaved", StageId::split_heads, Node::Q_h, interleaved + right,
+                  split_as(Split::interleaved)});
+  list.push_back({"heads_interleaved", StageId::split_heads, Node::Q_h, untransposed + right,
+                  split_as(Split::no_transpose)});
   if (flow.has(Node::context)) {
+    const std::string undone =
+        " The merge undid the same reshape, so each head saw the wrong "
+        "columns but its context went back where it came from.";
     list.push_back({"heads_interleaved", StageId::split_heads, Node::Q_h,
-                    text + " The merge undid the same reshape, so only the heads' columns are "
-                           "wrong.",
-                    both(interleaved_split(), interleaved_merge())});
+                    interleaved + right + undone,
+                    both(split_as(Split::interleaved), interleaved_merge())});
+    list.push_back({"heads_interleaved", StageId::split_heads, Node::Q_h,
+                    untransposed + right + undone,
+                    both(split_as(Split::no_transpose), untransposed_merge())});
   }
 }
 
@@ -257,16 +290,14 @@ Index given_keys(const Flow& flow) {
 Override masked_as(std::function<double(Index i, Index j, double scaled, double additive)> cell) {
   return at(Node::masked, [cell = std::move(cell)](const Flow& now) {
     const Blocks& scaled = now[Node::scaled];
-    Blocks blocks;
-    for (std::size_t k = 0; k < scaled.size(); ++k) {
+    return parallel_blocks(scaled.size(), [&](std::size_t k) {
       const Matrix& additive = now.additive()[k];
       Matrix m(scaled[k].rows(), scaled[k].cols());
       for (Index i = 0; i < m.rows(); ++i) {
         for (Index j = 0; j < m.cols(); ++j) m(i, j) = cell(i, j, scaled[k](i, j), additive(i, j));
       }
-      blocks.push_back(std::move(m));
-    }
-    return blocks;
+      return m;
+    });
   });
 }
 
@@ -307,6 +338,26 @@ std::vector<std::pair<bool, double>> learner_fills(const Flow& flow, const Block
   return found;
 }
 
+// What mask_not_infinite says of blocked scores filled with c (or given c more).
+std::string not_infinite_text(bool fill, double c) {
+  const std::string how = fill     ? fmt::format("set to {}", number(c))
+                          : c == 0 ? std::string("left as they were (the mask added 0)")
+                                   : fmt::format("given {} more", number(c));
+  if (fill && blocks_key(c)) {
+    return fmt::format(
+        "The blocked scores were {} instead of −∞. exp still gives those keys a weight of 0 "
+        "here, so the weights can come out right, but PyTorch adds −∞ (float('-inf')): that also "
+        "holds in float16, where {} overflows, and leaves a query whose every key is blocked nan, "
+        "not spread evenly.",
+        how, number(c));
+  }
+  return fmt::format(
+      "The blocked scores were {} instead of −∞, so the softmax still gives the blocked keys "
+      "some weight: fill them with float('-inf') (scores.masked_fill(mask == 0, "
+      "float('-inf'))).",
+      how);
+}
+
 void mask_mistakes(const Flow& flow, const Blocks* given_masked, std::vector<Mistake>& list) {
   if (!flow.has(Node::masked)) return;
   const Index keys = given_keys(flow);
@@ -343,7 +394,7 @@ void mask_mistakes(const Flow& flow, const Blocks* given_masked, std::vector<Mis
   }
   // Filled with c (masked_fill(mask == 0, c)), or c added (scores + c·(1 − mask)).
   std::vector<std::pair<bool, double>> fills;
-  for (double c : {0.0, -1.0, -10.0, -100.0, -1e3, -1e4, -1e5}) {
+  for (double c : {0.0, -1.0, -10.0, -100.0, -1e3, -1e4}) {
     fills.emplace_back(true, c);
     fills.emplace_back(false, c);
   }
@@ -352,19 +403,11 @@ void mask_mistakes(const Flow& flow, const Blocks* given_masked, std::vector<Mis
     fills.insert(fills.begin(), found.begin(), found.end());
   }
   for (const auto& [fill, c] : fills) {
-    const std::string how =
-        fill ? fmt::format("set to {}", number(c))
-             : (c == 0 ? "left as they were" : fmt::format("given {} more", number(c)));
-    list.push_back(
-        {"mask_not_infinite", StageId::masking, Node::masked,
-         fmt::format("The blocked scores were {} instead of −∞, so the softmax still gives the "
-                     "blocked keys some weight: fill them with float('-inf') "
-                     "(scores.masked_fill(mask == 0, float('-inf'))).",
-                     how),
-         masked_as([fill = fill, c = c](Index, Index, double s, double a) {
-           if (!blocks_key(a)) return s + a;
-           return fill ? c : s + c;
-         })});
+    list.push_back({"mask_not_infinite", StageId::masking, Node::masked, not_infinite_text(fill, c),
+                    masked_as([fill = fill, c = c](Index, Index, double s, double a) {
+                      if (!blocks_key(a)) return s + a;
+                      return fill ? c : s + c;
+                    })});
   }
 }
 
@@ -468,13 +511,21 @@ void context_mistakes(const Flow& flow, std::vector<Mistake>& list) {
 
 void merge_mistakes(const Flow& flow, std::vector<Mistake>& list) {
   if (!flow.has(Node::context)) return;
-  const Index H = flow.n.heads, d = flow.n.d;
+  const Index H = flow.n.heads, d = flow.n.d, D = flow.n.D;
+  const std::string right = fmt::format(
+      "put the heads side by side, head h in columns h·{d} … (h+1)·{d} − 1: "
+      "context.transpose(0, 1).reshape(L, {D}).",
+      fmt::arg("d", d), fmt::arg("D", D));
+  list.push_back(
+      {"heads_merge_order", StageId::merge_heads, Node::context,
+       "The heads were merged interleaved (stacked on a last axis, then reshaped): " + right,
+       interleaved_merge()});
   list.push_back({"heads_merge_order", StageId::merge_heads, Node::context,
-                  fmt::format("The heads were merged interleaved (stacked on a last axis, then "
-                              "reshaped): put them side by side, head h in columns h·{d} … "
-                              "(h+1)·{d} − 1 — context.transpose(0, 1).reshape(L, {D}).",
-                              fmt::arg("d", d), fmt::arg("D", flow.n.D)),
-                  interleaved_merge()});
+                  fmt::format("The heads' ({}, L, {}) context was reshaped to (L, {}) without "
+                              "the transpose back, which lays their numbers out row after row: ",
+                              H, d, D) +
+                      right,
+                  untransposed_merge()});
   std::vector<Index> order(count_of(H));
   std::iota(order.begin(), order.end(), 0);
   std::vector<std::vector<Index>> orders;
@@ -484,15 +535,14 @@ void merge_mistakes(const Flow& flow, std::vector<Mistake>& list) {
     orders.emplace_back(order.rbegin(), order.rend());
   }
   for (const auto& heads : orders) {
+    std::vector<Index> place(heads.size());
+    for (std::size_t k = 0; k < heads.size(); ++k) place[count_of(heads[k])] = Index(k);
     list.push_back(
         {"heads_merge_order", StageId::merge_heads, Node::context,
-         fmt::format("The heads were concatenated in the order {}: put head 0, head 1, … side "
-                     "by side in that order, head h in columns h·{} … (h+1)·{} − 1.",
-                     fmt::join(heads, ", "), d, d),
-         at(Node::context, [heads](const Flow& now) {
-           std::vector<Index> place(heads.size());
-           for (std::size_t k = 0; k < heads.size(); ++k) place[count_of(heads[k])] = Index(k);
-           return merged(now, [&](Index h, Index j) { return place[count_of(h)] * now.n.d + j; });
+         fmt::format("The heads were concatenated in the order {}: ", fmt::join(heads, ", ")) +
+             right,
+         merged_as([place](const Sizes& n, Index h, Index i, Index j) {
+           return i * n.D + place[count_of(h)] * n.d + j;
          })});
   }
 }

@@ -3,6 +3,7 @@
 #include "replay.hpp"
 
 #include <cassert>
+#include <exception>
 
 #include "attn_trace/core/stages.hpp"
 
@@ -53,28 +54,44 @@ const Tensor* find_tensor(const Trace& trace, StageId id, std::string_view name)
   return nullptr;
 }
 
-// Block b·heads + h of each per-head node: one function of b and h for every such block.
-Blocks per_head(const Sizes& n, const std::function<Matrix(Index b, Index h)>& block) {
-  Blocks blocks;
-  blocks.reserve(static_cast<std::size_t>(n.B * n.heads));
-  for (Index b = 0; b < n.B; ++b) {
-    for (Index h = 0; h < n.heads; ++h) blocks.push_back(block(b, h));
+}  // namespace
+
+Blocks parallel_blocks(std::size_t count, const std::function<Matrix(std::size_t k)>& block) {
+  Blocks blocks(count);
+  // The blocks are independent: compute them on every core. An exception (out of memory) must
+  // not leave the parallel loop, so it is carried out and rethrown.
+  std::exception_ptr failure;
+  const auto n = static_cast<std::ptrdiff_t>(count);
+#pragma omp parallel for schedule(dynamic)
+  for (std::ptrdiff_t k = 0; k < n; ++k) {
+    try {
+      blocks[static_cast<std::size_t>(k)] = block(static_cast<std::size_t>(k));
+    } catch (...) {
+#pragma omp critical
+      failure = std::current_exception();
+    }
   }
+  if (failure) std::rethrow_exception(failure);
   return blocks;
 }
+
+Blocks per_head(const Sizes& n, const std::function<Matrix(Index b, Index h)>& block) {
+  return parallel_blocks(count_of(n.B * n.heads), [&](std::size_t k) {
+    const auto i = static_cast<Index>(k);
+    return block(i / n.heads, i % n.heads);
+  });
+}
+
+Blocks each(const Blocks& from, const std::function<Matrix(const Matrix&)>& f) {
+  return parallel_blocks(from.size(), [&](std::size_t k) { return f(from[k]); });
+}
+
+namespace {
 
 Blocks per_batch(const Sizes& n, const std::function<Matrix(Index b)>& block) {
   Blocks blocks;
   blocks.reserve(static_cast<std::size_t>(n.B));
   for (Index b = 0; b < n.B; ++b) blocks.push_back(block(b));
-  return blocks;
-}
-
-// The same function of each block of `from`, which has one block per batch and head.
-Blocks each(const Blocks& from, const std::function<Matrix(const Matrix&)>& f) {
-  Blocks blocks;
-  blocks.reserve(from.size());
-  for (const Matrix& m : from) blocks.push_back(f(m));
   return blocks;
 }
 
@@ -184,20 +201,15 @@ Blocks compute(Node node, const Flow& flow) {
     case Node::scores: {
       const Blocks& k = flow[flow.source(Node::K_h)];
       const Blocks& q = flow[flow.source(Node::Q_h)];
-      Blocks blocks;
-      for (std::size_t i = 0; i < q.size(); ++i) blocks.push_back(attention_scores(q[i], k[i]));
-      return blocks;
+      return parallel_blocks(q.size(), [&](std::size_t i) { return attention_scores(q[i], k[i]); });
     }
     case Node::scaled:
       return each(flow[Node::scores],
                   [&](const Matrix& m) { return scale_scores(m, spec.scale()); });
     case Node::masked: {
       const Blocks& scaled = flow[Node::scaled];
-      Blocks blocks;
-      for (std::size_t i = 0; i < scaled.size(); ++i) {
-        blocks.push_back(mask_scores(scaled[i], flow.additive()[i]));
-      }
-      return blocks;
+      return parallel_blocks(
+          scaled.size(), [&](std::size_t i) { return mask_scores(scaled[i], flow.additive()[i]); });
     }
     case Node::weights:
       return each(flow[flow.source(Node::masked)], [](const Matrix& m) { return softmax_rows(m); });
@@ -215,10 +227,8 @@ Blocks compute(Node node, const Flow& flow) {
     case Node::context_h: {
       const Blocks& weights = flow[Node::weights];
       const Blocks& v = flow[flow.source(Node::V_h)];
-      Blocks blocks;
-      for (std::size_t i = 0; i < weights.size(); ++i)
-        blocks.push_back(weighted_sum(weights[i], v[i]));
-      return blocks;
+      return parallel_blocks(weights.size(),
+                             [&](std::size_t i) { return weighted_sum(weights[i], v[i]); });
     }
     case Node::context:
       return per_batch(n, [&](Index b) {

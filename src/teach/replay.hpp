@@ -75,6 +75,10 @@ class Flow {
   [[nodiscard]] bool has(Node node) const { return has_[static_cast<std::size_t>(node)]; }
   // The node's blocks: as a replay set them, else as the trace has them. REQUIRES: has(node).
   [[nodiscard]] const Blocks& operator[](Node node) const;
+  // The node's blocks as the trace has them. REQUIRES: has(node).
+  [[nodiscard]] const Blocks& traced(Node node) const {
+    return trace_[static_cast<std::size_t>(node)];
+  }
   void set(Node node, Blocks blocks) {
     changed_[static_cast<std::size_t>(node)] = std::move(blocks);
   }
@@ -100,6 +104,14 @@ class Flow {
 using Override = std::function<std::optional<Blocks>(Node node, const Flow& flow)>;
 // The learner's own value of a node, or nullptr where they gave none.
 using Own = std::function<const Blocks*(Node node)>;
+
+// `count` blocks, block k = block(k), computed on every core.
+[[nodiscard]] Blocks parallel_blocks(std::size_t count,
+                                     const std::function<Matrix(std::size_t k)>& block);
+// One block per batch b and head h (index b·heads + h): block(b, h).
+[[nodiscard]] Blocks per_head(const Sizes& n, const std::function<Matrix(Index b, Index h)>& block);
+// f of each block of `from`.
+[[nodiscard]] Blocks each(const Blocks& from, const std::function<Matrix(const Matrix&)>& f);
 
 // The node as its stage computes it from the flow's current tensors.
 [[nodiscard]] Blocks compute(Node node, const Flow& flow);

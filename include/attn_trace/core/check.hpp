@@ -57,9 +57,12 @@ struct TensorCheck {
   double max_abs_error = 0, max_rel_error = 0;  // over the cells where both are finite
   std::vector<CellDifference> worst = {};       // the worst few differing cells, worst first
   // When this tensor differs only because an earlier one of the learner's did (it is what the
-  // correct stage gives from the learner's own earlier tensors): that earlier tensor's index in
-  // CheckReport::tensors, the root of the chain.
+  // correct stages give from the learner's own earlier tensors): the index in
+  // CheckReport::tensors of the first difference, the one to fix first.
   std::optional<std::size_t> follows_from = {};
+  // When the learner's numbers are those of another tensor of the trace ("scaling.scaled" for
+  // scores saved after scaling): its STAGE.TENSOR. Most likely a name for the wrong tensor.
+  std::optional<std::string> same_as = {};
 
   [[nodiscard]] bool match() const { return cells_differ == 0; }
 };
@@ -77,7 +80,7 @@ struct CheckReport {
   Tolerance tolerance;
   std::vector<TensorCheck> tensors;  // in stage order (paper order), then the file's order
   std::optional<std::size_t> first_difference;  // index into tensors; none: all match
-  std::vector<Diagnosis> diagnosis;             // every mistake that reproduces it, likeliest first
+  std::vector<Diagnosis> diagnosis;             // every mistake that reproduces it, paper order
   // The trace's labels, for naming cells: one list per batch (trace.hpp).
   std::vector<std::vector<std::string>> tokens, kv_tokens;
 
