@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # update-doc-samples.sh [BINARY [PAGE...]]
-# Rewrites the sample output in README.md, docs/cli.md and docs/tutorials/*.md (or in the PAGEs
+# Rewrites the sample output in README.md, docs/cli.md, docs/check.md and docs/tutorials/*.md (or in the PAGEs
 # given) with what BINARY
 # (default build/attn-trace) prints now. A sample is a ```console block whose first line is
 # "$ attn-trace ARGS…": the lines after it, up to the closing fence, are replaced by what
 # BINARY ARGS… prints, run from the repository root with nothing on standard input — its standard
 # output, followed by its standard error when it fails with exit status 1 or 2 (a sample of an
-# error message). ARGS are plain words or 'single-quoted' text. tests/docs/check_samples.sh
+# error message), or its standard output alone when `attn-trace check` exits 3 (the tensors
+# differ, which is what a check sample shows). ARGS are plain words or 'single-quoted' text. tests/docs/check_samples.sh
 # (ctest: docs.readme_samples, docs.cli_samples, docs.tutorials) fails until this is run after a
 # change to what the tool prints. Works from any directory; PAGEs are relative to the caller's.
 set -euo pipefail
@@ -19,7 +20,7 @@ if [ $# -ge 2 ]; then
   for page in "${@:2}"; do [[ $page == /* ]] && pages+=("$page") || pages+=("$PWD/$page"); done
 fi
 cd "$(dirname "$0")/.."
-[ ${#pages[@]} -gt 0 ] || pages=(README.md docs/cli.md docs/tutorials/*.md)
+[ ${#pages[@]} -gt 0 ] || pages=(README.md docs/cli.md docs/check.md docs/tutorials/*.md)
 [ -x "$binary" ] || command -v "$binary" >/dev/null ||
   { echo "update-doc-samples: $binary is not an executable (build it with: cmake --build build)" >&2; exit 1; }
 
@@ -44,6 +45,12 @@ for page in "${pages[@]}"; do
     "$binary" "${args[@]}" </dev/null >"$dir/$n.stdout" 2>"$dir/$n.stderr" || status=$?
     case $status in
       0) awk '{ print }' "$dir/$n.stdout" >"$dir/$n.out" ;;
+      3) if [ "${args[0]:-}" != check ]; then  # only check exits 3: its tensors differ
+           echo "update-doc-samples: $where: '$command_line' exits with status 3:" >&2
+           cat "$dir/$n.stderr" >&2
+           exit 1
+         fi
+         awk '{ print }' "$dir/$n.stdout" >"$dir/$n.out" ;;
       1 | 2)
         { awk '{ print }' "$dir/$n.stdout"; awk '{ print }' "$dir/$n.stderr"; } >"$dir/$n.out"
         echo "$where: '$command_line' exits with status $status: the sample shows its error" ;;
