@@ -68,7 +68,7 @@ void render(const CheckReport& report, const CheckCommand& command, std::ostream
 
 void check(const CheckCommand& command) {
   if (command.mine == "-" && command.input.source.file == "-") {
-    throw CLI::ValidationError("MINE", "MINE and FILE cannot both be standard input ('-')");
+    throw CLI::ValidationError("MINE and FILE cannot both be standard input ('-')");
   }
   // The learner's file first: its problems are theirs to fix whatever the input.
   const GivenTensors given = load_given_tensors(command.mine, command.input.source.memory_budget);

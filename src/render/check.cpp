@@ -103,7 +103,7 @@ void write_first_difference(const CheckReport& report, const CheckTextOptions& o
   if (t.cells_differ > t.worst.size()) {
     fmt::print(out, "  … and {} more\n", t.cells_differ - t.worst.size());
   }
-  if (t.same_as) {
+  if (t.same_as && report.diagnosis.empty()) {  // else the diagnosis says why
     fmt::print(out,
                "Your {} are exactly the trace's {}: did you save another tensor under this "
                "name?\n",

@@ -435,3 +435,29 @@ cli_test(tokens_count 1 "i-am-good.json: --tokens: expected 3 token labels, one 
          run ${EXAMPLE} --tokens "we are")
 cli_test(tokens_count_explain 1 "--tokens: expected 3 token labels, one per row of input, found 4"
          explain "weights[0,0]" --tokens "a b c d")
+
+# check: a learner's tensors against the trace (docs/check.md). The catalogue of mistakes is
+# tested on files a buggy NumPy implementation wrote (tests/check/); these are the command line's
+# own cases, on Karim's worked example, whose Q, K, V and scores are small whole numbers.
+cli_test(check_help 0 "Exit status: 0 every tensor you gave matches the trace, 3 one differs" check --help)
+cli_test(check_match 0 "All 4 tensors match the trace." check ${IN}/check-karim-right.json karim)
+cli_test(check_match_row 0 "  ✓ attn_scores scores.scores (3, 3)          max error 0" check ${IN}/check-karim-right.json karim)
+cli_test(check_differs 3 "First difference: q (the trace's projections.Q), 8 of 9 cells differ." check ${IN}/check-karim-kqv.json karim)
+cli_test(check_worst_cell 3 "  query \"input 2\" (1), feature 0  yours 4.0000   trace 2.0000" check ${IN}/check-karim-kqv.json karim)
+cli_test(check_diagnosis 3 "  qkv_order (projections stage)" check ${IN}/check-karim-kqv.json --example karim)
+cli_test(check_explain_hint 3 "attn-trace explain 'projections.Q[1,0]' karim" check ${IN}/check-karim-kqv.json karim)
+cli_test(check_json 3 "\"id\": \"qkv_order\"" check ${IN}/check-karim-kqv.json karim --format json)
+cli_test(check_json_match 0 "\"first_difference\": null" check ${IN}/check-karim-right.json karim --format json)
+cli_test(check_precision 3 "yours 4.00   trace 2.00" check ${IN}/check-karim-kqv.json karim --precision 2)
+cli_test(check_atol 0 "All 3 tensors match the trace." check ${IN}/check-karim-kqv.json karim --atol 10)
+cli_test(check_unknown_name 1 "check-typo.json: attn_wieghts: no tensor of the trace has this name" check ${IN}/check-typo.json karim)
+cli_test(check_unknown_name_hint 1 "did you mean attn_weights?" check ${IN}/check-typo.json karim)
+cli_test(check_no_mine 2 "MINE is required" check)
+cli_test(check_bad_rtol 2 "--rtol: expected a number ≥ 0 such as 1e-4, found '-1'" check ${IN}/check-typo.json karim --rtol -1)
+cli_test(check_bad_atol 2 "--atol: expected a number ≥ 0 such as 1e-4, found 'x'" check ${IN}/check-typo.json karim --atol x)
+cli_test(check_bad_format 2 "--format: html not in {text,json}" check ${IN}/check-typo.json karim --format html)
+cli_test(check_both_stdin 2 "MINE and FILE cannot both be standard input ('-')" check - -)
+cli_test(check_mistyped_flag 2 "check has no flag --rtl: did you mean --rtol?" check ${IN}/check-typo.json karim --rtl 1)
+cli_test(check_bad_example 2 "karimm" check ${IN}/check-typo.json --example karimm)
+add_test(NAME cli.check_stdin COMMAND bash ${EXPECT} 0 "attn-trace check: <stdin> against"
+         --stdin ${IN}/check-karim-right.json $<TARGET_FILE:attn-trace> check - karim)
