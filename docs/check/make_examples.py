@@ -16,7 +16,11 @@ writes into OUT:
   example `karim` (one head, (in, out) weights, no bias, no scale, no out_proj);
 - large-scores.json: an input, `multihead` with every input number ×20, whose scores overflow
   float32's exp (softmax_overflow);
-- mistakes/softmax_overflow.json: the softmax without the max subtracted, on large-scores.json.
+- mistakes/softmax_overflow.json: the softmax without the max subtracted, on large-scores.json;
+- weights-only.json: karim's attn_weights alone, softmax over the wrong axis (the page's JSON
+  report, kept short);
+- typo.json and transposed.json: right tensors of multihead, one of them misspelt (attn_wieghts)
+  or transposed (q.T), for the page's error messages.
 
 Every number is computed in float32, as a student's NumPy or PyTorch code computes it, so the
 files also show that check's default tolerance accepts float32. tests/docs/check_schema.py runs
@@ -223,6 +227,13 @@ def main(out):
     for mistake in ONE_HEAD:
         tensors = attention(*karim_args(karim), scale=False, mistake=mistake)
         write_json(os.path.join(out, "mistakes", mistake + "-one-head.json"), tensors)
+        if mistake == "softmax_wrong_axis":
+            write_json(os.path.join(out, "weights-only.json"),
+                       {"attn_weights": tensors["attn_weights"]})
+    right = attention(*multihead_args(multihead))
+    write_json(os.path.join(out, "typo.json"),
+               {"q": right["q"], "attn_wieghts": right["attn_weights"]})
+    write_json(os.path.join(out, "transposed.json"), {"q": right["q"].T, "k": right["k"]})
 
 
 if __name__ == "__main__":

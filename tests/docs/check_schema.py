@@ -62,7 +62,8 @@ def same_files(fresh, problems):
     """docs/check/ as committed against make_examples.py's files written into `fresh`."""
     names = sorted(os.path.relpath(os.path.join(d, f), fresh)
                    for d, _, files in os.walk(fresh) for f in files)
-    expected = {"mine.npz", "large-scores.json"} | {
+    expected = {"mine.npz", "large-scores.json", "weights-only.json", "typo.json",
+                "transposed.json"} | {
         f"mistakes/{m}.json" for m in STAGE_OF} | {
         f"mistakes/{m}-one-head.json" for m in ("qkv_order", "softmax_wrong_axis",
                                                  "context_wrong_axis")}
@@ -214,6 +215,7 @@ def main():
         nudged_path = os.path.join(work, "nudged.npz")
         np.savez(nudged_path, **nudged)
         cases.append((nudged_path, ["multihead"], ""))
+        cases.append(("docs/check/weights-only.json", ["karim"], "softmax_wrong_axis"))
 
         for mine, input_args, expected in cases:
             shown = mine if not os.path.isabs(mine) else os.path.basename(mine)
