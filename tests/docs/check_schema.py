@@ -18,7 +18,9 @@ Run from anywhere; the repository is the one this script is in. It checks that:
   within the shape, follows_from names an earlier differing tensor, diagnosis is empty when all
   match;
 - each docs/check/mistakes/ID.json and ID-one-head.json is diagnosed with ID first, at the stage
-  docs/check.md gives, and docs/check/mine.npz (the correct float32 attention) matches.
+  docs/check.md gives, and docs/check/mine.npz (the correct float32 attention) matches;
+- the student's code docs/check.md shows is docs/check/student.py's (its lines, in order), and
+  docs/check.md has a section for every id of the schema's catalogue.
 
 Prints one line per case and `N passed, M failed`; exits 1 when any case fails or jsonschema cannot
 be imported, 2 on bad usage. Run it with /usr/bin/python3 (Debian's python3-jsonschema, numpy).
@@ -84,6 +86,36 @@ def same_files(fresh, problems):
                 if f.read() != g.read():
                     problems.append(f"docs/check/{name} differs from what make_examples.py "
                                     "writes: run it")
+
+
+def page_agrees(schema, problems):
+    """docs/check.md shows student.py's code, and a section for every id of the catalogue."""
+    with open(os.path.join(ROOT, "docs", "check.md")) as f:
+        page = f.read()
+    marker = "[docs/check/student.py](check/student.py):\n\n```python\n"
+    if marker not in page:
+        problems.append("docs/check.md: no ```python block after the link to student.py")
+        return
+    shown = page.split(marker, 1)[1].split("```", 1)[0].splitlines()
+    with open(os.path.join(DOCS, "student.py")) as f:
+        source = f.read().splitlines()
+    at = 0
+    for line in shown:
+        while at < len(source) and source[at] != line:
+            at += 1
+        if at == len(source):
+            problems.append(f"docs/check.md shows a line student.py has not (in this order): "
+                            f"{line!r}")
+            return
+        at += 1
+    if len(shown) < 15:
+        problems.append(f"docs/check.md shows only {len(shown)} lines of student.py")
+    ids = schema["properties"]["diagnosis"]["items"]["properties"]["id"]["enum"]
+    if sorted(ids) != sorted(STAGE_OF):
+        problems.append(f"the schema's ids {ids} are not the catalogue {sorted(STAGE_OF)}")
+    for mistake in ids:
+        if f"\n### `{mistake}`\n" not in page:
+            problems.append(f"docs/check.md has no section ### `{mistake}`")
 
 
 def run_check(binary, mine, input_args, problems, work):
@@ -189,6 +221,9 @@ def main():
         else:
             same_files(fresh, problems)
         report_case("docs/check/ is what make_examples.py writes", problems)
+        problems = []
+        page_agrees(schema, problems)
+        report_case("docs/check.md shows student.py and every mistake", problems)
 
         # (MINE, input args, expected first diagnosis id or None for "all match", or "" for
         # "differs, and no mistake explains it")
