@@ -6,12 +6,14 @@
 # the repository root with nothing on standard input:
 #   - a command that succeeds (exit status 0): its standard output;
 #   - a command that fails with a clear error (exit status 1 or 2): its standard output, then its
-#     standard error, so a page can show an error message as the user gets it.
+#     standard error, so a page can show an error message as the user gets it;
+#   - "attn-trace check" finding a tensor that differs from the trace (exit status 3, which only
+#     check uses): its standard output, the report.
 # ARGS are plain words or 'single-quoted' text, no other shell syntax. This fails, listing every
 # problem at once, when a sample differs, a command crashes (any other exit status) or has shell
-# syntax, a ``` block is never closed, or a page given has no sample at all: a check that finds
-# nothing to check must fail. tools/update-doc-samples.sh BINARY PAGE… rewrites the samples after
-# an intended change.
+# syntax (or exits 3 without being check), a ``` block is never closed, or a page given has no
+# sample at all: a check that finds nothing to check must fail. tools/update-doc-samples.sh BINARY
+# PAGE… rewrites the samples after an intended change.
 set -uo pipefail
 [ $# -ge 2 ] || { echo "usage: check_samples.sh BINARY PAGE..." >&2; exit 2; }
 binary=$1; shift
@@ -57,9 +59,14 @@ for page in "${pages[@]}"; do
     "$binary" "${args[@]}" </dev/null >"$dir/$n.out" 2>"$dir/$n.err" || status=$?
     case $status in
       0) awk '{ print }' "$dir/$n.out" >"$dir/$n.actual" ;;
+      3) if [ "${args[0]:-}" != check ]; then
+           fail "$where: '$command_line' exits with status 3, which only 'attn-trace check' uses"
+           continue
+         fi
+         awk '{ print }' "$dir/$n.out" >"$dir/$n.actual" ;;
       1 | 2) { awk '{ print }' "$dir/$n.out"; awk '{ print }' "$dir/$n.err"; } >"$dir/$n.actual" ;;
       *)
-        fail "$where: '$command_line' exits with status $status (0, 1 or 2 expected):"
+        fail "$where: '$command_line' exits with status $status (0, 1 or 2 expected; 3 for check):"
         sed 's/^/        /' "$dir/$n.err" | head -20
         continue ;;
     esac
