@@ -21,3 +21,16 @@ add_test(NAME docs.your_own_model
 add_test(NAME docs.your_own_model_huggingface
          COMMAND ${PYTHON3} ${CMAKE_CURRENT_SOURCE_DIR}/docs/your_own_model.py $<TARGET_FILE:attn-trace>
                  ${PROJECT_SOURCE_DIR}/docs/your-own-model.md huggingface)
+
+# docs/check.md: its samples are real output (check's exit status 3 included); the reports of
+# real runs validate against docs/check.schema.json, each mistake file of docs/check/ is found
+# as its own id (tests/docs/check_schema.py); the teacher's grade.py grades a right and a wrong
+# student (tests/docs/check_grade.sh).
+add_test(NAME docs.check_samples
+         COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/docs/check_samples.sh $<TARGET_FILE:attn-trace>
+                 ${PROJECT_SOURCE_DIR}/docs/check.md)
+add_test(NAME docs.check_schema
+         COMMAND ${PYTHON3} ${CMAKE_CURRENT_SOURCE_DIR}/docs/check_schema.py $<TARGET_FILE:attn-trace>
+                 ${PROJECT_SOURCE_DIR}/docs/check.schema.json)
+add_test(NAME docs.check_grade
+         COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/docs/check_grade.sh $<TARGET_FILE:attn-trace>)
