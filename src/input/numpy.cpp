@@ -1,4 +1,4 @@
-// .npy and .npz → the input document (numpy.hpp). An .npy file is
+// .npy and .npz → the input document, or an .npz → its arrays by name (numpy.hpp). An .npy file is
 //   "\x93NUMPY", major and minor version (1.0, 2.0 or 3.0), the header's length (2 bytes
 //   little-endian in 1.0, 4 in 2.0 and 3.0), the header: a Python dict literal
 //   {'descr': '<f8', 'fortran_order': False, 'shape': (3, 4), } padded with spaces to a '\n',
@@ -10,6 +10,7 @@
 #include <bit>
 #include <cmath>
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -311,24 +312,18 @@ json leaf(const char* p, const Dtype& dtype) {
   return d;
 }
 
-// The array an .npy file holds, as the document's nested lists.
-json read_npy(const Where& at, std::string_view bytes) {
-  Header header = read_header(at, bytes);
-  // PyTorch takes a uint8 attn_mask or key_padding_mask as bool (true = blocked), as it did before
-  // bool tensors existed; np.uint8 masks saved from such code mean the same here.
-  if (header.dtype.kind == Kind::unsigned_integer && header.dtype.size == 1 &&
-      (at.path == "attn_mask" || at.path == "key_padding_mask")) {
-    header.dtype.kind = Kind::boolean;
-  }
+// The element at `p` as a double: a float exactly, an integer as near as a double holds it
+// (exactly up to 2^53), a boolean as 1 or 0.
+double element_value(const char* p, const Dtype& dtype) {
+  const json value = leaf(p, dtype);
+  if (value.is_boolean()) return value.get<bool>() ? 1.0 : 0.0;
+  return value.get<double>();
+}
+
+// The data of the .npy `bytes` whose header is `header`, checked to hold exactly the elements its
+// shape says before anything is allocated (a product that overflows is more than any file holds).
+std::string_view checked_data(const Where& at, std::string_view bytes, const Header& header) {
   const std::vector<std::size_t>& shape = header.shape;
-  if (shape.size() > max_axes) {
-    fail_value(at.file, at.path,
-               fmt::format("expected at most 3 axes, (L, E) or batched (B, L, E), found shape {}",
-                           shape_text(shape)),
-               "squeeze the axes of length 1 (x.squeeze()), or save one layer's arrays");
-  }
-  // The elements' count and bytes, checked against the data there is before anything is
-  // allocated (a product that overflows is more than any file holds).
   const std::string_view data = bytes.substr(header.data_offset);
   std::size_t count = 1, size = 0;
   bool overflow = false;
@@ -343,8 +338,17 @@ json read_npy(const Where& at, std::string_view bytes) {
                    ? "the file is cut off: save it again"
                    : "the file has bytes after its data: it is damaged, or not one np.save");
   }
+  return data;
+}
+
+// Calls `visit(p)` for every element of `data` (checked_data) in C order, the last axis fastest,
+// `p` pointing at its bytes, whichever order the file stores them in.
+void for_each_element(const Header& header, std::string_view data,
+                      const std::function<void(const char*)>& visit) {
+  const std::vector<std::size_t>& shape = header.shape;
+  const std::size_t count = data.size() / header.dtype.size;
   // Fortran order stores the first axis fastest: element (i, j, k) of shape (I, J, K) is at
-  // i + I·(j + J·k). The leaves are always listed in C order, the last axis fastest.
+  // i + I·(j + J·k).
   std::vector<std::size_t> stride(shape.size(), 1);
   for (std::size_t a = 0; a < shape.size(); ++a) {
     if (header.fortran_order) {
@@ -353,19 +357,48 @@ json read_npy(const Where& at, std::string_view bytes) {
       for (std::size_t b = a + 1; b < shape.size(); ++b) stride[a] *= shape[b];
     }
   }
-  std::vector<json> leaves;
-  leaves.reserve(count);
   std::vector<std::size_t> index(shape.size(), 0);
   for (std::size_t c = 0; c < count; ++c) {
     std::size_t offset = 0;
     for (std::size_t a = 0; a < shape.size(); ++a) offset += index[a] * stride[a];
-    leaves.push_back(leaf(data.data() + offset * header.dtype.size, header.dtype));
+    visit(data.data() + offset * header.dtype.size);
     for (std::size_t a = shape.size(); a-- > 0;) {  // the next index, the last axis fastest
       if (++index[a] < shape[a]) break;
       index[a] = 0;
     }
   }
-  return nested_json(shape, std::move(leaves));
+}
+
+// The array an .npy file holds, as the document's nested lists.
+json read_npy(const Where& at, std::string_view bytes) {
+  Header header = read_header(at, bytes);
+  // PyTorch takes a uint8 attn_mask or key_padding_mask as bool (true = blocked), as it did before
+  // bool tensors existed; np.uint8 masks saved from such code mean the same here.
+  if (header.dtype.kind == Kind::unsigned_integer && header.dtype.size == 1 &&
+      (at.path == "attn_mask" || at.path == "key_padding_mask")) {
+    header.dtype.kind = Kind::boolean;
+  }
+  if (header.shape.size() > max_axes) {
+    fail_value(at.file, at.path,
+               fmt::format("expected at most 3 axes, (L, E) or batched (B, L, E), found shape {}",
+                           shape_text(header.shape)),
+               "squeeze the axes of length 1 (x.squeeze()), or save one layer's arrays");
+  }
+  const std::string_view data = checked_data(at, bytes, header);
+  std::vector<json> leaves;
+  leaves.reserve(data.size() / header.dtype.size);
+  for_each_element(header, data, [&](const char* p) { leaves.push_back(leaf(p, header.dtype)); });
+  return nested_json(header.shape, std::move(leaves));
+}
+
+// The array an .npy file holds, of any number of axes, as its shape and its values.
+GivenTensor read_npy_values(const Where& at, std::string_view bytes) {
+  const Header header = read_header(at, bytes);
+  const std::string_view data = checked_data(at, bytes, header);
+  GivenTensor tensor{at.path, header.shape, std::vector<double>(data.size() / header.dtype.size)};
+  double* out = tensor.values.data();
+  for_each_element(header, data, [&](const char* p) { *out++ = element_value(p, header.dtype); });
+  return tensor;
 }
 
 // ---- the archive ----
@@ -400,8 +433,9 @@ std::string lowercase_first(std::string text) {
   return text;
 }
 
-// The zip archive in `bytes`, opened for reading where it lies.
-Archive open_archive(std::string_view bytes, std::string_view file) {
+// The zip archive in `bytes`, opened for reading where it lies. With `name_twice`, an archive
+// that holds two members of one name (which libzip refuses to open) is reported as that.
+Archive open_archive(std::string_view bytes, std::string_view file, bool name_twice = false) {
   zip_error_t error;
   zip_error_init(&error);
   zip_source_t* source = zip_source_buffer_create(bytes.data(), bytes.size(), 0, &error);
@@ -409,7 +443,12 @@ Archive open_archive(std::string_view bytes, std::string_view file) {
   if (zip == nullptr) {
     if (source != nullptr) zip_source_free(source);
     const std::string why = zip_error_strerror(&error);
+    const bool twice = zip_error_code_zip(&error) == ZIP_ER_EXISTS;
     zip_error_fini(&error);
+    if (name_twice && twice) {
+      fail_file(file, "expected one array per name, found an archive with two members of one name",
+                "save each array once: np.savez(path, q=q, k=k, …)");
+    }
     fail_file(file,
               fmt::format("expected an .npz (a zip archive of .npy arrays), found one that cannot "
                           "be opened: {}",
@@ -449,9 +488,25 @@ struct Member {
              hint);
 }
 
-// The archive's arrays, their names checked and their declared sizes, together, within
-// `max_unpacked` before anything is inflated: a few kilobytes can declare gigabytes.
-std::vector<Member> list_members(zip_t* zip, std::string_view file, std::uint64_t max_unpacked) {
+// The path in the input document of the array named `key`, a name the input format knows.
+std::string document_path(std::string_view file, const std::string& key) {
+  const bool top = std::find(std::begin(top_level_arrays), std::end(top_level_arrays), key) !=
+                   std::end(top_level_arrays);
+  if (!top && !is_weight_name(key)) unknown_key(file, key);
+  return top ? key : "weights." + key;
+}
+
+// The path of the array named `key` when any name will do: the name itself.
+std::string plain_path(std::string_view /*file*/, const std::string& key) {
+  return key;
+}
+
+// The archive's arrays, their names checked by `path_of` (which gives an array's path in
+// messages) and their declared sizes, together, within `max_unpacked` before anything is
+// inflated: a few kilobytes can declare gigabytes.
+using PathOf = std::string (*)(std::string_view file, const std::string& key);
+std::vector<Member> list_members(zip_t* zip, std::string_view file, std::uint64_t max_unpacked,
+                                 PathOf path_of) {
   std::vector<Member> members;
   std::uint64_t total = 0;
   const zip_int64_t count = zip_get_num_entries(zip, 0);
@@ -471,10 +526,7 @@ std::vector<Member> list_members(zip_t* zip, std::string_view file, std::uint64_
                  "an .npz holds only .npy files, one per array, as np.savez writes them");
     }
     Member member{index, name.substr(0, name.size() - 4), "", stat.size};
-    const bool top = std::find(std::begin(top_level_arrays), std::end(top_level_arrays),
-                               member.key) != std::end(top_level_arrays);
-    if (!top && !is_weight_name(member.key)) unknown_key(file, member.key);
-    member.path = top ? member.key : "weights." + member.key;
+    member.path = path_of(file, member.key);
     if (stat.size > max_unpacked - total) {
       fail_file(file,
                 fmt::format("its arrays unpack to more than {}, the most the memory budget lets "
@@ -527,7 +579,8 @@ std::string unpack(zip_t* zip, const Member& member, std::string_view file) {
 // The document an .npz stands for: each array under its key, the weights inside "weights".
 json read_npz(std::string_view bytes, const std::string& file, std::uint64_t max_unpacked) {
   const Archive archive = open_archive(bytes, file);
-  const std::vector<Member> members = list_members(archive.get(), file, max_unpacked);
+  const std::vector<Member> members =
+      list_members(archive.get(), file, max_unpacked, document_path);
   json root = json::object();
   std::vector<std::string> keys;
   for (const Member& member : members) {
@@ -559,6 +612,24 @@ bool is_numpy(std::string_view bytes) {
   // the JSON reader, whose message knows it.
   return bytes.starts_with("PK\x03\x04") &&
          bytes.substr(0, 256).find("data.pkl") == std::string_view::npos;
+}
+
+std::vector<GivenTensor> numpy_arrays(std::string_view bytes, const std::string& file,
+                                      std::uint64_t max_unpacked) {
+  if (bytes.starts_with(npy_magic)) {
+    fail_file(file,
+              "expected an .npz archive of named arrays, found a single .npy array (np.save), "
+              "which has no name",
+              "save the tensors with np.savez(path, q=q, …) so each has a name");
+  }
+  const Archive archive = open_archive(bytes, file, /*name_twice=*/true);
+  const std::vector<Member> members = list_members(archive.get(), file, max_unpacked, plain_path);
+  std::vector<GivenTensor> arrays;
+  // No name is there twice: libzip refuses to open such an archive (open_archive).
+  for (const Member& member : members) {
+    arrays.push_back(read_npy_values({file, member.path}, unpack(archive.get(), member, file)));
+  }
+  return arrays;
 }
 
 json numpy_document(std::string_view bytes, const std::string& file, std::uint64_t max_unpacked) {

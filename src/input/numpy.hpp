@@ -2,14 +2,17 @@
 // np.savez_compressed) holds arrays under the input format's key names ("input", "attn_mask",
 // "in_proj_weight", …). Both become the JSON document an input file with those keys would be
 // (arrays.hpp), which load.cpp reads like any other, so every check and message of the input
-// format applies unchanged. The .npy format is NumPy's (numpy/lib/format.py); what attn-trace
-// takes of it is in docs/input-format.md, "NumPy files".
+// format applies unchanged. An .npz of a learner's own tensors, for `attn-trace check`, is read
+// as plain arrays by name instead (numpy_arrays). The .npy format is NumPy's
+// (numpy/lib/format.py); what attn-trace takes of it is in docs/input-format.md, "NumPy files".
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
+#include "attn_trace/core/check.hpp"
 #include "json_document.hpp"
 
 namespace attn_trace::loader {
@@ -30,5 +33,16 @@ namespace attn_trace::loader {
 // archive member that is not an .npy, a name the input format does not know, or no "input".
 [[nodiscard]] json numpy_document(std::string_view bytes, const std::string& file,
                                   std::uint64_t max_unpacked);
+
+// Every array of the .npz archive `bytes` (np.savez, np.savez_compressed), under its name, in the
+// archive's order, whatever the names are: `attn-trace check`'s reading (input/given.hpp). Arrays
+// are of the dtypes numpy_document reads, of any number of axes, each value a double: floats
+// exactly (±inf and nan kept), integers as near as a double holds them, booleans as 1 and 0. An
+// archive may unpack to at most `max_unpacked` bytes, as for numpy_document. Throws Error naming
+// `file` and the array by its name for a bare .npy (whose array has no name), a damaged, truncated
+// or unsupported array, a member that is not an .npy, or a name given twice. An archive with no
+// array gives none.
+[[nodiscard]] std::vector<GivenTensor> numpy_arrays(std::string_view bytes, const std::string& file,
+                                                    std::uint64_t max_unpacked);
 
 }  // namespace attn_trace::loader
