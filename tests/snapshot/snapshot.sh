@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # What a user sees, byte for byte: every bundled example under the main flag sets, the test inputs,
-# the state_dicts, the bad inputs' messages, explain on a few cells, help, examples and init.
+# the state_dicts, the bad inputs' messages, explain on a few cells, check, help, examples and init.
 #   snapshot.sh BINARY --write DIR   records each case's output in DIR/NAME.out
 #   snapshot.sh BINARY --check DIR   fails, with a diff of each case, when any output differs
 # A case's file holds its standard output, then its standard error and its exit status. The
@@ -116,7 +116,7 @@ done
 one help --help
 one version --version
 one no_subcommand
-for sub in run explain examples init; do one "help.$sub" "$sub" --help; done
+for sub in run explain examples init check; do one "help.$sub" "$sub" --help; done
 one usage.unknown_flag run --frobnicate
 one usage.flag_typo run --head 4
 one usage.subcommand_typo rnu
@@ -138,6 +138,11 @@ one usage.example_typo run i-am-god
 one usage.step_pipe run --step
 one usage.heads_zero run --heads 0
 one examples examples
+one check.match check tests/cli/inputs/check-karim-right.json karim
+one check.differs check tests/cli/inputs/check-karim-kqv.json karim
+one check.differs_json check tests/cli/inputs/check-karim-kqv.json karim --format json
+one check.unknown_name check tests/cli/inputs/check-typo.json karim
+one usage.check_rtol check tests/cli/inputs/check-typo.json karim --rtol -1
 one examples.unknown examples --show i-am-god
 one init init
 one init.math init --seq-len 4 --embed-dim 6 --heads 3 --seed 5 --layout math
