@@ -359,12 +359,14 @@ def close(a, b):
 def check_with_torch(pr, name):
     """nn.MultiheadAttention in float64 on the problem gives our reference's output and weights."""
     p = pr["p"]
-    assert p["packed"] is not None and p["Wo"] is not None and pr["add"] is None
+    assert p["Wo"] is not None and pr["add"] is None
     E, H = pr["E"], pr["H"]
     assert pr["scale"] == 1 / math.sqrt(pr["d"])
     mha = torch.nn.MultiheadAttention(E, H, batch_first=True, dtype=torch.float64)
     t = lambda a: torch.tensor(a, dtype=torch.float64)  # noqa: E731
-    mha.load_state_dict({"in_proj_weight": t(p["packed"][0]), "in_proj_bias": t(p["packed"][1]),
+    # the module's packed in_proj, from W_q, W_k, W_v in torch layout
+    mha.load_state_dict({"in_proj_weight": t(np.concatenate([p["Wq"], p["Wk"], p["Wv"]])),
+                         "in_proj_bias": t(np.concatenate([p["bq"], p["bk"], p["bv"]])),
                          "out_proj.weight": t(p["Wo"]), "out_proj.bias": t(p["bo"])})
     kw = {}
     if pr["keep"] is not None:
@@ -597,6 +599,19 @@ def make_inputs():
     docs["large-h1"] = base(16, 4, 1, 4, big=True)
     docs["large-h2"] = base(17, 8, 2, 4, big=True)
     docs["large-h2-causal"] = dict(base(17, 8, 2, 4, big=True), mask="causal")
+    # a blog post's plain weights written (in, out), used as x·W: the learner who computes x·Wᵀ
+    # with them makes weights_transposed the other way round
+    plain = base(18, 6, 2, 4)
+    w = plain["weights"]
+    W, b = np.array(w["in_proj_weight"]), np.array(w["in_proj_bias"])
+    plain["weights"] = {"W_q": W[:6].T.tolist(), "W_k": W[6:12].T.tolist(),
+                        "W_v": W[12:].T.tolist(), "b_q": b[:6].tolist(), "b_k": b[6:12].tolist(),
+                        "b_v": b[12:].tolist(), "W_o": np.array(w["out_proj.weight"]).T.tolist(),
+                        "b_o": w["out_proj.bias"]}
+    plain["weight_layout"] = "math"
+    docs["h2e6-math"] = plain
+    docs["h2e6-math-keep"] = dict(plain, mask=[[1, 0, 1, 1], [1, 1, 0, 1], [0, 1, 1, 1],
+                                               [1, 1, 1, 0]])
     for name, doc in docs.items():
         doc["name"] = "check case " + name
         with open(os.path.join(OUT, "inputs", name + ".json"), "w") as fh:
@@ -621,8 +636,12 @@ def bug_cases():
         label = None if variant is None else "fill" + variant if bug == "mask_not_infinite" \
             else variant
         parts = [bug] + ([label] if label else []) + [inp] + ([tag] if tag else [])
-        make_case("-".join(parts), "inputs/%s.json" % inp, P[inp], bug, variant, profile, style,
-                  ext, drop)
+        where = inp[len("example-"):] if inp.startswith("example-") else "inputs/%s.json" % inp
+        make_case("-".join(parts), where, P[inp], bug, variant, profile, style, ext, drop)
+
+    for name in ("multihead", "i-am-good", "ithome", "cross"):  # bundled examples, by name
+        with open(os.path.join(ROOT, "data", "examples", name + ".json")) as fh:
+            P["example-" + name] = load_problem(json.load(fh))
 
     # scaling
     case("scale_sqrt_embed", None, "h2")
@@ -655,6 +674,8 @@ def bug_cases():
     case("weights_transposed", None, "h2")
     case("weights_transposed", None, "h2e6-causal", "mid", "4d")
     case("weights_transposed", None, "h1-keep", "min", ext="json")
+    case("weights_transposed", None, "h2e6-math", "mid", "3d")
+    case("weights_transposed", None, "h2e6-math-keep", "full", ext="json")
     case("bias_missing", "all", "h1")
     case("bias_missing", "all", "h2-kpm", "mid", "3d", "json")
     case("bias_missing", "in_proj", "h2e6", "full", "4d")
@@ -698,13 +719,19 @@ def bug_cases():
     case("context_wrong_axis", None, "h2", "full", "3d", "json")
     case("context_wrong_axis", None, "h2-kpm", "min")
     case("context_wrong_axis", None, "h2-batched", "full")
+    # the bundled examples: seed 003's reading of in_proj_weight, seed 004's course assignment
+    case("qkv_order", "kqv", "example-multihead", "mid")
+    case("scale_sqrt_embed", None, "example-multihead", "full", "4d", "json")
+    case("softmax_wrong_axis", None, "example-i-am-good", "min", "3d", "json")
+    case("bias_missing", "all", "example-ithome", "full")
+    case("mask_inverted", None, "example-cross", "full", "3d")
 
 
 def correct_cases():
     # the correct learner on every one of our inputs, in several file styles
     styles = [("full", "trace", "npz"), ("mid", "4d", "json"), ("min", "3d", "npz"),
               ("full", "3d", "json")]
-    for i, name in enumerate(sorted(PROBLEMS)):
+    for i, name in enumerate(sorted(n for n in PROBLEMS if not n.startswith("example-"))):
         profile, style, ext = styles[i % len(styles)]
         make_case("correct-" + name, "inputs/%s.json" % name, PROBLEMS[name], None, None,
                   profile, style, ext)
@@ -753,6 +780,10 @@ def applies(pr, bug):
         return pr["H"] > 1
     if bug == "qkv_order":
         return pr["p"]["packed"] is not None
+    if bug == "context_wrong_axis":
+        return pr["L"] == pr["S"]
+    if bug == "weights_transposed":
+        return all(pr["p"][w].shape[0] == pr["p"][w].shape[1] for w in ("Wq", "Wk", "Wv"))
     return True
 
 
