@@ -479,7 +479,17 @@ class _FixedTime:
         return time.struct_time((1980, 1, 1, 0, 0, 0, 1, 1, 0))
 
 
-def write_mine(path, arrays):
+def _strings(v):
+    """-inf, inf and nan as the strings "-inf", "inf", "nan", as a learner's own converter writes
+    them for a JSON reader that has no NaN or Infinity."""
+    if isinstance(v, list):
+        return [_strings(x) for x in v]
+    if math.isnan(v):
+        return "nan"
+    return ("inf" if v > 0 else "-inf") if math.isinf(v) else v
+
+
+def write_mine(path, arrays, strings=False):
     if path.endswith(".npz"):
         saved = zipfile.time
         zipfile.time = _FixedTime
@@ -488,8 +498,10 @@ def write_mine(path, arrays):
         finally:
             zipfile.time = saved
     else:
-        with open(path, "w") as fh:
-            json.dump({k: v.tolist() for k, v in arrays.items()}, fh)  # NaN, -Infinity as Python
+        convert = _strings if strings else (lambda x: x)
+        with open(path, "w") as fh:  # NaN, -Infinity as Python writes them, or strings
+            json.dump({k: convert(v.tolist()) for k, v in arrays.items()}, fh,
+                      allow_nan=not strings)
             fh.write("\n")
 
 
@@ -498,7 +510,7 @@ def read_mine(path):
         with np.load(path) as z:
             return {k: z[k] for k in z.files}
     with open(path) as fh:
-        return {k: np.array(v, dtype=np.float64) for k, v in json.load(fh).items()}
+        return {k: _arr(v) for k, v in json.load(fh).items()}
 
 
 CASES = []  # (mine, input, exit, first_stage, first_id, problem, keys saved, learner's tensors)
@@ -520,8 +532,8 @@ def make_case(mine_name, input_name, pr, bug=None, variant=None, profile="full",
         arrays[name] = got[k].reshape(learner_shape(pr, k, got[k], style)).astype(np.float32)
         order.append((k, name))
     assert len(set(arrays)) == len(keys), (mine_name, arrays.keys())
-    path = os.path.join(OUT, "mine", mine_name + "." + ext)
-    write_mine(path, arrays)
+    path = os.path.join(OUT, "mine", mine_name + "." + ext.replace("-strings", ""))
+    write_mine(path, arrays, strings=ext.endswith("-strings"))
 
     # What the file shows, read back as the checker will read it.
     back = read_mine(path)
@@ -683,13 +695,13 @@ def bug_cases():
     # masks
     case("mask_inverted", None, "h1-keep")
     case("mask_inverted", None, "h1-kpm", "mid", "4d", "json")
-    case("mask_inverted", None, "h2-keep", "full", "3d", "json")
+    case("mask_inverted", None, "h2-keep", "full", "3d", "json-strings")
     case("mask_inverted", None, "h2-kpm", "min")
     case("mask_inverted", None, "h2-batched-kpm", "full")
     case("causal_off_by_one", "self", "h1-causal")
     case("causal_off_by_one", "next", "h1-causal", "mid", "4d", "json")
     case("causal_off_by_one", "next", "h2-causal", "full", "3d")
-    case("causal_off_by_one", "self", "h2e6-causal", "min", ext="json")
+    case("causal_off_by_one", "self", "h2e6-causal", "min", ext="json-strings")
     case("causal_off_by_one", "next", "h1-batched-causal", "full", ext="json")
     case("mask_after_softmax", None, "h1-causal")
     case("mask_after_softmax", None, "h1-keep", "mid", "4d", "json")
@@ -730,7 +742,7 @@ def bug_cases():
 def correct_cases():
     # the correct learner on every one of our inputs, in several file styles
     styles = [("full", "trace", "npz"), ("mid", "4d", "json"), ("min", "3d", "npz"),
-              ("full", "3d", "json")]
+              ("full", "3d", "json-strings")]
     for i, name in enumerate(sorted(n for n in PROBLEMS if not n.startswith("example-"))):
         profile, style, ext = styles[i % len(styles)]
         make_case("correct-" + name, "inputs/%s.json" % name, PROBLEMS[name], None, None,
