@@ -149,18 +149,21 @@ void mark_following(CheckReport& report, Flow& flow, const Learner& learner,
 
 // Whether `mistake`, run from the trace's correct tensors, gives the learner's first differing
 // tensor (at `target`) and every tensor they gave on the way to it. Node by node, so that a
-// mistake is dropped as soon as it disagrees with the learner, or gives the trace's own numbers
-// again (from there on it changes nothing).
+// mistake is dropped as soon as it disagrees with the learner, or once every node it touched gave
+// the trace's own numbers (from there on it changes nothing).
 bool reproduces(const replay::Mistake& mistake, Node target, Flow& flow, const Learner& learner,
                 const std::vector<ResolvedTensor>& resolved, std::size_t first,
                 const Tolerance& tolerance) {
   flow.reset();
+  bool changed = false;  // some node so far differs from the trace's
   for (auto i = static_cast<std::size_t>(mistake.first); i <= static_cast<std::size_t>(target);
        ++i) {
     const auto node = static_cast<Node>(i);
     if (!flow.has(node)) continue;
     replay::run(flow, node, node, mistake.change, {});
-    if (agree_all(flow[node], flow.traced(node), tolerance)) return false;
+    const bool differs = !agree_all(flow[node], flow.traced(node), tolerance);
+    changed = changed || differs;
+    if (!changed && node >= mistake.last) return false;
     for (std::size_t k = 0; k <= first; ++k) {
       if (learner.nodes[k] == node &&
           !agree_all(resolved[k].given->values, flow[node], tolerance)) {
@@ -168,7 +171,7 @@ bool reproduces(const replay::Mistake& mistake, Node target, Flow& flow, const L
       }
     }
   }
-  return true;
+  return !agree_all(flow[target], flow.traced(target), tolerance);
 }
 
 // The mistakes that reproduce the learner's first differing tensor, one variant of each, in

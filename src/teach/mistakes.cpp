@@ -102,7 +102,7 @@ void projection_mistakes(const Flow& flow, std::vector<Mistake>& list) {
     while (std::next_permutation(order.begin(), order.end())) {
       constexpr char names[] = {'q', 'k', 'v'};
       list.push_back(
-          {"qkv_order", StageId::projections, Node::Q,
+          {"qkv_order", StageId::projections, Node::Q, Node::V,
            fmt::format("Q, K and V were computed with the weights of {}, {} and {}: use W_q "
                        "for Q, W_k for K and W_v for V. A packed in_proj_weight holds W_q in "
                        "rows 0…D−1, then W_k, then W_v (q, k, v = in_proj_weight.chunk(3)), and "
@@ -113,7 +113,7 @@ void projection_mistakes(const Flow& flow, std::vector<Mistake>& list) {
   }
   if (square(spec.q_proj) && square(spec.k_proj) && square(spec.v_proj)) {
     list.push_back(
-        {"weights_transposed", StageId::projections, Node::Q,
+        {"weights_transposed", StageId::projections, Node::Q, Node::V,
          spec.weight_layout == WeightLayout::torch
              ? "Q, K and V were computed as x @ W where nn.Linear computes x @ W.T + b: PyTorch "
                "stores each weight as (out, in), so multiply by its transpose (or call the "
@@ -124,7 +124,7 @@ void projection_mistakes(const Flow& flow, std::vector<Mistake>& list) {
                         transposed(spec.v_proj))});
   }
   if (nonzero_bias(spec.q_proj) || nonzero_bias(spec.k_proj) || nonzero_bias(spec.v_proj)) {
-    list.push_back({"bias_missing", StageId::projections, Node::Q,
+    list.push_back({"bias_missing", StageId::projections, Node::Q, Node::V,
                     "Q, K and V were computed without their biases: add b_q, b_k and b_v (the "
                     "three thirds of in_proj_bias) to x·Wᵀ.",
                     projected_with(without_bias(spec.q_proj), without_bias(spec.k_proj),
@@ -217,18 +217,18 @@ void split_mistakes(const Flow& flow, std::vector<Mistake>& list) {
       "The heads were split with reshape({H}, L, {d}) with no transpose, which cuts the numbers "
       "of Q row after row into {H} runs instead of taking columns: ",
       fmt::arg("d", d), fmt::arg("H", H));
-  list.push_back({"heads_interleaved", StageId::split_heads, Node::Q_h, interleaved + right,
-                  split_as(Split::interleaved)});
-  list.push_back({"heads_interleaved", StageId::split_heads, Node::Q_h, untransposed + right,
-                  split_as(Split::no_transpose)});
+  list.push_back({"heads_interleaved", StageId::split_heads, Node::Q_h, Node::V_h,
+                  interleaved + right, split_as(Split::interleaved)});
+  list.push_back({"heads_interleaved", StageId::split_heads, Node::Q_h, Node::V_h,
+                  untransposed + right, split_as(Split::no_transpose)});
   if (flow.has(Node::context)) {
     const std::string undone =
         " The merge undid the same reshape, so each head saw the wrong "
         "columns but its context went back where it came from.";
-    list.push_back({"heads_interleaved", StageId::split_heads, Node::Q_h,
+    list.push_back({"heads_interleaved", StageId::split_heads, Node::Q_h, Node::context,
                     interleaved + right + undone,
                     both(split_as(Split::interleaved), interleaved_merge())});
-    list.push_back({"heads_interleaved", StageId::split_heads, Node::Q_h,
+    list.push_back({"heads_interleaved", StageId::split_heads, Node::Q_h, Node::context,
                     untransposed + right + undone,
                     both(split_as(Split::no_transpose), untransposed_merge())});
   }
@@ -252,7 +252,7 @@ void scale_mistakes(const Flow& flow, std::vector<Mistake>& list) {
     const double s = 1.0 / std::sqrt(static_cast<double>(width));
     if (!differs(s)) continue;
     list.push_back(
-        {"scale_sqrt_embed", StageId::scaling, Node::scaled,
+        {"scale_sqrt_embed", StageId::scaling, Node::scaled, Node::scaled,
          fmt::format("The scores were scaled by 1/√{w} ≈ {s}, the width of {what}, instead of "
                      "1/√d = 1/√{d} ≈ {right}: each head's dot products add up d = {D}/{H} = {d} "
                      "products, so divide by math.sqrt(head_dim).",
@@ -263,7 +263,7 @@ void scale_mistakes(const Flow& flow, std::vector<Mistake>& list) {
          scaled_by(s)});
   }
   if (differs(1.0)) {
-    list.push_back({"scale_missing", StageId::scaling, Node::scaled,
+    list.push_back({"scale_missing", StageId::scaling, Node::scaled, Node::scaled,
                     fmt::format("The scores were not scaled: multiply Q·Kᵀ by 1/√d = 1/√{} ≈ {} "
                                 "(divide by math.sqrt(d)) before the softmax.",
                                 d, number(right)),
@@ -271,7 +271,7 @@ void scale_mistakes(const Flow& flow, std::vector<Mistake>& list) {
   }
   const double by_d = 1.0 / static_cast<double>(d);
   if (differs(by_d)) {
-    list.push_back({"scale_by_d", StageId::scaling, Node::scaled,
+    list.push_back({"scale_by_d", StageId::scaling, Node::scaled, Node::scaled,
                     fmt::format("The scores were divided by d = {} instead of √d ≈ {}: scale by "
                                 "1/math.sqrt(d).",
                                 d, number(std::sqrt(static_cast<double>(d)))),
@@ -364,7 +364,7 @@ void mask_mistakes(const Flow& flow, const Blocks* given_masked, std::vector<Mis
   const bool boolean =
       mask_is(flow, [](Index, Index, double a) { return a == 0 || blocks_key(a); });
   if (boolean) {
-    list.push_back({"mask_inverted", StageId::masking, Node::masked,
+    list.push_back({"mask_inverted", StageId::masking, Node::masked, Node::masked,
                     "The mask was read the other way round, blocking the keys it keeps: in the "
                     "tutorials' mask 1 means \"may attend\" and 0 \"blocked\" (masked_fill(mask "
                     "== 0, -inf)), while nn.MultiheadAttention's boolean attn_mask and "
@@ -381,12 +381,12 @@ void mask_mistakes(const Flow& flow, const Blocks* given_masked, std::vector<Mis
         return j > i + shift ? -inf : s;
       });
     };
-    list.push_back({"causal_off_by_one", StageId::masking, Node::masked,
+    list.push_back({"causal_off_by_one", StageId::masking, Node::masked, Node::masked,
                     "The causal mask also blocks the diagonal, so a token cannot see itself: "
                     "query i may attend keys 0 … i, so block torch.triu(torch.ones(L, L), "
                     "diagonal=1), not diagonal=0.",
                     causal(-1)});
-    list.push_back({"causal_off_by_one", StageId::masking, Node::masked,
+    list.push_back({"causal_off_by_one", StageId::masking, Node::masked, Node::masked,
                     "The causal mask is one key too wide, so each token also sees the next one: "
                     "query i may attend keys 0 … i only, so block torch.triu(torch.ones(L, L), "
                     "diagonal=1), not diagonal=2 (or keep torch.tril(…, diagonal=0)).",
@@ -403,7 +403,8 @@ void mask_mistakes(const Flow& flow, const Blocks* given_masked, std::vector<Mis
     fills.insert(fills.begin(), found.begin(), found.end());
   }
   for (const auto& [fill, c] : fills) {
-    list.push_back({"mask_not_infinite", StageId::masking, Node::masked, not_infinite_text(fill, c),
+    list.push_back({"mask_not_infinite", StageId::masking, Node::masked, Node::masked,
+                    not_infinite_text(fill, c),
                     masked_as([fill = fill, c = c](Index, Index, double s, double a) {
                       if (!blocks_key(a)) return s + a;
                       return fill ? c : s + c;
@@ -429,7 +430,7 @@ Matrix naive_softmax(const Matrix& logits) {
 
 void softmax_mistakes(const Flow& flow, std::vector<Mistake>& list) {
   const Node logits = flow.source(Node::masked);
-  list.push_back({"softmax_wrong_axis", StageId::softmax, Node::weights,
+  list.push_back({"softmax_wrong_axis", StageId::softmax, Node::weights, Node::weights,
                   "The softmax normalised each column (over the queries) instead of each row "
                   "(over the keys): use softmax(dim=-1), so that each query's weights sum to 1.",
                   at(Node::weights, [logits](const Flow& now) {
@@ -439,7 +440,7 @@ void softmax_mistakes(const Flow& flow, std::vector<Mistake>& list) {
                   })});
   if (flow.has(Node::masked)) {
     list.push_back(
-        {"mask_after_softmax", StageId::softmax, Node::masked,
+        {"mask_after_softmax", StageId::softmax, Node::masked, Node::weights,
          "The weights of the blocked keys were set to 0 after the softmax, so the rows no longer "
          "sum to 1: mask before the softmax, adding −∞ to the blocked scores "
          "(masked_fill(mask == 0, float('-inf'))), and let the softmax share the weight among the "
@@ -463,11 +464,11 @@ void softmax_mistakes(const Flow& flow, std::vector<Mistake>& list) {
       "exp overflowed: without subtracting each row's maximum first, exp of a large score is "
       "inf, and inf/inf is nan. Use torch.softmax, or subtract x.max(dim=-1, keepdim=True) "
       "before exp; it does not change the result.";
-  list.push_back({"softmax_overflow", StageId::softmax, Node::weights, overflow,
+  list.push_back({"softmax_overflow", StageId::softmax, Node::weights, Node::weights, overflow,
                   at(Node::weights, [logits](const Flow& now) {
                     return each(now[logits], naive_softmax<float>);
                   })});
-  list.push_back({"softmax_overflow", StageId::softmax, Node::weights, overflow,
+  list.push_back({"softmax_overflow", StageId::softmax, Node::weights, Node::weights, overflow,
                   at(Node::weights, [logits](const Flow& now) {
                     return each(now[logits], naive_softmax<double>);
                   })});
@@ -482,7 +483,7 @@ void context_mistakes(const Flow& flow, std::vector<Mistake>& list) {
       "The weighted sum ran over the wrong axis: each query's context is its row of weights "
       "times V, context = weights @ V, (L, S)·(S, d) → (L, d).";
   if (n.L == n.S) {
-    list.push_back({"context_wrong_axis", StageId::summation, Node::context_h,
+    list.push_back({"context_wrong_axis", StageId::summation, Node::context_h, Node::context_h,
                     text + " weights.T @ V adds up each key's weights over the queries.",
                     at(Node::context_h, [values](const Flow& now) {
                       Blocks blocks;
@@ -494,7 +495,7 @@ void context_mistakes(const Flow& flow, std::vector<Mistake>& list) {
                     })});
   }
   if (n.S == n.d) {
-    list.push_back({"context_wrong_axis", StageId::summation, Node::context_h,
+    list.push_back({"context_wrong_axis", StageId::summation, Node::context_h, Node::context_h,
                     text + " weights @ V.T mixes V's features instead of its rows.",
                     at(Node::context_h, [values](const Flow& now) {
                       Blocks blocks;
@@ -517,10 +518,10 @@ void merge_mistakes(const Flow& flow, std::vector<Mistake>& list) {
       "context.transpose(0, 1).reshape(L, {D}).",
       fmt::arg("d", d), fmt::arg("D", D));
   list.push_back(
-      {"heads_merge_order", StageId::merge_heads, Node::context,
+      {"heads_merge_order", StageId::merge_heads, Node::context, Node::context,
        "The heads were merged interleaved (stacked on a last axis, then reshaped): " + right,
        interleaved_merge()});
-  list.push_back({"heads_merge_order", StageId::merge_heads, Node::context,
+  list.push_back({"heads_merge_order", StageId::merge_heads, Node::context, Node::context,
                   fmt::format("The heads' ({}, L, {}) context was reshaped to (L, {}) without "
                               "the transpose back, which lays their numbers out row after row: ",
                               H, d, D) +
@@ -538,7 +539,7 @@ void merge_mistakes(const Flow& flow, std::vector<Mistake>& list) {
     std::vector<Index> place(heads.size());
     for (std::size_t k = 0; k < heads.size(); ++k) place[count_of(heads[k])] = Index(k);
     list.push_back(
-        {"heads_merge_order", StageId::merge_heads, Node::context,
+        {"heads_merge_order", StageId::merge_heads, Node::context, Node::context,
          fmt::format("The heads were concatenated in the order {}: ", fmt::join(heads, ", ")) +
              right,
          merged_as([place](const Sizes& n, Index h, Index i, Index j) {
@@ -563,7 +564,7 @@ void out_proj_mistakes(const Flow& flow, std::vector<Mistake>& list) {
   const Spec& spec = flow.spec;
   if (!spec.out_proj) return;
   if (square(spec.out_proj)) {
-    list.push_back({"weights_transposed", StageId::out_proj, Node::output,
+    list.push_back({"weights_transposed", StageId::out_proj, Node::output, Node::output,
                     spec.weight_layout == WeightLayout::torch
                         ? "The output was computed as context @ W_o where nn.Linear computes "
                           "context @ W_o.T + b_o: out_proj.weight is stored (out, in)."
@@ -572,13 +573,13 @@ void out_proj_mistakes(const Flow& flow, std::vector<Mistake>& list) {
                     out_with(transposed(spec.out_proj))});
   }
   if (nonzero_bias(spec.out_proj)) {
-    list.push_back({"bias_missing", StageId::out_proj, Node::output,
+    list.push_back({"bias_missing", StageId::out_proj, Node::output, Node::output,
                     "The output was computed without out_proj's bias: add b_o (out_proj.bias) to "
                     "context·W_oᵀ.",
                     out_with(without_bias(spec.out_proj))});
   }
   if (spec.out_proj->weight.rows() == flow.n.D) {
-    list.push_back({"out_proj_missing", StageId::out_proj, Node::output,
+    list.push_back({"out_proj_missing", StageId::out_proj, Node::output, Node::output,
                     "out_proj was left out: the output is the merged context times W_oᵀ plus "
                     "b_o (self.out_proj(context)), not the context itself.",
                     out_with(std::nullopt)});

@@ -17,6 +17,7 @@ struct Mistake {
   std::string_view id;  // stable, as in docs/check.md: "scale_missing"
   StageId stage;        // where the mistake is made
   Node first;           // the first node it changes
+  Node last;            // the last node it changes (beyond, the stages' own math)
   std::string text;     // what went wrong and how to fix it, for this trace's sizes
   Override change;      // the mistaken values, where they differ from the stage's math
 };

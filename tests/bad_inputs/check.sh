@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs attn-trace on one bad input and checks the one clear message a user must get.
-#   check.sh BINARY DIR NAME
+#   check.sh BINARY DIR NAME [check]
 # DIR/expected.tsv has one line per bad file: NAME <tab> STATUS <tab> FRAGMENT [<tab> ARGS...]
 # (lines starting with # are comments). The file DIR/NAME is traced with `attn-trace run`, and any
 # ARGS (e.g. --memory-budget 1MiB) after it; a weights file (*.safetensors) is given as
@@ -9,7 +9,7 @@
 # string) and nothing that looks like a crash, print exactly one "attn-trace: error:" line, which
 # names the file first, and write nothing to standard output.
 set -u
-binary=$1 dir=$2 name=$3
+binary=$1 dir=$2 name=$3 subcommand=${4:-run}
 line=$(awk -F '\t' -v name="$name" '$1 == name { print; exit }' "$dir/expected.tsv")
 [ -n "$line" ] || { echo "FAIL: no line for $name in $dir/expected.tsv"; exit 1; }
 IFS=$'\t' read -r -a fields <<<"$line"
@@ -17,7 +17,9 @@ status=${fields[1]} fragment=${fields[2]}
 extra=("${fields[@]:3}")
 
 out=$(mktemp) err=$(mktemp) && trap 'rm -f "$out" "$err"' EXIT
-if [[ $name == *.safetensors ]]; then
+if [ "$subcommand" = check ]; then
+  cd "$dir" && "$binary" check "$name" "${extra[@]}" >"$out" 2>"$err" </dev/null
+elif [[ $name == *.safetensors ]]; then
   cd "$dir" && "$binary" run "${extra[@]}" --weights "$name" >"$out" 2>"$err" </dev/null
 else
   cd "$dir" && "$binary" run "$name" "${extra[@]}" >"$out" 2>"$err" </dev/null
