@@ -195,7 +195,7 @@ _attn_trace() {
     COMPREPLY=($(compgen -W "$(_attn_trace_flags "$sub")" -- "$cur"))
   elif [[ -z $sub ]]; then
     COMPREPLY=($(compgen -W "$_attn_trace_subcommands" -- "$cur"))
-  elif [[ $sub == run || $sub == explain ]]; then  # FILE: an example's name or a file
+  elif [[ $sub == run || $sub == explain || $sub == check ]]; then  # MINE, FILE: a file or an example
     compopt -o filenames 2>/dev/null
     COMPREPLY=($(compgen -W "$_attn_trace_examples" -- "$cur") $(compgen -f -- "$cur"))
   else

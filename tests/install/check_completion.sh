@@ -33,7 +33,9 @@ examples=$("$binary" examples | awk 'NF == 0 {exit} {print $1}' | sorted)
 [ "$(wc -w <<<"$examples")" -ge 3 ] || fail "could not read the examples from the binary: $examples"
 
 expect "run" attn-trace r
-expect "examples explain init run" attn-trace ""
+expect "check examples explain init run" attn-trace ""
+expect "--rtol" attn-trace check --rt
+expect "json text" attn-trace check mine.npz --format ""
 expect "--help --version" attn-trace --
 expect "--heads --help" attn-trace run --he
 expect "--heads --help" attn-trace init --he
@@ -54,4 +56,5 @@ cd "$(mktemp -d)" && trap 'rm -rf "$PWD"' EXIT
 touch layer.json layer-weights.json
 expect "layer-weights.json layer.json" attn-trace run --weights lay
 expect "layer-weights.json layer.json" attn-trace run lay
+expect "layer-weights.json layer.json" attn-trace check lay
 echo "ok: $checked completions"
