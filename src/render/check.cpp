@@ -171,6 +171,7 @@ void render_check_text(const CheckReport& report, const CheckTextOptions& option
   for (std::size_t k = 0; k < report.tensors.size(); ++k) {
     write_row(report, k, name_width, place_width, out);
   }
+  for (const std::string& note : report.notes) fmt::print(out, "\nNote: {}\n", note);
   if (report.match()) {
     if (report.tensors.size() == 1) {
       fmt::print(out, "\nIt matches the trace.\n");
@@ -189,6 +190,7 @@ void render_check_json(const CheckReport& report, std::ostream& out) {
   doc["file"] = report.given_file;
   doc["input"] = report.input;
   doc["tolerance"] = {{"rtol", report.tolerance.rtol}, {"atol", report.tolerance.atol}};
+  doc["notes"] = report.notes;
   doc["match"] = report.match();
   if (report.first_difference) {
     const TensorCheck& t = report.tensors[*report.first_difference];

@@ -99,19 +99,78 @@ bool agree_all(const Blocks& yours, const Blocks& expected, const Tolerance& tol
   return true;
 }
 
+bool same_numbers(const std::vector<double>& yours, const Tensor& tensor,
+                  const Tolerance& tolerance) {
+  if (tensor.generated() || yours.size() != tensor.data.size()) return false;
+  for (std::size_t i = 0; i < yours.size(); ++i) {
+    if (!agree(yours[i], tensor.data[i], tolerance)) return false;
+  }
+  return true;
+}
+
+// Scores computed, scaled and masked in one line (scores = q @ k.T / sqrt(d)) are most often
+// saved as "scores". When a learner's scores are not the trace's, but are what the scaling (or the
+// masking) gives from the learner's own Q and K (the trace's, where they gave none), and those
+// were not given under another name, they are compared as what they are, and a note says so:
+// naming them so is no mistake.
+void take_fused_scores(std::vector<ResolvedTensor>& resolved, const Spec& spec, const Trace& trace,
+                       const Tolerance& tolerance, std::vector<std::string>& notes) {
+  const auto given = [&](const Tensor* t) {
+    return std::any_of(resolved.begin(), resolved.end(),
+                       [&](const ResolvedTensor& r) { return r.tensor == t; });
+  };
+  std::optional<Flow> flow;  // made only when needed: it holds a copy of the trace
+  for (ResolvedTensor& r : resolved) {
+    if (r.stage->id != StageId::scores && r.stage->id != StageId::scaling) continue;
+    if (same_numbers(r.given->values, *r.tensor, tolerance)) continue;
+    if (!flow) {
+      flow.emplace(spec, trace);
+      std::map<Node, Blocks> own;
+      for (const ResolvedTensor& earlier : resolved) {
+        const auto node = replay::node_at(earlier.stage->id, earlier.tensor->name);
+        if (node && *node < Node::scores) own.emplace(*node, blocks_of(earlier));
+      }
+      replay::run(*flow, Node::Q, Node::masked, {}, [&](Node n) -> const Blocks* {
+        const auto it = own.find(n);
+        return it == own.end() ? nullptr : &it->second;
+      });
+    }
+    const auto node = replay::node_at(r.stage->id, r.tensor->name);
+    if (agree_all(r.given->values, (*flow)[*node], tolerance)) continue;  // their own scores
+    for (std::size_t s = r.stage_index + 1; s < trace.stages.size(); ++s) {
+      const Stage& later = trace.stages[s];
+      if (later.id != StageId::scaling && later.id != StageId::masking) continue;
+      const Tensor& tensor = later.tensors.back();  // scaled, masked
+      const Node later_node = later.id == StageId::scaling ? Node::scaled : Node::masked;
+      if (tensor.shape != r.tensor->shape || given(&tensor)) continue;
+      if (!agree_all(r.given->values, (*flow)[later_node], tolerance)) continue;
+      notes.push_back(fmt::format(
+          "Your {} are the {} scores (computed in one line, as many implementations do), so "
+          "they were compared with the trace's {}.{}.",
+          r.given->name, later.id == StageId::scaling ? "scaled" : "scaled and masked",
+          stage_name(later.id), tensor.name));
+      r.stage = &later;
+      r.tensor = &tensor;
+      r.stage_index = s;
+      r.tensor_index = later.tensors.size() - 1;
+      break;
+    }
+  }
+  std::stable_sort(resolved.begin(), resolved.end(), [](const auto& a, const auto& b) {
+    return std::pair(a.stage_index, a.tensor_index) < std::pair(b.stage_index, b.tensor_index);
+  });
+}
+
 // The trace's STAGE.TENSOR, other than the one it was compared with, whose numbers the learner's
 // are: scores saved after scaling, weights saved before the softmax.
 std::optional<std::string> same_numbers_as(const ResolvedTensor& r, const Trace& trace,
                                            const Tolerance& tolerance) {
   for (const Stage& stage : trace.stages) {
     for (const Tensor& tensor : stage.tensors) {
-      if (&tensor == r.tensor || tensor.generated() || tensor.shape != r.tensor->shape) continue;
-      const auto& yours = r.given->values;
-      bool same = true;
-      for (std::size_t i = 0; i < yours.size() && same; ++i) {
-        same = agree(yours[i], tensor.data[i], tolerance);
+      if (&tensor == r.tensor || tensor.shape != r.tensor->shape) continue;
+      if (same_numbers(r.given->values, tensor, tolerance)) {
+        return fmt::format("{}.{}", stage_name(stage.id), tensor.name);
       }
-      if (same) return fmt::format("{}.{}", stage_name(stage.id), tensor.name);
     }
   }
   return std::nullopt;
@@ -197,7 +256,9 @@ void diagnose(CheckReport& report, Flow& flow, const Learner& learner,
 
 CheckReport check_tensors(const Spec& spec, const Trace& trace, const GivenTensors& given,
                           const CheckOptions& options) {
-  const std::vector<ResolvedTensor> resolved = resolve_given(given, trace);
+  std::vector<ResolvedTensor> resolved = resolve_given(given, trace);
+  std::vector<std::string> notes;
+  take_fused_scores(resolved, spec, trace, options.tolerance, notes);
   CheckReport report{.given_file = given.file,
                      .input = options.input,
                      .tolerance = options.tolerance,
@@ -205,7 +266,8 @@ CheckReport check_tensors(const Spec& spec, const Trace& trace, const GivenTenso
                      .first_difference = std::nullopt,
                      .diagnosis = {},
                      .tokens = trace.tokens,
-                     .kv_tokens = trace.kv_tokens};
+                     .kv_tokens = trace.kv_tokens,
+                     .notes = std::move(notes)};
   Learner learner;
   for (const ResolvedTensor& r : resolved) {
     report.tensors.push_back(compare(r, options.tolerance));

@@ -265,3 +265,28 @@ TEST_CASE("check: the catalogue lists sixteen stable ids", "[check]") {
     CHECK(std::find(ids.begin(), ids.end(), id) != ids.end());
   }
 }
+
+TEST_CASE("check: scores saved after scaling in one line are compared as the scaled scores",
+          "[check]") {
+  const Spec spec = example("multihead");  // 2 heads, d = 3, a causal 0/1 mask
+  const Trace trace = trace_attention(spec);
+  const Tensor& scaled = tensor_of(trace, StageId::scaling, "scaled");
+  const Tensor& masked = tensor_of(trace, StageId::masking, "masked");
+  // scores = q @ k.T / sqrt(d), saved as attn_scores: no mistake, a name.
+  CheckReport report = check(spec, trace, {given("attn_scores", scaled)});
+  REQUIRE(report.match());
+  CHECK(report.tensors[0].stage == StageId::scaling);
+  REQUIRE(report.notes.size() == 1);
+  CHECK_THAT(report.notes[0], Catch::Contains("Your attn_scores are the scaled scores") &&
+                                  Catch::Contains("scaling.scaled"));
+  // Scaled and masked in one line.
+  report = check(spec, trace, {given("scores", masked)});
+  REQUIRE(report.match());
+  CHECK(report.tensors[0].stage == StageId::masking);
+  // Not when the scaled scores are given too: then these scores are simply wrong.
+  report = check(spec, trace, {given("scores", scaled), given("scaled", scaled)});
+  REQUIRE_FALSE(report.match());
+  CHECK(report.tensors[0].stage == StageId::scores);
+  CHECK(report.tensors[0].same_as == std::string("scaling.scaled"));
+  CHECK(report.notes.empty());
+}

@@ -83,6 +83,8 @@ struct CheckReport {
   std::vector<Diagnosis> diagnosis;             // every mistake that reproduces it, paper order
   // The trace's labels, for naming cells: one list per batch (trace.hpp).
   std::vector<std::vector<std::string>> tokens, kv_tokens;
+  // What the reader should know of how the tensors were read (scores saved after scaling).
+  std::vector<std::string> notes = {};
 
   [[nodiscard]] bool match() const { return !first_difference.has_value(); }
 };
