@@ -11,4 +11,21 @@ bool agree(double yours, double expected, const Tolerance& tolerance) {
   return std::abs(yours - expected) <= tolerance.atol + tolerance.rtol * std::abs(expected);
 }
 
+Tolerance for_tensor(const Tolerance& tolerance, double rms) {
+  return {.rtol = tolerance.rtol, .atol = tolerance.atol + tolerance.rtol * rms};
+}
+
+double finite_rms(std::span<const std::span<const double>> parts) {
+  double sum = 0;
+  std::size_t finite = 0;
+  for (std::span<const double> part : parts) {
+    for (double x : part) {
+      if (!std::isfinite(x)) continue;
+      sum += x * x;
+      ++finite;
+    }
+  }
+  return finite ? std::sqrt(sum / static_cast<double>(finite)) : 0.0;
+}
+
 }  // namespace attn_trace

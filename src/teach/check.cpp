@@ -29,7 +29,20 @@ double distance(double yours, double expected) {
   return std::numeric_limits<double>::infinity();
 }
 
-TensorCheck compare(const ResolvedTensor& r, const Tolerance& tolerance) {
+// The tolerance for comparing with these numbers (core/check.hpp: for_tensor).
+Tolerance scaled_to(const Tolerance& tolerance, std::span<const double> expected) {
+  const std::span<const double> parts[] = {expected};
+  return for_tensor(tolerance, finite_rms(parts));
+}
+
+Tolerance scaled_to(const Tolerance& tolerance, const Blocks& expected) {
+  std::vector<std::span<const double>> parts;
+  for (const Matrix& m : expected) parts.emplace_back(m.data(), static_cast<std::size_t>(m.size()));
+  return for_tensor(tolerance, finite_rms(parts));
+}
+
+TensorCheck compare(const ResolvedTensor& r, const Tolerance& base) {
+  const Tolerance tolerance = scaled_to(base, r.tensor->data);
   const Tensor& tensor = *r.tensor;
   const std::vector<double>& yours = r.given->values;
   TensorCheck check{.given_name = r.given->name,
@@ -76,8 +89,8 @@ Blocks blocks_of(const ResolvedTensor& r) {
 }
 
 // Every number of `yours` agrees with the blocks' (one after another, as the tensor holds them).
-bool agree_all(const std::vector<double>& yours, const Blocks& expected,
-               const Tolerance& tolerance) {
+bool agree_all(const std::vector<double>& yours, const Blocks& expected, const Tolerance& base) {
+  const Tolerance tolerance = scaled_to(base, expected);
   std::size_t i = 0;
   for (const Matrix& m : expected) {
     if (i + static_cast<std::size_t>(m.size()) > yours.size()) return false;
@@ -88,8 +101,9 @@ bool agree_all(const std::vector<double>& yours, const Blocks& expected,
   return i == yours.size();
 }
 
-bool agree_all(const Blocks& yours, const Blocks& expected, const Tolerance& tolerance) {
+bool agree_all(const Blocks& yours, const Blocks& expected, const Tolerance& base) {
   if (yours.size() != expected.size()) return false;
+  const Tolerance tolerance = scaled_to(base, expected);
   for (std::size_t b = 0; b < yours.size(); ++b) {
     if (yours[b].size() != expected[b].size()) return false;
     for (Index k = 0; k < yours[b].size(); ++k) {
@@ -99,9 +113,9 @@ bool agree_all(const Blocks& yours, const Blocks& expected, const Tolerance& tol
   return true;
 }
 
-bool same_numbers(const std::vector<double>& yours, const Tensor& tensor,
-                  const Tolerance& tolerance) {
+bool same_numbers(const std::vector<double>& yours, const Tensor& tensor, const Tolerance& base) {
   if (tensor.generated() || yours.size() != tensor.data.size()) return false;
+  const Tolerance tolerance = scaled_to(base, tensor.data);
   for (std::size_t i = 0; i < yours.size(); ++i) {
     if (!agree(yours[i], tensor.data[i], tolerance)) return false;
   }

@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -39,6 +40,15 @@ struct Tolerance {
 };
 
 [[nodiscard]] bool agree(double yours, double expected, const Tolerance& tolerance);
+
+// The tolerance for the numbers of one tensor whose finite numbers have root mean square `rms`:
+// its absolute part grows by rtol·rms. float32 rounds a sum relative to the size of its terms,
+// not of the sum: a score near 0 adds up products as large as any other score's, and a correct
+// float32 implementation gets it only that close.
+[[nodiscard]] Tolerance for_tensor(const Tolerance& tolerance, double rms);
+
+// The root mean square of the finite numbers of all `parts` together (0 when there are none).
+[[nodiscard]] double finite_rms(std::span<const std::span<const double>> parts);
 
 // One cell where the learner's number and the trace's differ.
 struct CellDifference {
