@@ -207,6 +207,20 @@ TEST_CASE("check: the tolerance accepts float32 rounding, and −∞ and nan onl
   CHECK_FALSE(agree(1.00011, 1.0, {}));  // not
   CHECK(agree(9e-7, 0.0, {}));           // within atol 1e-6
   CHECK_FALSE(agree(1.1e-6, 0.0, {}));
+  // In a tensor whose numbers are about 1, a number near 0 may be off by rtol·rms more: a sum of
+  // products of about 1, rounded in float32.
+  const std::vector<double> scores = {1.0, -1.0, 1.0, -1.0, 0.0196};
+  const std::span<const double> parts[] = {scores};
+  const double rms = finite_rms(parts);
+  CHECK(rms == Approx(std::sqrt((4 + 0.0196 * 0.0196) / 5)));
+  const Tolerance scaled = for_tensor({}, rms);
+  CHECK(scaled.atol == Approx(1e-6 + 1e-4 * rms));
+  CHECK_FALSE(agree(0.0196 + 3.5e-6, 0.0196, {}));
+  CHECK(agree(0.0196 + 3.5e-6, 0.0196, scaled));
+  CHECK_FALSE(agree(0.0196 + 2e-4, 0.0196, scaled));
+  const std::vector<double> with_blocked = {-inf, nan_value, 2.0};
+  const std::span<const double> only_finite[] = {with_blocked};
+  CHECK(finite_rms(only_finite) == 2.0);
 }
 
 TEST_CASE(
