@@ -19,7 +19,9 @@ namespace {
 // A number as the walkthrough writes it: `precision` decimals, − for minus, ∞ and nan as words.
 std::string num(double v, int precision) {
   if (const auto symbol = non_finite_text(v, Spelling::symbols)) return std::string(*symbol);
-  std::string text = fmt::format("{:.{}f}", v, precision);
+  // A mask's −1e9 as such, not as −1000000000.0000.
+  std::string text = std::abs(v) >= 1e7 ? fmt::format("{:.{}e}", v, std::min(precision, 3))
+                                         : fmt::format("{:.{}f}", v, precision);
   if (text.starts_with('-')) text = "−" + text.substr(1);
   return text;
 }

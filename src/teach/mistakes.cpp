@@ -42,8 +42,13 @@ Override both(Override first, Override second) {
 
 // "1/√6 ≈ 0.408"
 std::string number(double x) {
-  std::string text = std::abs(x) >= 1e5 ? fmt::format("{:.0e}", x) : fmt::format("{:.4g}", x);
-  if (const auto e = text.find("e+"); e != std::string::npos) text.replace(e, 2, "e");
+  std::string text = fmt::format("{:.4g}", x);  // −1e9, not −1e+09
+  if (const auto e = text.find('e'); e != std::string::npos) {
+    std::size_t digits = e + 1;
+    if (digits < text.size() && text[digits] == '+') text.erase(digits, 1);
+    if (digits < text.size() && text[digits] == '-') ++digits;
+    while (digits + 1 < text.size() && text[digits] == '0') text.erase(digits, 1);
+  }
   if (text.starts_with('-')) text = "−" + text.substr(1);
   return text;
 }

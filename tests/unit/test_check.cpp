@@ -304,3 +304,24 @@ TEST_CASE("check: scores saved after scaling in one line are compared as the sca
   CHECK(report.tensors[0].same_as == std::string("scaling.scaled"));
   CHECK(report.notes.empty());
 }
+
+TEST_CASE("check: a mask of −1e9 (The Annotated Transformer's) is named, and harmless here",
+          "[check]") {
+  const Spec spec = example("multihead");
+  const Trace trace = trace_attention(spec);
+  GivenTensor masked = given("masked_scores", tensor_of(trace, StageId::masking, "masked"));
+  std::size_t blocked = 0;
+  for (double& v : masked.values) {
+    if (v == -inf) v = -1e9, ++blocked;
+  }
+  REQUIRE(blocked == 12);  // the causal mask of 4 tokens, in each of 2 heads
+  const CheckReport report = check(
+      spec, trace, {masked, given("attn_weights", tensor_of(trace, StageId::softmax, "weights"))});
+  REQUIRE(report.first_difference == std::size_t{0});
+  CHECK(report.tensors[0].cells_differ == 12);
+  CHECK(report.tensors[1].match());
+  REQUIRE(report.diagnosis.size() == 1);
+  CHECK(report.diagnosis[0].id == "mask_not_infinite");
+  CHECK_THAT(report.diagnosis[0].text, Catch::Contains("set to −1e9 instead of −∞") &&
+                                           Catch::Contains("the weights can come out right"));
+}
