@@ -256,7 +256,7 @@ void read_json(std::string_view text, GivenTensors& given) {
                                               body.empty() ? "empty" : "only whitespace"),
               how_to_save);
   }
-  json root = parse_document(text, file, DocumentKind::input);
+  json root = parse_document(text, file, DocumentKind::arrays);
   if (!root.is_object()) {
     fail_value(file, "(top level)",
                fmt::format("expected an object that maps names to arrays, e.g. "

@@ -318,6 +318,13 @@ void check_parsed(const detail::FastParse& parsed, std::string_view text, std::s
               "dump only the attention layer's weights: json.dump({k: v.tolist() for k, v in "
               "layer.state_dict().items()}, f)");
     }
+    if (kind == DocumentKind::arrays) {
+      fail_at(text, file, *parsed.too_many_keys_offset,
+              fmt::format("an object with more than {} keys, more than the tensors of one "
+                          "attention layer",
+                          detail::max_object_keys),
+              "save the tensors of one attention layer: q, k, v, scores, weights, output, …");
+    }
     fail_at(text, file, *parsed.too_many_keys_offset,
             fmt::format("an object with more than {} keys; no valid input object has more than 17 "
                         "(the top level, and the weights of one layer)",
@@ -327,9 +334,14 @@ void check_parsed(const detail::FastParse& parsed, std::string_view text, std::s
   }
   if (parsed.too_deep_offset) {
     fail_at(text, file, *parsed.too_deep_offset,
-            fmt::format("nested more than {} levels deep here; no valid {} nests deeper than 5 "
-                        "(a (1, 1, E) bias_k inside \"weights\")",
-                        detail::max_input_depth, state_dict ? "weights file" : "input"),
+            kind == DocumentKind::arrays
+                ? fmt::format("nested more than {} levels deep here; no array check compares "
+                              "has more than 5 axes (weighted_values' (B, H, L, S, d)), and a "
+                              "trace nests its numbers 9 levels deep",
+                              detail::max_input_depth)
+                : fmt::format("nested more than {} levels deep here; no valid {} nests deeper "
+                              "than 5 (a (1, 1, E) bias_k inside \"weights\")",
+                              detail::max_input_depth, state_dict ? "weights file" : "input"),
             "is a run of [ or { repeated by mistake?");
   }
   // JSON lets a key appear twice in one object and keeps one value: a weight written twice would

@@ -16,9 +16,10 @@ namespace attn_trace::loader {
 // order they stand in the file.
 using json = nlohmann::ordered_json;
 
-// What a text is meant to hold: an input file, or a --weights file (a state_dict), which may have
-// more keys in one object and whose messages speak of weights.
-enum class DocumentKind { input, state_dict };
+// What a text is meant to hold: an input file, a --weights file (a state_dict), which may have
+// more keys in one object and whose messages speak of weights, or a learner's named arrays for
+// check (input/given.hpp), whose messages speak of those.
+enum class DocumentKind { input, state_dict, arrays };
 
 // The document `text` holds. Throws Error, naming `file`, when the text is empty, is not UTF-8
 // text, is not JSON (NaN, Infinity and -Infinity aside), holds a number beyond double range, nests

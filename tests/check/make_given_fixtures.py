@@ -120,6 +120,8 @@ def bad_files():
     write_text(BAD, "empty-name.json", '{"": [1, 2]}\n')
     write_text(BAD, "six-axes.json", '{"weighted": [[[[[[1]]]]]]}\n')
     write_text(BAD, "too-deep.json", '{"q": ' + "[" * 20 + "1" + "]" * 20 + "}\n")
+    write_text(BAD, "too-many-names.json",
+               "{" + ", ".join(f"\"t{i}\": [1]" for i in range(300)) + "}")
     write_text(BAD, "over-budget.json", json.dumps({"scores": [[0.125] * 16] * 8}) + "\n")
     # attn-trace's own documents that are not whole traces
     write_text(BAD, "version-2-trace.json",
