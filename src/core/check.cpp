@@ -3,6 +3,8 @@
 
 #include <cmath>
 
+#include "attn_trace/core/masks.hpp"
+
 namespace attn_trace {
 
 bool agree(double yours, double expected, const Tolerance& tolerance) {
@@ -20,7 +22,9 @@ double finite_rms(std::span<const std::span<const double>> parts) {
   std::size_t finite = 0;
   for (std::span<const double> part : parts) {
     for (double x : part) {
-      if (!std::isfinite(x)) continue;
+      // ±∞, nan, and a mask's −1e9 (plus a score) that stands for −∞: not the size of the
+      // numbers.
+      if (!std::isfinite(x) || std::abs(x) >= -blocking_threshold / 2) continue;
       sum += x * x;
       ++finite;
     }

@@ -21,7 +21,7 @@ std::string num(double v, int precision) {
   if (const auto symbol = non_finite_text(v, Spelling::symbols)) return std::string(*symbol);
   // A mask's −1e9 as such, not as −1000000000.0000.
   std::string text = std::abs(v) >= 1e7 ? fmt::format("{:.{}e}", v, std::min(precision, 3))
-                                         : fmt::format("{:.{}f}", v, precision);
+                                        : fmt::format("{:.{}f}", v, precision);
   if (text.starts_with('-')) text = "−" + text.substr(1);
   return text;
 }
@@ -64,8 +64,13 @@ void write_row(const CheckReport& report, std::size_t k, std::size_t name_width,
   std::string verdict;
   if (t.match()) {
     verdict = fmt::format("max error {}", error_text(t.max_abs_error));
-  } else if (t.follows_from) {
-    verdict = fmt::format("follows from {}", report.tensors[*t.follows_from].given_name);
+  } else if (!t.follows_from.empty()) {
+    std::vector<std::string> names;
+    for (std::size_t cause : t.follows_from) names.push_back(report.tensors[cause].given_name);
+    const std::string last = names.back();
+    names.pop_back();
+    verdict = names.empty() ? fmt::format("follows from {}", last)
+                            : fmt::format("follows from {} and {}", fmt::join(names, ", "), last);
   } else {
     verdict = fmt::format("{} of {} cells differ", t.cells_differ, t.cells);
   }
@@ -130,7 +135,8 @@ void write_diagnosis(const CheckReport& report, std::ostream& out) {
   }
   fmt::print(out, "\nWhy: {} reproduce{} your {} exactly:\n",
              report.diagnosis.size() == 1 ? "this mistake" : "each of these mistakes",
-             report.diagnosis.size() == 1 ? "s" : "", t.given_name);
+             report.diagnosis.size() == 1 ? "s" : "",
+             report.tensors[report.diagnosis.front().tensor].given_name);
   for (const Diagnosis& d : report.diagnosis) {
     fmt::print(out, "  {} ({} stage)\n    {}\n", d.id, stage_name(d.stage), d.text);
   }
@@ -141,6 +147,12 @@ using json = nlohmann::ordered_json;
 json number(double v) {
   if (const auto word = non_finite_text(v, Spelling::json)) return std::string(*word);
   return v;
+}
+
+json follows_from_names(const CheckReport& report, const TensorCheck& t) {
+  json names = json::array();
+  for (std::size_t k : t.follows_from) names.push_back(report.tensors[k].given_name);
+  return names;
 }
 
 }  // namespace
@@ -212,7 +224,10 @@ void render_check_json(const CheckReport& report, std::ostream& out) {
   }
   json diagnosis = json::array();
   for (const Diagnosis& d : report.diagnosis) {
-    diagnosis.push_back({{"id", d.id}, {"stage", stage_name(d.stage)}, {"text", d.text}});
+    diagnosis.push_back({{"id", d.id},
+                         {"stage", stage_name(d.stage)},
+                         {"reproduces", report.tensors[d.tensor].given_name},
+                         {"text", d.text}});
   }
   doc["diagnosis"] = std::move(diagnosis);
   json tensors = json::array();
@@ -228,8 +243,10 @@ void render_check_json(const CheckReport& report, std::ostream& out) {
          {"max_abs_error", t.max_abs_error},
          {"max_rel_error", t.max_rel_error},
          {"same_as", t.same_as ? json(*t.same_as) : json(nullptr)},
-         {"follows_from",
-          t.follows_from ? json(report.tensors[*t.follows_from].given_name) : json(nullptr)}});
+         {"follows_from", t.follows_from.empty()
+                              ? json(nullptr)
+                              : json(report.tensors[t.follows_from.front()].given_name)},
+         {"follows_from_all", follows_from_names(report, t)}});
   }
   doc["tensors"] = std::move(tensors);
   out << doc.dump(2, ' ', false, json::error_handler_t::replace) << '\n';

@@ -89,8 +89,11 @@ Blocks blocks_of(const ResolvedTensor& r) {
 }
 
 // Every number of `yours` agrees with the blocks' (one after another, as the tensor holds them).
-bool agree_all(const std::vector<double>& yours, const Blocks& expected, const Tolerance& base) {
-  const Tolerance tolerance = scaled_to(base, expected);
+// Every number of `yours` agrees with the blocks' (one after another, as the tensor holds them),
+// within the tolerance for `scale`'s numbers (the trace's own tensor, by default `expected`).
+bool agree_all(const std::vector<double>& yours, const Blocks& expected, const Tolerance& base,
+               const Blocks& scale) {
+  const Tolerance tolerance = scaled_to(base, scale);
   std::size_t i = 0;
   for (const Matrix& m : expected) {
     if (i + static_cast<std::size_t>(m.size()) > yours.size()) return false;
@@ -150,14 +153,16 @@ void take_fused_scores(std::vector<ResolvedTensor>& resolved, const Spec& spec, 
       });
     }
     const auto node = replay::node_at(r.stage->id, r.tensor->name);
-    if (agree_all(r.given->values, (*flow)[*node], tolerance)) continue;  // their own scores
+    if (agree_all(r.given->values, (*flow)[*node], tolerance, flow->traced(*node))) continue;
     for (std::size_t s = r.stage_index + 1; s < trace.stages.size(); ++s) {
       const Stage& later = trace.stages[s];
       if (later.id != StageId::scaling && later.id != StageId::masking) continue;
       const Tensor& tensor = later.tensors.back();  // scaled, masked
       const Node later_node = later.id == StageId::scaling ? Node::scaled : Node::masked;
       if (tensor.shape != r.tensor->shape || given(&tensor)) continue;
-      if (!agree_all(r.given->values, (*flow)[later_node], tolerance)) continue;
+      if (!agree_all(r.given->values, (*flow)[later_node], tolerance, flow->traced(later_node))) {
+        continue;
+      }
       notes.push_back(fmt::format(
           "Your {} are the {} scores (computed in one line, as many implementations do), so "
           "they were compared with the trace's {}.{}.",
@@ -201,27 +206,51 @@ struct Learner {
   }
 };
 
-// Later differing tensors that the stage's math gives from the learner's own earlier tensors.
+// The learner's tensors that differ on their own and that `node`'s value is computed from: at
+// each input the stage reads, the learner's tensor there, or (when they gave none) its own inputs'.
+std::vector<std::size_t> causes(Node node, const Flow& flow, const CheckReport& report,
+                                const std::map<Node, std::size_t>& given_at) {
+  std::vector<std::size_t> found;
+  for (Node input : replay::inputs_of(node, flow)) {
+    std::vector<std::size_t> more;
+    if (const auto it = given_at.find(input); it != given_at.end()) {
+      const TensorCheck& check = report.tensors[it->second];
+      if (check.match()) continue;
+      more = check.follows_from.empty() ? std::vector<std::size_t>{it->second} : check.follows_from;
+    } else {
+      more = causes(input, flow, report, given_at);
+    }
+    found.insert(found.end(), more.begin(), more.end());
+  }
+  std::sort(found.begin(), found.end());
+  found.erase(std::unique(found.begin(), found.end()), found.end());
+  return found;
+}
+
+// Later differing tensors that the stages' math gives from the learner's own earlier tensors.
 void mark_following(CheckReport& report, Flow& flow, const Learner& learner,
-                    const std::vector<ResolvedTensor>& resolved, const Tolerance& tolerance) {
-  const std::size_t first = *report.first_difference;
-  const auto first_node = learner.nodes[first];
-  if (!first_node) return;
-  for (std::size_t k = first + 1; k < report.tensors.size(); ++k) {
+                    const std::vector<ResolvedTensor>& resolved, const Tolerance& tolerance,
+                    std::size_t root) {
+  const Node root_node = *learner.nodes[root];
+  std::map<Node, std::size_t> given_at;
+  for (std::size_t k = 0; k < report.tensors.size(); ++k) {
     TensorCheck& check = report.tensors[k];
     const auto node = learner.nodes[k];
-    if (check.match() || !node || *node < *first_node) continue;
-    flow.reset();
-    replay::run(flow, *first_node, *node, {},
-                [&](Node n) { return n < *node ? learner.find(n) : nullptr; });
-    if (!agree_all(resolved[k].given->values, flow[*node], tolerance)) continue;
-    // The learner's own tensors explain it: fixing the first difference is what to do first.
-    check.follows_from = first;
+    if (!node) continue;
+    if (k > root && !check.match() && *node > root_node) {
+      flow.reset();
+      replay::run(flow, root_node, *node, {},
+                  [&](Node n) { return n < *node ? learner.find(n) : nullptr; });
+      if (agree_all(resolved[k].given->values, flow[*node], tolerance, flow.traced(*node))) {
+        check.follows_from = causes(*node, flow, report, given_at);
+      }
+    }
+    given_at.emplace(*node, k);
   }
 }
 
-// Whether `mistake`, run from the trace's correct tensors, gives the learner's first differing
-// tensor (at `target`) and every tensor they gave on the way to it. Node by node, so that a
+// Whether `mistake`, run from the trace's correct tensors, gives the learner's tensor `first`
+// (compared at `target`) and every tensor they gave on the way to it. Node by node, so that a
 // mistake is dropped as soon as it disagrees with the learner, or once every node it touched gave
 // the trace's own numbers (from there on it changes nothing).
 bool reproduces(const replay::Mistake& mistake, Node target, Flow& flow, const Learner& learner,
@@ -238,31 +267,61 @@ bool reproduces(const replay::Mistake& mistake, Node target, Flow& flow, const L
     changed = changed || differs;
     if (!changed && node >= mistake.last) return false;
     for (std::size_t k = 0; k <= first; ++k) {
-      if (learner.nodes[k] == node &&
-          !agree_all(resolved[k].given->values, flow[node], tolerance)) {
+      const auto at = k == first ? std::optional<Node>(target) : learner.nodes[k];
+      if (at == node &&
+          !agree_all(resolved[k].given->values, flow[node], tolerance, flow.traced(node))) {
         return false;
       }
     }
   }
-  return !agree_all(flow[target], flow.traced(target), tolerance);
+  return changed && !agree_all(flow[target], flow.traced(target), tolerance);
 }
 
-// The mistakes that reproduce the learner's first differing tensor, one variant of each, in
-// paper order.
-void diagnose(CheckReport& report, Flow& flow, const Learner& learner,
-              const std::vector<ResolvedTensor>& resolved, const Tolerance& tolerance) {
-  const std::size_t first = *report.first_difference;
-  const auto target = learner.nodes[first];
-  if (!target) return;
+// The mistakes that reproduce the learner's tensor `root` when it is compared at `target`, one
+// variant of each, in paper order.
+std::vector<Diagnosis> diagnose_at(Node target, Flow& flow, const Learner& learner,
+                                   const std::vector<ResolvedTensor>& resolved, std::size_t root,
+                                   const Tolerance& tolerance) {
+  std::vector<Diagnosis> found;
   flow.reset();
-  for (const replay::Mistake& mistake : replay::mistakes_for(flow, learner.find(Node::masked))) {
-    if (mistake.first > *target) continue;
-    const bool known = std::any_of(report.diagnosis.begin(), report.diagnosis.end(),
+  // The finite number a learner wrote where the mask blocks is one of mask_not_infinite's.
+  const Blocks* masked =
+      target == Node::masked ? &learner.own.at(*learner.nodes[root]) : learner.find(Node::masked);
+  for (const replay::Mistake& mistake : replay::mistakes_for(flow, masked)) {
+    if (mistake.first > target) continue;
+    const bool known = std::any_of(found.begin(), found.end(),
                                    [&](const Diagnosis& d) { return d.id == mistake.id; });
     if (known) continue;
-    if (reproduces(mistake, *target, flow, learner, resolved, first, tolerance)) {
-      report.diagnosis.push_back({std::string(mistake.id), mistake.stage, mistake.text});
+    if (reproduces(mistake, target, flow, learner, resolved, root, tolerance)) {
+      found.push_back({std::string(mistake.id), mistake.stage, mistake.text, root});
     }
+  }
+  return found;
+}
+
+// The mistakes behind the root difference. Scores computed, scaled and masked in one line and
+// saved as "scores" are tried as the scaled and the masked scores too, when no mistake gives
+// them as scores.
+void diagnose(CheckReport& report, Flow& flow, const Learner& learner,
+              const std::vector<ResolvedTensor>& resolved, const Tolerance& tolerance,
+              std::size_t root) {
+  const Node target = *learner.nodes[root];
+  report.diagnosis = diagnose_at(target, flow, learner, resolved, root, tolerance);
+  if (!report.diagnosis.empty() || target != Node::scores) return;
+  // Who saves the scaled or masked scores under their own name computed them apart.
+  const bool apart = std::any_of(learner.nodes.begin(), learner.nodes.end(), [](const auto& n) {
+    return n == Node::scaled || n == Node::masked;
+  });
+  if (apart) return;
+  for (Node fused : {Node::scaled, Node::masked}) {
+    if (!flow.has(fused)) continue;
+    report.diagnosis = diagnose_at(fused, flow, learner, resolved, root, tolerance);
+    if (report.diagnosis.empty()) continue;
+    report.notes.push_back(fmt::format(
+        "Your {} are not Q·Kᵀ: read as the {} scores (computed in one line), they are what the "
+        "mistake below gives.",
+        resolved[root].given->name, fused == Node::scaled ? "scaled" : "scaled and masked"));
+    return;
   }
 }
 
@@ -296,9 +355,15 @@ CheckReport check_tensors(const Spec& spec, const Trace& trace, const GivenTenso
     }
   }
   if (!report.first_difference) return report;
+  // A replay starts from the first difference that a stage computes (not a mask as given).
+  std::optional<std::size_t> root;
+  for (std::size_t k = *report.first_difference; k < report.tensors.size() && !root; ++k) {
+    if (!report.tensors[k].match() && learner.nodes[k]) root = k;
+  }
+  if (!root) return report;
   Flow flow(spec, trace);
-  mark_following(report, flow, learner, resolved, options.tolerance);
-  diagnose(report, flow, learner, resolved, options.tolerance);
+  mark_following(report, flow, learner, resolved, options.tolerance, *root);
+  diagnose(report, flow, learner, resolved, options.tolerance, *root);
   return report;
 }
 

@@ -160,9 +160,9 @@ std::vector<ResolvedTensor> candidates(const Trace& trace, std::string_view name
                                  const Trace& trace) {
   for (const SkippedStage& skipped : trace.skipped) {
     const bool named = stage ? skipped.id == *stage : false;
-    const bool holds = (name == "masked" && skipped.id == StageId::masking) ||
-                       (name == "output" && skipped.id == StageId::out_proj) ||
-                       (name == "weighted" && skipped.id == StageId::weighted_values);
+    const bool holds = (same_name(name, "masked") && skipped.id == StageId::masking) ||
+                       (same_name(name, "output") && skipped.id == StageId::out_proj) ||
+                       (same_name(name, "weighted") && skipped.id == StageId::weighted_values);
     if (named || holds) {
       throw Error(fmt::format("{}: {}: this trace has no {} stage: {}", given.file, g.name,
                               stage_name(skipped.id), skipped.reason),
@@ -193,6 +193,11 @@ ResolvedTensor resolve_one(const GivenTensors& given, const GivenTensor& g, cons
                   near ? fmt::format("did you mean {}.{}?", *near, name)
                        : fmt::format("the stages are {}", fmt::join(stage_names(), ", ")));
     }
+  }
+  // With one head, the heads split are Q, K and V themselves, and merged the context itself.
+  if (stage && !trace.find_stage(*stage) && trace.config.num_heads == 1) {
+    if (*stage == StageId::split_heads) stage = StageId::projections;
+    if (*stage == StageId::merge_heads) stage = StageId::summation;
   }
   std::vector<ResolvedTensor> found = candidates(trace, name, stage);
   // Without out_proj, the tutorials call the context the output.

@@ -445,25 +445,25 @@ void softmax_mistakes(const Flow& flow, std::vector<Mistake>& list) {
                   })});
   if (flow.has(Node::masked)) {
     list.push_back(
-        {"mask_after_softmax", StageId::softmax, Node::masked, Node::weights,
+        {"mask_after_softmax", StageId::softmax, Node::weights, Node::weights,
          "The weights of the blocked keys were set to 0 after the softmax, so the rows no longer "
          "sum to 1: mask before the softmax, adding −∞ to the blocked scores "
          "(masked_fill(mask == 0, float('-inf'))), and let the softmax share the weight among the "
          "keys that are left.",
-         both(at(Node::masked, [](const Flow& now) { return now[Node::scaled]; }),
-              at(Node::weights, [](const Flow& now) {
-                Blocks blocks = each(now[Node::scaled],
-                                     [](const Matrix& m) -> Matrix { return softmax_rows(m); });
-                for (std::size_t k = 0; k < blocks.size(); ++k) {
-                  const Matrix& additive = now.additive()[k];
-                  for (Index i = 0; i < additive.rows(); ++i) {
-                    for (Index j = 0; j < additive.cols(); ++j) {
-                      if (blocks_key(additive(i, j))) blocks[k](i, j) = 0;
-                    }
-                  }
-                }
-                return blocks;
-              }))});
+         // The softmax of the unmasked scaled scores, then the blocked weights zeroed.
+         at(Node::weights, [](const Flow& now) {
+           Blocks blocks =
+               each(now[Node::scaled], [](const Matrix& m) -> Matrix { return softmax_rows(m); });
+           for (std::size_t k = 0; k < blocks.size(); ++k) {
+             const Matrix& additive = now.additive()[k];
+             for (Index i = 0; i < additive.rows(); ++i) {
+               for (Index j = 0; j < additive.cols(); ++j) {
+                 if (blocks_key(additive(i, j))) blocks[k](i, j) = 0;
+               }
+             }
+           }
+           return blocks;
+         })});
   }
   const std::string overflow =
       "exp overflowed: without subtracting each row's maximum first, exp of a large score is "

@@ -164,6 +164,43 @@ Node Flow::source(Node node) const {
   }
 }
 
+std::vector<Node> inputs_of(Node node, const Flow& flow) {
+  switch (node) {
+    case Node::X:
+      return {};
+    case Node::Q:
+    case Node::K:
+    case Node::V:
+      return {Node::X};
+    case Node::K_ext:
+      return {Node::K};
+    case Node::V_ext:
+      return {Node::V};
+    case Node::Q_h:
+      return {Node::Q};
+    case Node::K_h:
+      return {flow.source(Node::K_ext)};
+    case Node::V_h:
+      return {flow.source(Node::V_ext)};
+    case Node::scores:
+      return {flow.source(Node::Q_h), flow.source(Node::K_h)};
+    case Node::scaled:
+      return {Node::scores};
+    case Node::masked:
+      return {Node::scaled};
+    case Node::weights:
+      return {flow.source(Node::masked)};
+    case Node::weighted:
+    case Node::context_h:
+      return {Node::weights, flow.source(Node::V_h)};
+    case Node::context:
+      return {Node::context_h};
+    case Node::output:
+      return {flow.source(Node::context)};
+  }
+  return {};
+}
+
 Blocks compute(Node node, const Flow& flow) {
   const Spec& spec = flow.spec;
   const Sizes& n = flow.n;

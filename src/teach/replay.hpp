@@ -113,6 +113,10 @@ using Own = std::function<const Blocks*(Node node)>;
 // f of each block of `from`.
 [[nodiscard]] Blocks each(const Blocks& from, const std::function<Matrix(const Matrix&)>& f);
 
+// The nodes the stage that computes `node` reads, in this trace (Flow::source): scores reads Q_h
+// and K_h (or Q and K, with one head) … X reads none.
+[[nodiscard]] std::vector<Node> inputs_of(Node node, const Flow& flow);
+
 // The node as its stage computes it from the flow's current tensors.
 [[nodiscard]] Blocks compute(Node node, const Flow& flow);
 

@@ -242,9 +242,9 @@ TEST_CASE(
   CHECK(report.tensors[1].match());
   CHECK_FALSE(report.tensors[2].match());
   CHECK(report.tensors[2].cells_differ == 9);  // every cell: the 3×3 scores are all nonzero
-  CHECK_FALSE(report.tensors[2].follows_from.has_value());
+  CHECK(report.tensors[2].follows_from.empty());
   CHECK_FALSE(report.tensors[3].match());
-  CHECK(report.tensors[3].follows_from == std::size_t{2});
+  CHECK(report.tensors[3].follows_from == std::vector<std::size_t>{2});
   REQUIRE_FALSE(report.diagnosis.empty());
   CHECK(report.diagnosis[0].id == "scale_missing");
   CHECK(report.diagnosis[0].stage == StageId::scaling);
@@ -264,7 +264,7 @@ TEST_CASE("check: a wrong tensor that does not follow from the learner's own ear
   const CheckReport report = check(spec, trace, {wrong_scaled, wrong_weights});
   REQUIRE(report.first_difference == std::size_t{0});
   CHECK(report.tensors[0].cells_differ == 1);
-  CHECK_FALSE(report.tensors[1].follows_from.has_value());
+  CHECK(report.tensors[1].follows_from.empty());
   CHECK(report.diagnosis.empty());
 }
 
@@ -324,4 +324,99 @@ TEST_CASE("check: a mask of −1e9 (The Annotated Transformer's) is named, and h
   CHECK(report.diagnosis[0].id == "mask_not_infinite");
   CHECK_THAT(report.diagnosis[0].text, Catch::Contains("set to −1e9 instead of −∞") &&
                                            Catch::Contains("the weights can come out right"));
+}
+
+namespace {
+
+// The softmax of each row of every (rows × cols) block, the blocked cells (−∞) weighted 0.
+std::vector<double> softmax_blocks(std::vector<double> x, std::size_t cols) {
+  return softmax_rows_by_hand(std::move(x), cols);
+}
+
+}  // namespace
+
+TEST_CASE("check: found in review — each reproduced, then fixed", "[check]") {
+  const Spec spec = example("multihead");  // 2 heads, d = 3, E = 6, a causal 0/1 mask
+  const Trace trace = trace_attention(spec);
+  const Tensor& scores = tensor_of(trace, StageId::scores, "scores");
+  const Tensor& scaled = tensor_of(trace, StageId::scaling, "scaled");
+  const Tensor& masked = tensor_of(trace, StageId::masking, "masked");
+  const Tensor& weights = tensor_of(trace, StageId::softmax, "weights");
+
+  SECTION("mask_after_softmax is found when the masked scores given are right") {
+    std::vector<double> w = softmax_blocks(scaled.data, scaled.cols());
+    for (std::size_t i = 0; i < w.size(); ++i) {
+      if (masked.data[i] == -inf) w[i] = 0;
+    }
+    const CheckReport report =
+        check(spec, trace,
+              {given("masked_scores", masked), GivenTensor{"attn_weights", weights.shape, w}});
+    REQUIRE(report.first_difference == std::size_t{1});
+    REQUIRE_FALSE(report.diagnosis.empty());
+    CHECK(report.diagnosis[0].id == "mask_after_softmax");
+    CHECK(report.diagnosis[0].tensor == 1);
+  }
+  SECTION("scores scaled by 1/√E in one line, saved as scores: scale_sqrt_embed") {
+    std::vector<double> wrong = scores.data;
+    for (double& v : wrong) v /= std::sqrt(6.0);
+    const CheckReport report =
+        check(spec, trace, {GivenTensor{"attn_scores", scores.shape, wrong}});
+    REQUIRE_FALSE(report.match());
+    REQUIRE_FALSE(report.diagnosis.empty());
+    CHECK(report.diagnosis[0].id == "scale_sqrt_embed");
+    REQUIRE(report.notes.size() == 1);
+    CHECK_THAT(report.notes[0], Catch::Contains("read as the scaled scores"));
+  }
+  SECTION("a wrong mask given first does not stop the diagnosis of the weights") {
+    const Tensor& mask = tensor_of(trace, StageId::masking, "mask");
+    std::vector<double> inverted = mask.data;
+    for (double& v : inverted) v = 1 - v;
+    std::vector<double> unscaled = scores.data;
+    for (std::size_t i = 0; i < unscaled.size(); ++i) {
+      if (masked.data[i] == -inf) unscaled[i] = -inf;
+    }
+    const CheckReport report = check(
+        spec, trace,
+        {GivenTensor{"mask", mask.shape, inverted},
+         GivenTensor{"attn_weights", weights.shape, softmax_blocks(unscaled, weights.cols())}});
+    REQUIRE(report.first_difference == std::size_t{0});
+    REQUIRE_FALSE(report.diagnosis.empty());
+    CHECK(report.diagnosis[0].id == "scale_missing");
+    CHECK(report.diagnosis[0].tensor == 1);
+  }
+  SECTION("a later tensor follows from the wrong tensors it is computed from") {
+    GivenTensor q = given("q", tensor_of(trace, StageId::projections, "Q"));
+    q.values[0] += 1;
+    GivenTensor s = given("attn_scores", scores);
+    s.values[5] += 1;  // wrong on its own
+    std::vector<double> from_s = s.values;
+    for (double& v : from_s) v /= std::sqrt(3.0);
+    for (std::size_t i = 0; i < from_s.size(); ++i) {
+      if (masked.data[i] == -inf) from_s[i] = -inf;
+    }
+    const CheckReport report = check(
+        spec, trace, {q, s, GivenTensor{"attn_weights", weights.shape, softmax_blocks(from_s, 4)}});
+    REQUIRE(report.first_difference == std::size_t{0});
+    CHECK(report.tensors[1].follows_from.empty());  // wrong on its own
+    // The weights are the softmax of the learner's own wrong scores: they follow from those,
+    // not from q.
+    CHECK(report.tensors[2].follows_from == std::vector<std::size_t>{1});
+  }
+  SECTION("a mask's −1e9 does not widen the tolerance") {
+    const std::vector<double> with_fill = {-1e9 + 0.5, 1.0, -1.0, -1e9};
+    const std::span<const double> parts[] = {with_fill};
+    CHECK(finite_rms(parts) == 1.0);
+  }
+}
+
+TEST_CASE("check: with one head, the heads' names are Q, K, V and the context", "[check]") {
+  const Spec spec = example("i-am-good");
+  const Trace trace = trace_attention(spec);
+  GivenTensor q = given("q_heads", tensor_of(trace, StageId::projections, "Q"));
+  q.shape.insert(q.shape.begin(), 1);  // (1, L, d)
+  const CheckReport report =
+      check(spec, trace, {q, given("merged", tensor_of(trace, StageId::summation, "context"))});
+  REQUIRE(report.match());
+  CHECK(report.tensors[0].stage == StageId::projections);
+  CHECK(report.tensors[1].stage == StageId::summation);
 }

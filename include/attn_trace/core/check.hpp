@@ -47,7 +47,8 @@ struct Tolerance {
 // float32 implementation gets it only that close.
 [[nodiscard]] Tolerance for_tensor(const Tolerance& tolerance, double rms);
 
-// The root mean square of the finite numbers of all `parts` together (0 when there are none).
+// The root mean square of the numbers of all `parts` together (0 when there are none), leaving
+// out ±∞, nan and numbers as large as a mask's −1e9, which stand for −∞.
 [[nodiscard]] double finite_rms(std::span<const std::span<const double>> parts);
 
 // One cell where the learner's number and the trace's differ.
@@ -66,10 +67,11 @@ struct TensorCheck {
   std::size_t cells = 0, cells_differ = 0;
   double max_abs_error = 0, max_rel_error = 0;  // over the cells where both are finite
   std::vector<CellDifference> worst = {};       // the worst few differing cells, worst first
-  // When this tensor differs only because an earlier one of the learner's did (it is what the
-  // correct stages give from the learner's own earlier tensors): the index in
-  // CheckReport::tensors of the first difference, the one to fix first.
-  std::optional<std::size_t> follows_from = {};
+  // When this tensor differs only because earlier ones of the learner's did (it is what the
+  // correct stages give from the learner's own earlier tensors): those that differ on their own
+  // and that it is computed from, as indices into CheckReport::tensors, in stage order. Fix them
+  // and this one matches too. Empty when it matches, or differs on its own.
+  std::vector<std::size_t> follows_from = {};
   // When the learner's numbers are those of another tensor of the trace ("scaling.scaled" for
   // scores saved after scaling): its STAGE.TENSOR. Most likely a name for the wrong tensor.
   std::optional<std::string> same_as = {};
@@ -82,6 +84,7 @@ struct Diagnosis {
   std::string id;  // stable: "scale_sqrt_embed", "softmax_wrong_axis" (docs/check.md)
   StageId stage = StageId::input;  // where the mistake is made
   std::string text;                // what went wrong and how to fix it, one or two sentences
+  std::size_t tensor = 0;  // the learner's tensor it reproduces: an index into CheckReport::tensors
 };
 
 struct CheckReport {
