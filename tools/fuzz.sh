@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Fuzzes loading and tracing with libFuzzer (tests/fuzz/fuzz_load_trace.cpp) for SECONDS seconds
+# Fuzzes loading, tracing and check with libFuzzer (tests/fuzz/fuzz_load_trace.cpp) for SECONDS seconds
 # (default 60), starting from a seed corpus of every input in data/ and tests/ (safetensors files
 # included). Installs clang and
 # libFuzzer (Debian's clang, libclang-rt-14-dev) when missing, builds build-fuzz/, first replays

@@ -285,13 +285,18 @@ void read_json(std::string_view text, GivenTensors& given) {
 }  // namespace
 
 GivenTensors load_given_tensors(const std::string& path, std::uint64_t memory_budget) {
-  GivenTensors given{path == "-" ? "<stdin>" : path, false, {}};
   // As for an input: reading JSON takes up to json_memory_factor times its size, and an .npz
   // may unpack to as much.
   const std::uint64_t max_bytes = memory_budget / json_memory_factor;
-  const std::string bytes = read_input_file(path, max_bytes);
+  return read_given_tensors(read_input_file(path, max_bytes), path == "-" ? "<stdin>" : path,
+                            max_bytes);
+}
+
+GivenTensors read_given_tensors(std::string_view bytes, const std::string& file,
+                                std::uint64_t max_unpacked) {
+  GivenTensors given{file, false, {}};
   if (is_numpy(bytes)) {
-    given.tensors = numpy_arrays(bytes, given.file, max_bytes);
+    given.tensors = numpy_arrays(bytes, given.file, max_unpacked);
     for (const GivenTensor& tensor : given.tensors) {
       check_axes(given.file, excerpt(tensor.name), tensor.shape);
     }

@@ -1,7 +1,8 @@
 // libFuzzer target: any bytes through the loader (as an input file — JSON, or NumPy's .npy and
 // .npz, told apart by their first bytes — or an input file and a weights file), and whatever
 // loads through the tracer, both renderers and explain, as `attn-trace run` and
-// `attn-trace explain` do. An attn_trace::Error is the expected end of bad
+// `attn-trace explain` do; and, after "\n#check\n", a learner's file through `attn-trace check`
+// against that trace. An attn_trace::Error is the expected end of bad
 // input; any other exception, a crash, a hang or a sanitizer report is a bug. Run by tools/fuzz.sh.
 #include <algorithm>
 #include <cstddef>
@@ -15,10 +16,13 @@
 #include "attn_trace/core/error.hpp"
 #include "attn_trace/core/memory.hpp"
 #include "attn_trace/core/tracer.hpp"
+#include "attn_trace/input/given.hpp"
 #include "attn_trace/input/load.hpp"
+#include "attn_trace/render/check.hpp"
 #include "attn_trace/render/explanation.hpp"
 #include "attn_trace/render/json.hpp"
 #include "attn_trace/render/text.hpp"
+#include "attn_trace/teach/check.hpp"
 #include "attn_trace/teach/explain.hpp"
 #include "attn_trace/teach/focus.hpp"
 
@@ -61,10 +65,21 @@ attn_trace::LoadOptions split_weights(std::string_view& text) {
   return options;
 }
 
+// "INPUT\n#check\nMINE": a learner's file for check, cut off the end of `text`.
+std::optional<std::string_view> split_check(std::string_view& text) {
+  const std::string_view separator = "\n#check\n";
+  const std::size_t at = text.find(separator);
+  if (at == std::string_view::npos) return std::nullopt;
+  const std::string_view mine = text.substr(at + separator.size());
+  text = text.substr(0, at);
+  return mine;
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   std::string_view text(reinterpret_cast<const char*>(data), size);
+  const std::optional<std::string_view> mine = split_check(text);
   try {  // the text's first line as an explain CELL
     (void)attn_trace::parse_cell(text.substr(0, std::min(text.find('\n'), text.size())));
   } catch (const attn_trace::Error&) {
@@ -78,6 +93,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const attn_trace::Trace trace = attn_trace::trace_attention(spec);
     NullBuffer null;
     std::ostream out(&null);
+    if (mine) {  // check: the learner's file against this trace, through both renderers
+      const attn_trace::GivenTensors given = attn_trace::read_given_tensors(
+          *mine, "mine.json",
+          static_cast<std::uint64_t>(fuzz_budget) / attn_trace::json_memory_factor);
+      const attn_trace::CheckReport report = attn_trace::check_tensors(spec, trace, given, {});
+      attn_trace::render_check_text(report, {}, out);
+      attn_trace::render_check_json(report, out);
+      return 0;
+    }
     attn_trace::render_text(trace, attn_trace::TextOptions{}, out);
     attn_trace::render_json(trace, attn_trace::JsonOptions{}, out);
     // explain, on the first and the last number of every tensor.

@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "attn_trace/core/check.hpp"
 
@@ -21,5 +22,10 @@ namespace attn_trace {
 // file that cannot be read, is larger than `memory_budget` bytes, is not one of the three forms,
 // holds no array, or holds something that is not a rectangular array of numbers.
 [[nodiscard]] GivenTensors load_given_tensors(const std::string& path, std::uint64_t memory_budget);
+
+// The same, from the bytes of such a file, which messages call `file`; an .npz may unpack to at
+// most `max_unpacked` bytes. (The fuzzer's way in: tests/fuzz/fuzz_load_trace.cpp.)
+[[nodiscard]] GivenTensors read_given_tensors(std::string_view bytes, const std::string& file,
+                                              std::uint64_t max_unpacked);
 
 }  // namespace attn_trace
