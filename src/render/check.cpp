@@ -12,16 +12,14 @@
 
 #include "attn_trace/core/text.hpp"
 #include "attn_trace/core/text_width.hpp"
+#include "text_writer.hpp"
 
 namespace attn_trace {
 namespace {
 
-// A number as the walkthrough writes it: `precision` decimals, − for minus, ∞ and nan as words.
+// A number as the walkthrough writes it (format_number), with − for minus, as explain writes it.
 std::string num(double v, int precision) {
-  if (const auto symbol = non_finite_text(v, Spelling::symbols)) return std::string(*symbol);
-  // A mask's −1e9 as such, not as −1000000000.0000.
-  std::string text = std::abs(v) >= 1e7 ? fmt::format("{:.{}e}", v, std::min(precision, 3))
-                                        : fmt::format("{:.{}f}", v, precision);
+  std::string text = walkthrough::format_number(v, precision);
   if (text.starts_with('-')) text = "−" + text.substr(1);
   return text;
 }

@@ -81,11 +81,7 @@ TensorCheck compare(const ResolvedTensor& r, const Tolerance& base) {
 Blocks blocks_of(const ResolvedTensor& r) {
   Tensor shaped = *r.tensor;
   shaped.data = r.given->values;
-  Blocks blocks;
-  if (shaped.rank() >= 2) {
-    for (std::size_t i = 0; i < shaped.block_count(); ++i) blocks.emplace_back(shaped.block(i));
-  }
-  return blocks;
+  return replay::blocks_of(shaped);
 }
 
 // Every number of `yours` agrees with the blocks' (one after another, as the tensor holds them).

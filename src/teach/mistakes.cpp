@@ -19,10 +19,6 @@ namespace {
 
 constexpr double inf = std::numeric_limits<double>::infinity();
 
-std::size_t count_of(Index i) {
-  return static_cast<std::size_t>(i);
-}
-
 // A stand-in at one node only.
 Override at(Node target, std::function<Blocks(const Flow&)> value) {
   return [target, value = std::move(value)](Node node, const Flow& flow) -> std::optional<Blocks> {
@@ -487,29 +483,25 @@ void context_mistakes(const Flow& flow, std::vector<Mistake>& list) {
   const std::string text =
       "The weighted sum ran over the wrong axis: each query's context is its row of weights "
       "times V, context = weights @ V, (L, S)·(S, d) → (L, d).";
+  // context = product(weights, V) for each block, in place of weights·V.
+  const auto context_as = [values](Matrix (*product)(const Matrix& weights, const Matrix& v)) {
+    return at(Node::context_h, [values, product](const Flow& now) {
+      const Blocks& weights = now[Node::weights];
+      return parallel_blocks(weights.size(),
+                             [&](std::size_t k) { return product(weights[k], now[values][k]); });
+    });
+  };
   if (n.L == n.S) {
-    list.push_back({"context_wrong_axis", StageId::summation, Node::context_h, Node::context_h,
-                    text + " weights.T @ V adds up each key's weights over the queries.",
-                    at(Node::context_h, [values](const Flow& now) {
-                      Blocks blocks;
-                      const Blocks& weights = now[Node::weights];
-                      for (std::size_t k = 0; k < weights.size(); ++k) {
-                        blocks.push_back(weights[k].transpose() * now[values][k]);
-                      }
-                      return blocks;
-                    })});
+    list.push_back(
+        {"context_wrong_axis", StageId::summation, Node::context_h, Node::context_h,
+         text + " weights.T @ V adds up each key's weights over the queries.",
+         context_as([](const Matrix& w, const Matrix& v) -> Matrix { return w.transpose() * v; })});
   }
   if (n.S == n.d) {
-    list.push_back({"context_wrong_axis", StageId::summation, Node::context_h, Node::context_h,
-                    text + " weights @ V.T mixes V's features instead of its rows.",
-                    at(Node::context_h, [values](const Flow& now) {
-                      Blocks blocks;
-                      const Blocks& weights = now[Node::weights];
-                      for (std::size_t k = 0; k < weights.size(); ++k) {
-                        blocks.push_back(weights[k] * now[values][k].transpose());
-                      }
-                      return blocks;
-                    })});
+    list.push_back(
+        {"context_wrong_axis", StageId::summation, Node::context_h, Node::context_h,
+         text + " weights @ V.T mixes V's features instead of its rows.",
+         context_as([](const Matrix& w, const Matrix& v) -> Matrix { return w * v.transpose(); })});
   }
 }
 

@@ -14,10 +14,6 @@ constexpr std::size_t at(Node node) {
   return static_cast<std::size_t>(node);
 }
 
-constexpr std::size_t count_of(Index i) {
-  return static_cast<std::size_t>(i);
-}
-
 constexpr std::array<Place, node_count> places = {{
     {StageId::input, "X"},
     {StageId::projections, "Q"},
@@ -37,13 +33,6 @@ constexpr std::array<Place, node_count> places = {{
     {StageId::merge_heads, "context"},
     {StageId::out_proj, "output"},
 }};
-
-Blocks blocks_of(const Tensor& tensor) {
-  Blocks blocks;
-  blocks.reserve(tensor.block_count());
-  for (std::size_t i = 0; i < tensor.block_count(); ++i) blocks.emplace_back(tensor.block(i));
-  return blocks;
-}
 
 const Tensor* find_tensor(const Trace& trace, StageId id, std::string_view name) {
   const Stage* stage = trace.find_stage(id);
@@ -102,6 +91,13 @@ Blocks project_rows(const Flow& flow, const std::optional<Linear>& linear,
 }
 
 }  // namespace
+
+Blocks blocks_of(const Tensor& tensor) {
+  Blocks blocks;
+  blocks.reserve(tensor.block_count());
+  for (std::size_t i = 0; i < tensor.block_count(); ++i) blocks.emplace_back(tensor.block(i));
+  return blocks;
+}
 
 Place place_of(Node node) {
   return places[at(node)];

@@ -105,6 +105,14 @@ using Override = std::function<std::optional<Blocks>(Node node, const Flow& flow
 // The learner's own value of a node, or nullptr where they gave none.
 using Own = std::function<const Blocks*(Node node)>;
 
+// The blocks of `tensor` (held, not generated), in its order.
+[[nodiscard]] Blocks blocks_of(const Tensor& tensor);
+
+// An Index as a position in a vector.
+[[nodiscard]] constexpr std::size_t count_of(Index i) {
+  return static_cast<std::size_t>(i);
+}
+
 // `count` blocks, block k = block(k), computed on every core.
 [[nodiscard]] Blocks parallel_blocks(std::size_t count,
                                      const std::function<Matrix(std::size_t k)>& block);
