@@ -13,10 +13,14 @@
 #include "attn_trace/core/error.hpp"
 #include "attn_trace/core/suggest.hpp"
 #include "attn_trace/core/tracer.hpp"
+#include "attn_trace/render/html.hpp"
 #include "attn_trace/render/json.hpp"
+#include "attn_trace/render/latex.hpp"
+#include "attn_trace/render/markdown.hpp"
 #include "attn_trace/render/output_file.hpp"
 #include "attn_trace/render/text.hpp"
 #include "attn_trace/teach/compare_published.hpp"
+#include "attn_trace/teach/explain.hpp"
 #include "attn_trace/teach/focus.hpp"
 #include "commands.hpp"
 #include "input.hpp"
@@ -27,7 +31,7 @@ namespace {
 
 struct RunOptions {
   InputOptions input;
-  std::string format = "text";        // text | json
+  std::string format = "text";        // text | json | markdown | latex | html
   std::optional<std::string> output;  // -o PATH; none: standard output
   std::vector<std::string> stages;    // --stages a,b: the stages shown
   std::optional<std::string> until;   // --until STAGE: the last stage shown
@@ -36,15 +40,39 @@ struct RunOptions {
   std::vector<std::string> focus_parts;  // --focus head=1,query=am,batch=0, once or more
   std::optional<FocusRequest> focus;     // what they ask for together
   bool step = false;                     // --step: one stage at a time, a key between
+  bool no_header = false;                // --no-header
+  bool latex_fragment = false;           // --latex-fragment: the body of the LaTeX document only
   TextOptions text;
 };
 
+// The HTML page's cells explained as `attn-trace explain` explains them: from the spec and the
+// whole trace, even when the page shows a focused slice (its cells carry whole-trace indices).
+CellExplainer explainer(const Spec& spec, const Trace& whole) {
+  return [&spec, &whole](StageId stage, const std::string& tensor,
+                         const std::vector<std::size_t>& index) -> std::optional<Explanation> {
+    CellRef cell{std::string(stage_name(stage)), tensor, {}};
+    for (std::size_t i : index) cell.index.push_back(std::to_string(i));
+    try {
+      return explain(spec, whole, cell);
+    } catch (const Error&) {  // a cell explain has no arithmetic for: the page shows none
+      return std::nullopt;
+    }
+  };
+}
+
 // One renderer per format, each reading the finished trace.
-void render(const Trace& trace, const RunOptions& options, std::ostream& out) {
+void render(const Trace& trace, const RunOptions& options, const CellExplainer& explain_cell,
+            std::ostream& out) {
   if (options.format == "json") {
     render_json(
         trace, JsonOptions{.stages = options.text.stages, .weighted_limit = options.weighted_limit},
         out);
+  } else if (options.format == "markdown") {
+    render_markdown(trace, options.text, out);
+  } else if (options.format == "latex") {
+    render_latex(trace, options.text, LatexOptions{.fragment = options.latex_fragment}, out);
+  } else if (options.format == "html") {
+    render_html(trace, options.text, HtmlOptions{.explain = explain_cell}, out);
   } else {
     render_text(trace, options.text, out);
   }
@@ -84,12 +112,16 @@ std::string check_stage_id(const std::string& id) {
 
 void run_checked(const RunOptions& options) {
   const auto [spec, source] = load_input(options.input.source);
-  Trace trace = trace_attention(spec);
-  trace.published = check_published(spec.published, trace, source);
-  if (options.focus) trace = focus_trace(trace, *options.focus, source);
-  // The walkthrough on the terminal shows the warnings in its header; a JSON export or a file
-  // would hide them, so they go to standard error as well.
-  if (options.format == "json" || options.output) {
+  Trace whole = trace_attention(spec);
+  whole.published = check_published(spec.published, whole, source);
+  std::optional<Trace> focused;
+  if (options.focus) focused = focus_trace(whole, *options.focus, source);
+  const Trace& trace = focused ? *focused : whole;
+  const CellExplainer explain_cell =
+      options.format == "html" ? explainer(spec, whole) : CellExplainer{};
+  // The walkthrough on the terminal shows the warnings in its header; an export, a file or a
+  // walkthrough without its header would hide them, so they go to standard error as well.
+  if (options.format != "text" || options.output || !options.text.header) {
     for (const std::string& warning : trace.warnings) {
       fmt::print(stderr, "attn-trace: warning: {}\n", warning);
     }
@@ -100,7 +132,7 @@ void run_checked(const RunOptions& options) {
   if (options.output) {
     AtomicFile file(*options.output);
     try {
-      render(trace, options, file.stream());
+      render(trace, options, explain_cell, file.stream());
     } catch (const std::system_error& e) {  // a write failed half way
       file.fail(e.code().message());
     }
@@ -108,7 +140,7 @@ void run_checked(const RunOptions& options) {
     return;
   }
   try {
-    render(trace, options, std::cout);
+    render(trace, options, explain_cell, std::cout);
   } catch (const std::system_error& e) {
     throw Error(fmt::format("cannot write to standard output: {}", e.code().message()));
   }
@@ -142,9 +174,18 @@ void setup_run(CLI::App& app) {
   sub->add_option("--precision", options->text.precision, "Decimals per number")
       ->check(whole_number(0, 15))
       ->capture_default_str();
-  sub->add_option("--format", options->format, "Output format: text (the walkthrough) or json")
-      ->check(CLI::IsMember({"text", "json"}))
+  sub->add_option("--format", options->format,
+                  "Output format: text (the walkthrough), json (the trace as data), markdown (for "
+                  "notes and READMEs), latex (a document for pdflatex) or html (one self-contained "
+                  "page; docs/teaching.md)")
+      ->check(CLI::IsMember({"text", "json", "markdown", "latex", "html"}))
       ->capture_default_str();
+  sub->add_flag("--no-header", options->no_header,
+                "Leave out the title, notes and sizes block: the stages alone (the walkthrough "
+                "formats; not json)");
+  sub->add_flag("--latex-fragment", options->latex_fragment,
+                "With --format latex: only the document's body, to paste into beamer slides or "
+                "notes (docs/teaching.md)");
   sub->add_option("-o,--output", options->output,
                   "Write to this file instead of standard output (atomically: a failure never "
                   "leaves a partial file)")
@@ -194,6 +235,17 @@ void setup_run(CLI::App& app) {
                 "Show one stage at a time on a terminal: Enter or space next, b back, q quit");
   sub->callback([options] {
     settle_input_options(options->input);
+    // A flag that would change nothing says so, rather than be silently ignored.
+    if (options->no_header && options->format == "json") {
+      throw CLI::ValidationError("--no-header",
+                                 "the JSON export has no header to leave out: its config, tokens "
+                                 "and notes are data (use it with the walkthrough formats: text, "
+                                 "markdown, latex, html)");
+    }
+    if (options->latex_fragment && options->format != "latex") {
+      throw CLI::ValidationError("--latex-fragment", "it needs --format latex");
+    }
+    options->text.header = !options->no_header;
     if (!options->focus_parts.empty()) {  // "--focus head=1 --focus query=am" is one request
       try {
         options->focus = parse_focus(fmt::format("{}", fmt::join(options->focus_parts, ",")));

@@ -54,7 +54,7 @@ void write_published(TextWriter& w, const PublishedCheck& check) {
 // shapes, then each of its tensors as tables, each followed by how it compares with published
 // values.
 void write_stage(TextWriter& w, const Stage& stage, std::size_t number, std::size_t total) {
-  w.line();
+  w.blank_line();
   w.line(rule(fmt::format("━━ {}/{} · {} · {} ", number, total, stage_name(stage.id), stage.title),
               w.width()));
   if (w.options().explain) {
@@ -65,9 +65,7 @@ void write_stage(TextWriter& w, const Stage& stage, std::size_t number, std::siz
   w.wrapped("  " + stage.formula, "      ");
   w.wrapped("  shapes: " + stage.shapes, "      ");
   if (!stage.note.empty()) w.wrapped("  " + stage.note, "  ");
-  if (stage.id == StageId::masking) {
-    w.wrapped("  −∞ marks a blocked cell: exp(−∞) = 0, so that key gets no weight.", "  ");
-  }
+  if (stage.id == StageId::masking) w.wrapped(fmt::format("  {}", blocked_cell_note), "  ");
   for (const Tensor& tensor : stage.tensors) {
     if (const auto why = left_out(stage, tensor, w.options().weighted_limit)) {
       w.line();
@@ -76,8 +74,7 @@ void write_stage(TextWriter& w, const Stage& stage, std::size_t number, std::siz
     }
     // The masks as given and their additive form are flags: 1/0, 0/−∞, without decimals.
     const std::optional<Heat> heat = heat_for(w, stage, tensor);
-    write_tensor(w, tensor, stage.id == StageId::masking && tensor.name != "masked",
-                 heat ? &*heat : nullptr);
+    write_tensor(w, tensor, whole_numbers(stage, tensor), heat ? &*heat : nullptr);
     for (const PublishedCheck& check : w.trace().published) {
       if (check.published.stage == stage.id && check.published.tensor == tensor.name) {
         write_published(w, check);
@@ -92,32 +89,18 @@ void write_stage(TextWriter& w, const Stage& stage, std::size_t number, std::siz
 template <typename AtStage>
 void walk(TextWriter& w, AtStage&& at_stage) {
   const Trace& trace = w.trace();
-  write_header(w);
-  const std::size_t total = trace.stages.size();
   const StageSelection& selection = w.options().stages;
-  for (std::size_t n = 0; n < total; ++n) {
-    const Stage& stage = trace.stages[n];
-    if (!selection.shows(stage.id)) continue;
-    at_stage(stage, n + 1, total);
-    write_stage(w, stage, n + 1, total);
+  if (w.options().header) write_header(w);
+  for (const ShownStage& shown : shown_stages(trace, selection)) {
+    at_stage(*shown.stage, shown.number, shown.total);
+    write_stage(w, *shown.stage, shown.number, shown.total);
   }
   // A stage asked for by name that this trace does not have: say why, where it would stand.
-  for (const SkippedStage& skipped : trace.skipped) {
-    const auto& only = selection.only;
-    if (std::find(only.begin(), only.end(), skipped.id) == only.end() &&
-        skipped.id != selection.until) {
-      continue;
-    }
+  for (const std::string& note : absent_stage_notes(trace, selection)) {
     w.line();
-    w.wrapped(
-        fmt::format("(no {} stage in this trace: {})", stage_name(skipped.id), skipped.reason),
-        " ");
+    w.wrapped("(" + note + ")", " ");
   }
-  // The summary follows the last stage; --until a stage at or after it (one this trace does not
-  // have, e.g. out_proj) still shows the whole trace.
-  if (selection.only.empty() && (!selection.until || *selection.until >= trace.stages.back().id)) {
-    write_summary(w);
-  }
+  if (shows_summary(trace, selection)) write_summary(w);
 }
 
 // --ascii: a table's cells were converted as they were drawn (their widths must be known before

@@ -15,28 +15,6 @@
 namespace attn_trace::walkthrough {
 namespace {
 
-// A cell of `t`: true/false for a boolean mask; a whole number without decimals in a mask as given
-// (`whole`), so that 1/0 and 0/−∞ read as the flags they are; else format_number.
-std::string format_cell(const Tensor& t, double value, int precision, bool whole) {
-  if (t.boolean) return value != 0 ? "true" : "false";
-  if (whole && std::isfinite(value) && value == std::round(value) && std::abs(value) < 1e9) {
-    return fmt::format("{}", static_cast<long long>(value));
-  }
-  return format_number(value, precision);
-}
-
-// "queries", "keys", "heads": the axis name for a count of several.
-std::string axis_plural(Axis axis) {
-  switch (axis) {
-    case Axis::query:
-      return "queries";
-    case Axis::batch:
-      return "batches";
-    default:
-      return std::string(axis_name(axis)) + "s";
-  }
-}
-
 std::string pad_left(const std::string& s, std::size_t width) {
   const std::size_t w = display_width(s);
   return w >= width ? s : std::string(width - w, ' ') + s;
@@ -44,46 +22,6 @@ std::string pad_left(const std::string& s, std::size_t width) {
 std::string pad_right(const std::string& s, std::size_t width) {
   const std::size_t w = display_width(s);
   return w >= width ? s : s + std::string(width - w, ' ');
-}
-
-// One 2-D block to print (its index along each leading axis and its flat number), or, when `gap`
-// is set, the line that stands for the blocks a summary leaves out.
-struct BlockEntry {
-  std::vector<std::size_t> index;
-  std::size_t block = 0;
-  std::string gap;
-  Matrix values;    // the block's numbers, once fetched
-  Matrix additive;  // the same block of the additive mask, for a shaded table
-};
-
-// Every combination of the leading axes' shown indices, in order, with gap lines between.
-std::vector<BlockEntry> shown_blocks(const Tensor& t, bool summarise) {
-  const std::size_t leading = t.rank() >= 2 ? t.rank() - 2 : 0;
-  std::vector<BlockEntry> entries;
-  std::vector<std::size_t> index(leading, 0);
-  const auto visit = [&](const auto& self, std::size_t axis) -> void {
-    if (axis == leading) {
-      std::size_t block = 0;
-      for (std::size_t a = 0; a < leading; ++a) block = block * t.shape[a] + index[a];
-      entries.push_back({index, block, "", {}, {}});
-      return;
-    }
-    for (std::size_t i : shown(t.shape[axis], summarise)) {
-      if (i == gap) {
-        entries.push_back({{},
-                           0,
-                           fmt::format("  ⋮ ({} more {})", t.shape[axis] - 2 * edge_items,
-                                       axis_plural(t.axes[axis])),
-                           {},
-                           {}});
-        continue;
-      }
-      index[axis] = i;
-      self(self, axis + 1);
-    }
-  };
-  visit(visit, 0);
-  return entries;
 }
 
 // What every block of one tensor's tables shares, so that the blocks line up.
@@ -98,7 +36,7 @@ struct Table {
 // A cell as printed: under --ascii it is converted here, because its width must be known before
 // the column is padded.
 std::string cell_text(const TextWriter& w, const Table& table, double value) {
-  return w.symbol(format_cell(table.tensor, value, w.options().precision, table.whole));
+  return w.symbol(walkthrough::cell_text(table.tensor, value, w.options().precision, table.whole));
 }
 
 // The columns cut into chunks, [first, last) into the columns, of at most `width` columns each
@@ -194,36 +132,37 @@ void write_block(TextWriter& w, const Table& table, const Matrix& m, const Matri
 }  // namespace
 
 void write_tensor(TextWriter& w, const Tensor& t, bool whole, const Heat* heat) {
-  const bool summarise = !w.options().full && t.size() > summary_threshold;
-  std::vector<std::string> axis_names;
-  for (Axis a : t.axes) axis_names.emplace_back(axis_name(a));
+  const TableLayout layout = table_layout(w.trace(), t, w.options().full);
   w.line();
-  w.line(fmt::format("{} {}   [{}]", t.name, dims_text(t.shape), fmt::join(axis_names, " × ")));
-  if (summarise) {
-    w.line(fmt::format("  {} numbers: the first and last {} of each axis shown; --full shows all",
-                       t.size(), edge_items));
-  }
+  w.line(layout.heading);
+  if (layout.summarised) w.line("  " + layout.summary_note);
 
   // Fetch every shown block once (a generated one is computed here) and format its shown numbers,
   // to find the one width every block's numbers are padded to.
-  Table table{t, whole, heat, shown(t.rows(), summarise), shown(t.cols(), summarise), 1};
+  Table table{t, whole, heat, layout.rows, layout.cols, 1};
   const bool shades_blocked = heat && heat->additive;
-  std::vector<BlockEntry> blocks = shown_blocks(t, summarise);
+  struct Fetched {
+    Matrix values;    // the block's numbers
+    Matrix additive;  // the same block of the additive mask, for a shaded table
+  };
+  std::vector<Fetched> fetched(layout.blocks.size());
   bool any_blocked = false;
-  for (BlockEntry& entry : blocks) {
+  for (std::size_t n = 0; n < layout.blocks.size(); ++n) {
+    const TableBlock& entry = layout.blocks[n];
     if (!entry.gap.empty()) continue;
-    entry.values = t.block_values(entry.block);
-    if (shades_blocked) entry.additive = heat->additive->block_values(entry.block);
+    Fetched& f = fetched[n];
+    f.values = t.block_values(entry.block);
+    if (shades_blocked) f.additive = heat->additive->block_values(entry.block);
     for (std::size_t r : table.rows) {
       for (std::size_t c : table.cols) {
         if (r == gap || c == gap) continue;
         const Index row = static_cast<Index>(r), col = static_cast<Index>(c);
-        const double value = entry.values(row, col);
+        const double value = f.values(row, col);
         table.number_width =
             std::max(table.number_width, display_width(cell_text(w, table, value)));
         if (heat) {
           const auto shade =
-              cell_shade(*heat, value, shades_blocked ? &entry.additive : nullptr, row, col);
+              cell_shade(*heat, value, shades_blocked ? &f.additive : nullptr, row, col);
           any_blocked |= shade && shade->blocked;
         }
       }
@@ -231,25 +170,18 @@ void write_tensor(TextWriter& w, const Tensor& t, bool whole, const Heat* heat) 
   }
   if (heat) write_legend(w, *heat, any_blocked);
 
-  const std::size_t leading = t.rank() >= 2 ? t.rank() - 2 : 0;
-  for (std::size_t n = 0; n < blocks.size(); ++n) {
-    const BlockEntry& entry = blocks[n];
+  for (std::size_t n = 0; n < layout.blocks.size(); ++n) {
+    const TableBlock& entry = layout.blocks[n];
     if (!entry.gap.empty()) {
-      w.line(entry.gap);
+      w.line("  " + entry.gap);
       continue;
     }
-    // Each block under its index along the leading axes: "  batch 0 · head 1".
-    const std::size_t b = leading > 0 && t.axes.front() == Axis::batch ? entry.index[0] : 0;
-    if (leading > 0) {
+    if (!entry.title.empty()) {
       if (n > 0) w.line();
-      std::vector<std::string> parts;
-      for (std::size_t a = 0; a < leading; ++a) {
-        parts.push_back(
-            fmt::format("{} {}", axis_name(t.axes[a]), w.label(t.axes[a], entry.index[a], b)));
-      }
-      w.line(fmt::format("  {}", fmt::join(parts, " · ")));
+      w.line("  " + entry.title);
     }
-    write_block(w, table, entry.values, shades_blocked ? &entry.additive : nullptr, b);
+    write_block(w, table, fetched[n].values, shades_blocked ? &fetched[n].additive : nullptr,
+                entry.batch);
   }
 }
 

@@ -23,34 +23,13 @@
 #include "attn_trace/core/trace.hpp"
 #include "attn_trace/render/heatmap.hpp"
 #include "attn_trace/render/text.hpp"
+#include "walkthrough.hpp"
 
 namespace attn_trace::walkthrough {
-
-// A summary keeps this many rows, columns, blocks or tokens at each end, with a gap between.
-inline constexpr std::size_t edge_items = 3;
-// Stands for the gap ("…", "⋮") in a list of shown indices.
-inline constexpr std::size_t gap = SIZE_MAX;
-
-// Returns the indices 0 … n−1, or, when `summarise` and n > 2·edge_items, the first and last
-// edge_items with `gap` between them.
-[[nodiscard]] std::vector<std::size_t> shown(std::size_t n, bool summarise);
-
-// Returns `value` in fixed point with `precision` decimals; in scientific notation beyond ±1e9,
-// where fixed digits stop helping; −∞, ∞ and nan as core's symbols (a mask puts −∞ in blocked
-// cells, which should stand out). Never "-0.0000": a value that rounds to zero prints as zero.
-[[nodiscard]] std::string format_number(double value, int precision);
-
-// Returns `token` as a label that stays on one line and in its column: printable, cut to at most
-// 12 columns.
-[[nodiscard]] std::string token_label(const std::string& token);
 
 // Returns "━━ title ━━━…": `title` (which starts with "━━ ") ruled out to `width` columns, or
 // `title` alone when it takes them all.
 [[nodiscard]] std::string rule(std::string_view title, std::size_t width);
-
-// Returns the masking stage's additive mask for a tensor of the scores' shape, or nullptr when the
-// trace has no masks.
-[[nodiscard]] const Tensor* additive_mask_for(const Trace& trace, const Tensor& t);
 
 // What every part writes with: the trace, the options, and the stream the walkthrough goes to.
 // The text is written in Unicode; under --ascii, what is measured before it is written (wrapped
@@ -73,6 +52,12 @@ class TextWriter {
   // Writes `text` and a newline.
   void line(std::string_view text = {});
 
+  // Writes the empty line that sets a part apart from the one before it; nothing at the very start
+  // (a walkthrough without its header starts with its first stage).
+  void blank_line() {
+    if (written_) line();
+  }
+
   // Writes `text` on lines of at most width() columns, broken between words; every line after the
   // first starts with `indent`. Runs of spaces inside a line are kept (formulas use them as
   // separators).
@@ -83,13 +68,16 @@ class TextWriter {
 
   // Returns the label of index `i` along `axis`, for batch `b`: its query or key token, or the
   // batch's or head's number as the whole trace counts it (a focused trace keeps one).
-  [[nodiscard]] std::string label(Axis axis, std::size_t i, std::size_t b) const;
+  [[nodiscard]] std::string label(Axis axis, std::size_t i, std::size_t b) const {
+    return axis_label(trace_, axis, i, b);
+  }
 
  private:
   const Trace& trace_;
   const TextOptions& options_;
   std::ostream& out_;
   std::size_t width_;
+  bool written_ = false;  // a line has been written
 };
 
 // In text_header.cpp.
@@ -100,20 +88,6 @@ void write_header(TextWriter& w);
 
 // In text_heat.cpp.
 
-// How one heatmap table is shaded: its scale, and where its blocked cells are.
-struct Heat {
-  HeatScale scale;
-  bool weights = false;              // the softmax's weights: a fixed scale from 0 to 1
-  bool any = false;                  // the table has a number to shade
-  const Tensor* additive = nullptr;  // the masking stage's additive_mask, when there is one
-};
-
-// The background of one shaded cell, and whether it is there because a mask blocked the cell.
-struct CellShade {
-  Rgb colour;
-  bool blocked = false;
-};
-
 // Returns how tensor `t` of `stage` is shaded, or nothing: only scores, scaled, masked and weights
 // are shaded, and only when colour is on.
 [[nodiscard]] std::optional<Heat> heat_for(const TextWriter& w, const Stage& stage,
@@ -122,12 +96,6 @@ struct CellShade {
 // Writes the legend above a shaded table: its scale on the shades themselves, and the blocked
 // shade when `blocked` (some shown cell is blocked).
 void write_legend(TextWriter& w, const Heat& heat, bool blocked);
-
-// Returns the shade of cell (r, c) holding `value`, given the same block of the additive mask (or
-// nullptr); nothing for a number that is neither finite nor blocked (an overflow), which no shade
-// would describe.
-[[nodiscard]] std::optional<CellShade> cell_shade(const Heat& heat, double value,
-                                                  const Matrix* additive, Index r, Index c);
 
 // In text_tables.cpp.
 

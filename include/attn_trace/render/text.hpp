@@ -15,6 +15,7 @@ struct TextOptions {
   int precision = 4;      // decimals per number
   bool full = false;      // never summarise large tensors
   StageSelection stages;  // --stages and --until
+  bool header = true;     // the title, notes and sizes block first (--no-header leaves it out)
   bool explain = false;   // under each stage header, what it does and why (stage_id.hpp's table)
   bool ascii = false;     // plain ASCII: no box drawing, no Unicode math (ascii.hpp)
   // Shade the tables of scores, scaled, masked and weights as heatmaps (heatmap.hpp).

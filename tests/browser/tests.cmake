@@ -1,0 +1,1 @@
+# Tests of --format browser (filled in with the renderer).

@@ -1,0 +1,1 @@
+# Tests of --format latex (filled in with the renderer).

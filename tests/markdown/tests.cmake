@@ -1,0 +1,1 @@
+# Tests of --format markdown (filled in with the renderer).

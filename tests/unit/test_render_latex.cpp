@@ -1,0 +1,2 @@
+// Tests of render_latex (filled in with the renderer).
+#include <catch2/catch.hpp>

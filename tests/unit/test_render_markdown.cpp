@@ -1,0 +1,2 @@
+// Tests of render_markdown (filled in with the renderer).
+#include <catch2/catch.hpp>
