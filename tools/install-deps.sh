@@ -2,8 +2,15 @@
 # Installs, from Debian's packages, whatever attn-trace needs to build and test and is not yet on
 # this machine. Does nothing (and needs no network) when everything is there already.
 # Works as root on a fresh Debian 12; otherwise uses sudo when it is available.
-#   tools/install-deps.sh [EXTRA-PACKAGE...]   (tools/fuzz.sh adds clang and libFuzzer)
+#   tools/install-deps.sh [--tests] [EXTRA-PACKAGE...]   (tools/fuzz.sh adds clang and libFuzzer)
+# --tests: also what the tests of the teaching formats need (below); tools/test.sh passes it.
 set -euo pipefail
+
+want_tests=0
+extra=()
+for arg in "$@"; do
+  if [ "$arg" = --tests ]; then want_tests=1; else extra+=("$arg"); fi
+done
 
 packages=(
   cmake ninja-build g++            # toolchain
@@ -16,15 +23,48 @@ packages=(
   # build: python3 (above) writes the man page and the bash completion from --help (tools/cli_docs.py)
   dpkg-dev file                    # the .deb: cpack's dpkg-shlibdeps finds its Depends; CPack needs file
   groff-base                       # tests: the man page renders without warnings (tests/install)
-  "$@"                             # what the caller needs besides
+  "${extra[@]}"                    # what the caller needs besides
 )
+# The teaching formats' tests read the output back with real readers (tests/markdown, tests/latex,
+# tests/browser): cmark-gfm, pdflatex and pdftotext, and Debian's Chromium driven by puppeteer-core
+# from the npm registry (tests/browser/package-lock.json; npm ci there, below). `--tests` asks for
+# them; the walkthrough alone (tools/demo.sh) needs none.
+if [ "$want_tests" = 1 ]; then
+  packages+=(
+    cmark-gfm                                  # tests/markdown: the Markdown as GitHub reads it
+    texlive-latex-base texlive-latex-recommended texlive-latex-extra  # tests/latex: pdflatex
+    poppler-utils                              # tests/latex: pdftotext reads the PDF back
+    chromium                                   # tests/browser: the HTML page in a real browser
+  )
+  # node and npm: Debian's, unless the machine has its own (NodeSource's nodejs bundles npm and
+  # conflicts with Debian's npm package).
+  command -v node >/dev/null || packages+=(nodejs)
+  command -v npm >/dev/null || packages+=(npm)
+fi
 
 missing=()
 for package in "${packages[@]}"; do
   status=$(dpkg-query -W -f='${Status}' "$package" 2>/dev/null || true)
   [ "$status" = "install ok installed" ] || missing+=("$package")
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+
+# puppeteer-core, at the version the lock file pins, into tests/browser/node_modules (npm ci);
+# again only when the lock file changed since.
+npm_install() {
+  [ "$want_tests" = 1 ] || return 0
+  local dir=tests/browser
+  [ -f "$dir/package-lock.json" ] || return 0
+  if [ ! -f "$dir/node_modules/.package-lock.json" ] ||
+     [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
+    echo "attn-trace: npm ci in $dir (puppeteer-core for the browser tests)" >&2
+    npm ci --prefix "$dir" --no-audit --no-fund --loglevel=error
+  fi
+}
+
+if [ ${#missing[@]} -eq 0 ]; then
+  npm_install
+  exit 0
+fi
 
 echo "attn-trace: installing ${missing[*]}" >&2
 sudo=()
@@ -35,3 +75,4 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 "${sudo[@]}" apt-get update -q
 "${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
+npm_install

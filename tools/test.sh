@@ -5,7 +5,7 @@
 # `tools/test.sh --quick` skips the sanitizer build and the fuzzing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-tools/install-deps.sh
+tools/install-deps.sh --tests
 
 run_suite() {  # DIR, then extra cmake arguments
   local dir=$1; shift

@@ -19,35 +19,13 @@ namespace attn_trace {
 namespace walkthrough {
 namespace {
 
-// How the traced numbers compare with what the source printed: "✓ weights matches the published
-// values (to 4 decimals)", or each number that differs, and why when the example says.
+// How the traced numbers compare with what the source printed (published_lines), one difference
+// per line, so that each can be read (and pointed at) on its own.
 void write_published(TextWriter& w, const PublishedCheck& check) {
-  const PublishedTensor& p = check.published;
-  const std::string to = "to " + plural(p.decimals, "decimal", "decimals");
-  if (check.mismatches.empty()) {
-    w.wrapped(fmt::format("  ✓ {} matches the published values ({})", p.tensor, to), "    ");
-    return;
-  }
-  // The traced numbers with at least the decimals published, so that a difference shows.
-  const int decimals = std::max(w.options().precision, p.decimals);
-  std::vector<std::string> cells;
-  constexpr std::size_t max_listed = 6;
-  for (std::size_t i = 0; i < check.mismatches.size() && i < max_listed; ++i) {
-    const PublishedMismatch& m = check.mismatches[i];
-    cells.push_back(fmt::format("[{}] published {}, traced {} (off by {})", fmt::join(m.index, ","),
-                                format_number(m.published, p.decimals),
-                                format_number(m.traced, decimals),
-                                format_number(std::abs(m.traced - m.published), decimals)));
-  }
-  if (check.mismatches.size() > max_listed) {
-    cells.push_back(fmt::format("and {} more", check.mismatches.size() - max_listed));
-  }
-  w.wrapped(fmt::format("  ✗ {} differs from the published values ({}) in {} of {} numbers:",
-                        p.tensor, to, check.mismatches.size(), p.values.size()),
-            "    ");
-  // One difference per line, so that each can be read (and pointed at) on its own.
-  for (const std::string& cell : cells) w.wrapped("    " + cell, "      ");
-  if (!p.note.empty()) w.wrapped("    why: " + printable(p.note), "    ");
+  const PublishedLines lines = published_lines(check, w.options().precision);
+  w.wrapped("  " + lines.headline, "    ");
+  for (const std::string& item : lines.items) w.wrapped("    " + item, "      ");
+  if (!lines.why.empty()) w.wrapped("    why: " + lines.why, "    ");
 }
 
 // One stage, `number` of `total`: its ruled title, what it does (--explain), its formula and
@@ -75,10 +53,8 @@ void write_stage(TextWriter& w, const Stage& stage, std::size_t number, std::siz
     // The masks as given and their additive form are flags: 1/0, 0/−∞, without decimals.
     const std::optional<Heat> heat = heat_for(w, stage, tensor);
     write_tensor(w, tensor, whole_numbers(stage, tensor), heat ? &*heat : nullptr);
-    for (const PublishedCheck& check : w.trace().published) {
-      if (check.published.stage == stage.id && check.published.tensor == tensor.name) {
-        write_published(w, check);
-      }
+    for (const PublishedCheck* check : published_checks(w.trace(), stage, tensor)) {
+      write_published(w, *check);
     }
   }
 }

@@ -17,8 +17,8 @@ void write_legend(TextWriter& w, const Heat& h, bool blocked) {
   std::string text = "  shade ";
   const std::vector<double> values = legend_values(h);
   for (double v : values) {
-    text += " " + on_background(" " + w.symbol(legend_number(v)) + " ", heat_shade(v, h.scale),
-                                color);
+    text +=
+        " " + on_background(" " + w.symbol(legend_number(v)) + " ", heat_shade(v, h.scale), color);
   }
   text += (values.empty() ? " " : "  ") + legend_caption(h);
   if (blocked) {

@@ -148,8 +148,9 @@ std::string strongest_key(const Trace& trace, const Tensor& weights, const Tenso
   for (Index j = 0; j < row.size(); ++j) {
     if (j != *best && std::abs(row(j) - top) <= 1e-12 * std::max(1.0, std::abs(top))) ++ties;
   }
-  return fmt::format("{} {:.2f}{}", axis_label(trace, Axis::key, static_cast<std::size_t>(*best), b),
-                     top, ties == 0 ? "" : fmt::format(" (tied with {} more)", ties));
+  return fmt::format("{} {:.2f}{}",
+                     axis_label(trace, Axis::key, static_cast<std::size_t>(*best), b), top,
+                     ties == 0 ? "" : fmt::format(" (tied with {} more)", ties));
 }
 
 }  // namespace
@@ -337,6 +338,46 @@ std::vector<std::size_t> whole_cell_index(const Trace& trace, const Tensor& t,
 
 std::string cell_name(const Stage& stage, const Tensor& t, const std::vector<std::size_t>& index) {
   return fmt::format("{}.{}[{}]", stage_name(stage.id), t.name, fmt::join(index, ","));
+}
+
+PublishedLines published_lines(const PublishedCheck& check, int precision) {
+  const PublishedTensor& p = check.published;
+  const std::string to = "to " + plural(p.decimals, "decimal", "decimals");
+  PublishedLines lines;
+  lines.matches = check.mismatches.empty();
+  if (lines.matches) {
+    lines.headline = fmt::format("✓ {} matches the published values ({})", p.tensor, to);
+    return lines;
+  }
+  // The traced numbers with at least the decimals published, so that a difference shows.
+  const int decimals = std::max(precision, p.decimals);
+  constexpr std::size_t max_listed = 6;
+  for (std::size_t i = 0; i < check.mismatches.size() && i < max_listed; ++i) {
+    const PublishedMismatch& m = check.mismatches[i];
+    lines.items.push_back(
+        fmt::format("[{}] published {}, traced {} (off by {})", fmt::join(m.index, ","),
+                    format_number(m.published, p.decimals), format_number(m.traced, decimals),
+                    format_number(std::abs(m.traced - m.published), decimals)));
+  }
+  if (check.mismatches.size() > max_listed) {
+    lines.items.push_back(fmt::format("and {} more", check.mismatches.size() - max_listed));
+  }
+  lines.headline =
+      fmt::format("✗ {} differs from the published values ({}) in {} of {} numbers:", p.tensor, to,
+                  check.mismatches.size(), p.values.size());
+  lines.why = printable(p.note);
+  return lines;
+}
+
+std::vector<const PublishedCheck*> published_checks(const Trace& trace, const Stage& stage,
+                                                    const Tensor& tensor) {
+  std::vector<const PublishedCheck*> out;
+  for (const PublishedCheck& check : trace.published) {
+    if (check.published.stage == stage.id && check.published.tensor == tensor.name) {
+      out.push_back(&check);
+    }
+  }
+  return out;
 }
 
 std::optional<Heat> heat_of(const Trace& trace, const Stage& stage, const Tensor& t) {

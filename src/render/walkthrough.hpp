@@ -138,6 +138,26 @@ struct TableLayout {
 [[nodiscard]] std::string cell_name(const Stage& stage, const Tensor& t,
                                     const std::vector<std::size_t>& index);
 
+// ---- What a source published ----
+
+// How the traced numbers of one tensor compare with what a tutorial printed: "✓ weights matches the
+// published values (to 4 decimals)", or "✗ weights differs … in 2 of 9 numbers:" with one item per
+// number that differs ("[0,1] published 0.5, traced 0.4871 (off by 0.0129)", at most six, then
+// "and 3 more"), and why, when the example says.
+struct PublishedLines {
+  bool matches = true;
+  std::string headline;
+  std::vector<std::string> items;
+  std::string why;  // printable, or empty
+};
+
+[[nodiscard]] PublishedLines published_lines(const PublishedCheck& check, int precision);
+
+// The checks of `trace` against published values that are about `tensor` of `stage`.
+[[nodiscard]] std::vector<const PublishedCheck*> published_checks(const Trace& trace,
+                                                                  const Stage& stage,
+                                                                  const Tensor& tensor);
+
 // ---- The heatmaps ----
 
 // How one table is shaded: its scale, and where its blocked cells are. Only scores, scaled, masked

@@ -1,0 +1,223 @@
+// A stage's formula as TeX math (tex_math.hpp).
+#include "tex_math.hpp"
+
+#include <array>
+#include <optional>
+#include <utility>
+#include <vector>
+
+namespace attn_trace::walkthrough {
+namespace {
+
+// Multi-letter names that are math in the formulas (tensors, functions, sizes): every other word
+// is English and set as text.
+constexpr std::array<std::pair<std::string_view, std::string_view>, 11> math_words = {{
+    {"scores", "\\mathrm{scores}"},
+    {"scaled", "\\mathrm{scaled}"},
+    {"masked", "\\mathrm{masked}"},
+    {"weights", "\\mathrm{weights}"},
+    {"weighted", "\\mathrm{weighted}"},
+    {"context", "\\mathrm{context}"},
+    {"output", "\\mathrm{output}"},
+    {"softmax", "\\operatorname{softmax}"},
+    {"exp", "\\exp"},
+    {"max", "\\max"},
+    {"kdim", "\\mathrm{kdim}"},
+}};
+
+constexpr std::array<std::pair<std::string_view, std::string_view>, 15> symbols = {{
+    {"·", "\\cdot "},
+    {"×", "\\times "},
+    {"−", "-"},
+    {"∞", "\\infty "},
+    {"Σ", "\\sum"},
+    {"…", "\\ldots "},
+    {"⊙", "\\odot "},
+    {"→", "\\to "},
+    {"←", "\\leftarrow "},
+    {"≤", "\\le "},
+    {"≥", "\\ge "},
+    {"ᵀ", "^{\\top}"},
+    {"∈", "\\in "},
+    {"⋮", "\\vdots "},
+    {"√", ""},  // handled apart: it takes the next atom as its argument
+}};
+
+bool is_letter(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+bool is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
+bool is_word_char(char c) {
+  return is_letter(c) || is_digit(c) || c == '_';
+}
+
+std::string escaped_name(std::string_view name) {
+  std::string out;
+  for (char c : name) out += c == '_' ? std::string("\\_") : std::string(1, c);
+  return out;
+}
+
+// An identifier of the formulas as math: "W_q" → W_{q}, "scores_h" → \mathrm{scores}_{h},
+// "attn_mask" → \mathrm{attn\_mask}; or nothing when it is an English word.
+std::optional<std::string> math_identifier(std::string_view word) {
+  const auto upright = [](std::string_view base) -> std::optional<std::string> {
+    if (base.size() == 1) return std::string(base);
+    for (const auto& [name, tex] : math_words) {
+      if (name == base) return std::string(tex);
+    }
+    return std::nullopt;
+  };
+  if (const std::size_t underscore = word.find('_'); underscore != std::string_view::npos) {
+    const std::string_view base = word.substr(0, underscore), sub = word.substr(underscore + 1);
+    const auto base_tex = upright(base);
+    if (base_tex && !sub.empty() && sub.size() <= 2 && sub.find('_') == std::string_view::npos) {
+      return *base_tex + "_{" + std::string(sub) + "}";
+    }
+    return "\\mathrm{" + escaped_name(word) + "}";
+  }
+  if (word == "a") return std::nullopt;  // the article, never a variable here
+  return upright(word);
+}
+
+std::string escaped_punctuation(char c) {
+  switch (c) {
+    case '{':
+      return "\\{";
+    case '}':
+      return "\\}";
+    case '%':
+      return "\\%";
+    case '#':
+      return "\\#";
+    case '&':
+      return "\\&";
+    case '$':
+      return "\\$";
+    case '~':
+      return "\\sim ";
+    case '^':
+      return "\\hat{}";
+    case '\\':
+      return "\\backslash ";
+    case '|':
+      return "\\mid ";
+    default:
+      return std::string(1, c);
+  }
+}
+
+// The length of the UTF-8 sequence that starts with `lead`.
+std::size_t utf8_length(unsigned char lead) {
+  return lead < 0x80 ? 1 : lead < 0xE0 ? 2 : lead < 0xF0 ? 3 : 4;
+}
+
+}  // namespace
+
+std::string formula_tex(std::string_view formula) {
+  std::string out;
+  std::string text;  // English words waiting to be set as one \text{…}
+  bool sqrt_pending = false;
+  const auto flush_text = [&] {
+    if (text.empty()) return;
+    // The spaces around the words are kept inside \text: math mode would drop them.
+    const bool at_start = out.empty();
+    out += "\\text{" + std::string(at_start ? "" : " ") + text + " }";
+    text.clear();
+  };
+  const auto math = [&](const std::string& atom) {
+    flush_text();
+    if (sqrt_pending && !atom.empty() && atom != " ") {
+      out += "\\sqrt{" + atom + "}";
+      sqrt_pending = false;
+      return;
+    }
+    out += atom;
+  };
+
+  for (std::size_t i = 0; i < formula.size();) {
+    const char c = formula[i];
+    if (c == ' ') {
+      std::size_t j = i;
+      while (j < formula.size() && formula[j] == ' ') ++j;
+      // Between two English words a space belongs to the text; a run of them separates formulas.
+      const bool next_is_word = j < formula.size() && is_letter(formula[j]);
+      if (!text.empty() && j - i == 1 && next_is_word) {
+        std::size_t k = j;
+        while (k < formula.size() && is_word_char(formula[k])) ++k;
+        if (!math_identifier(formula.substr(j, k - j))) {
+          text += ' ';
+          i = j;
+          continue;
+        }
+      }
+      if (j - i >= 2) math("\\qquad ");
+      i = j;
+      continue;
+    }
+    if (is_letter(c)) {
+      std::size_t j = i;
+      while (j < formula.size() && is_word_char(formula[j])) ++j;
+      const std::string_view word = formula.substr(i, j - i);
+      if (const auto tex = math_identifier(word)) {
+        math(*tex);
+      } else {
+        if (!text.empty() && text.back() != ' ') text += ' ';
+        text += std::string(word);
+      }
+      i = j;
+      continue;
+    }
+    if (is_digit(c)) {
+      std::size_t j = i;
+      while (j < formula.size() && (is_digit(formula[j]) || formula[j] == '.')) ++j;
+      while (j > i + 1 && formula[j - 1] == '.') --j;  // a sentence's full stop
+      math(std::string(formula.substr(i, j - i)));
+      i = j;
+      continue;
+    }
+    if (c == '"') {  // a quoted word: scale "none"
+      const std::size_t end = formula.find('"', i + 1);
+      const std::size_t stop = end == std::string_view::npos ? formula.size() : end + 1;
+      std::string quoted;
+      for (char q : formula.substr(i + 1, stop - i - 2 + (end == std::string_view::npos))) {
+        quoted += is_word_char(q) || q == ' ' ? std::string(1, q) : std::string();
+      }
+      if (!text.empty()) text += ' ';
+      text += '"' + quoted + '"';
+      i = stop;
+      continue;
+    }
+    if (c == '_' && i + 1 < formula.size() && is_word_char(formula[i + 1])) {  // Σ_k
+      std::size_t j = i + 1;
+      while (j < formula.size() && (is_letter(formula[j]) || is_digit(formula[j]))) ++j;
+      math("_{" + std::string(formula.substr(i + 1, j - i - 1)) + "}");
+      i = j;
+      continue;
+    }
+    if (static_cast<unsigned char>(c) < 0x80) {
+      math(escaped_punctuation(c));
+      ++i;
+      continue;
+    }
+    const std::size_t length = utf8_length(static_cast<unsigned char>(c));
+    const std::string_view symbol = formula.substr(i, length);
+    i += length;
+    if (symbol == "√") {
+      flush_text();
+      sqrt_pending = true;
+      continue;
+    }
+    std::string tex = "?";
+    for (const auto& [unicode, command] : symbols) {
+      if (unicode == symbol) tex = std::string(command);
+    }
+    math(tex);
+  }
+  flush_text();
+  if (sqrt_pending) out += "\\sqrt{}";
+  return out;
+}
+
+}  // namespace attn_trace::walkthrough
