@@ -76,6 +76,14 @@ cli_test(heads_hint 1 "hint: head counts that would: 1, 2, 4" run ${IN}/bad_head
 cli_test(json_format 0 "\"format\": \"attn-trace\"" run --format json)
 cli_test(json_stages 0 "\"id\": \"softmax\"" run --format json --stages softmax)
 cli_test(bad_format 2 "--format" run --format yaml)
+# The teaching formats (tests/markdown, tests/latex, tests/browser read them back) and their flags.
+cli_test(markdown_format 0 "## 3/8 · `scores` · Attention scores" run --format markdown)
+cli_test(no_header_text 0 "━━ 1/8 · input" run --no-header)
+cli_test(no_header_json 2 "--no-header: the JSON export has no header to leave out" run --format json --no-header)
+cli_test(latex_fragment_alone 2 "--latex-fragment: it needs --format latex" run --latex-fragment)
+# Without the header a warning would go unseen: it goes to standard error too.
+cli_test(no_header_warning 0 "attn-trace: warning: softmax: every key is blocked" run ${IN}/blocked_row.json --no-header)
+cli_test(markdown_warning 0 "attn-trace: warning: softmax: every key is blocked" run ${IN}/blocked_row.json --format markdown)
 cli_test(bad_weighted_limit 2 "--weighted-limit: expected a whole number from 0 to 9007199254740992, found '-5'" run --weighted-limit -5)
 cli_test(huge_weighted_limit 2 "found '99999999999999999999999'" run --weighted-limit 99999999999999999999999)
 cli_test(empty_output_path 2 "--output: the output path is an empty string" run -o {empty})

@@ -8,6 +8,9 @@
 add_test(NAME docs.readme_samples
          COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/docs/check_samples.sh $<TARGET_FILE:attn-trace>
                  ${PROJECT_SOURCE_DIR}/README.md)
+add_test(NAME docs.teaching_samples
+         COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/docs/check_samples.sh $<TARGET_FILE:attn-trace>
+                 ${PROJECT_SOURCE_DIR}/docs/teaching.md)
 add_test(NAME docs.cli_samples
          COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/docs/check_samples.sh $<TARGET_FILE:attn-trace>
                  ${PROJECT_SOURCE_DIR}/docs/cli.md)

@@ -423,3 +423,14 @@ TEST_CASE("to_ascii spells the walkthrough's symbols out", "[render][ascii]") {
   CHECK(to_ascii("tokens: 日本 ok") == "tokens: ?? ok");  // anything else is a ?
   CHECK(to_ascii("plain") == "plain");
 }
+
+TEST_CASE("the walkthrough without its header (--no-header) leaves out the title, notes and sizes, and nothing else", "[render]") {
+  TextOptions no_header;
+  no_header.header = false;
+  const std::string with = render_default(), without = render_default(no_header);
+  CHECK(without.starts_with("━━ 1/8 · input · "));
+  CHECK_THAT(without, !Contains("attn-trace · I am good"));
+  CHECK_THAT(without, !Contains("  sizes "));
+  // The rest is the same, byte for byte: the walkthrough from its first stage on.
+  CHECK(with.substr(with.find("━━ 1/8")) == without);
+}
