@@ -119,15 +119,20 @@ std::string formula_tex(std::string_view formula) {
   std::string out;
   std::string text;  // English words waiting to be set as one \text{…}
   bool sqrt_pending = false;
-  const auto flush_text = [&] {
+  // `next`: the math that follows, which decides the space after the words ("token;" not
+  // "token ;").
+  const auto flush_text = [&](std::string_view next = {}) {
     if (text.empty()) return;
     // The spaces around the words are kept inside \text: math mode would drop them.
-    const bool at_start = out.empty();
-    out += "\\text{" + std::string(at_start ? "" : " ") + text + " }";
+    // No space at the start, nor just inside an opening bracket: "(the same as …)".
+    const bool flush_left = out.empty() || out.back() == '(' || out.back() == '[';
+    const bool flush_right = !next.empty() && std::string_view(";,)]:.").find(next[0]) !=
+                                                  std::string_view::npos;
+    out += "\\text{" + std::string(flush_left ? "" : " ") + text + (flush_right ? "}" : " }");
     text.clear();
   };
   const auto math = [&](const std::string& atom) {
-    flush_text();
+    flush_text(atom);
     if (sqrt_pending && !atom.empty() && atom != " ") {
       out += "\\sqrt{" + atom + "}";
       sqrt_pending = false;
@@ -142,17 +147,22 @@ std::string formula_tex(std::string_view formula) {
       std::size_t j = i;
       while (j < formula.size() && formula[j] == ' ') ++j;
       // Between two English words a space belongs to the text; a run of them separates formulas.
-      const bool next_is_word = j < formula.size() && is_letter(formula[j]);
-      if (!text.empty() && j - i == 1 && next_is_word) {
+      bool next_is_text = false;
+      if (j < formula.size() && is_letter(formula[j])) {
         std::size_t k = j;
         while (k < formula.size() && is_word_char(formula[k])) ++k;
-        if (!math_identifier(formula.substr(j, k - j))) {
-          text += ' ';
-          i = j;
-          continue;
-        }
+        next_is_text = !math_identifier(formula.substr(j, k - j));
       }
-      if (j - i >= 2) math("\\qquad ");
+      if (!text.empty() && j - i == 1 && next_is_text) {
+        text += ' ';
+        i = j;
+        continue;
+      }
+      if (j - i >= 2) {
+        math("\\qquad ");
+      } else if (i > 0 && (formula[i - 1] == ';' || formula[i - 1] == ',') && !next_is_text) {
+        math("\\ ");  // "K_h, V_h": math mode would drop the space after the comma
+      }
       i = j;
       continue;
     }

@@ -43,18 +43,24 @@ TEST_CASE("formulas become TeX that reads as the tutorials write it", "[markdown
   CHECK(formula_tex("X = one row of E = 2 numbers per token") ==
         "X=\\text{ one row of }E=2\\text{ numbers per token }");
   CHECK(formula_tex("M[i,j] = 0 where query i may attend key j, −∞ where it is blocked") ==
-        "M[i,j]=0\\text{ where query }i\\text{ may attend key }j,-\\infty \\text{ where it is "
-        "blocked }");
+        "M[i,j]=0\\text{ where query }i\\text{ may attend key }j,\\ -\\infty \\text{ where it "
+        "is blocked }");
+  // No space inside brackets or before punctuation; one after a comma or semicolon.
+  CHECK(formula_tex("X = one row per token; X_kv = its keys (the source of K and V)") ==
+        "X=\\text{ one row per token};\\ X_{kv}=\\text{ its keys }(\\text{the source of }K"
+        "\\text{ and }V)");
+  CHECK(formula_tex("with d = 3; likewise K_h, V_h") ==
+        "\\text{with }d=3;\\text{ likewise }K_{h},\\ V_{h}");
   CHECK(formula_tex("context = [context_0 | context_1]") ==
         "\\mathrm{context}=[\\mathrm{context}_{0}\\mid \\mathrm{context}_{1}]");
-  CHECK(formula_tex("K ← [K; bias_k]") == "K\\leftarrow [K;\\mathrm{bias\\_k}]");
+  CHECK(formula_tex("K ← [K; bias_k]") == "K\\leftarrow [K;\\ \\mathrm{bias\\_k}]");
   CHECK(formula_tex("weighted[i,j,:] = weights[i,j] · V[j,:]") ==
         "\\mathrm{weighted}[i,j,:]=\\mathrm{weights}[i,j]\\cdot V[j,:]");
   // What TeX treats specially is escaped; what it has no command for becomes "?".
   CHECK(formula_tex("a{b}%#&$~^\\") == "\\text{a }\\{b\\}\\%\\#\\&\\$\\sim \\hat{}\\backslash ");
   CHECK(formula_tex("x ∂ y") == "x?y");
   CHECK(formula_tex("scaled × 1 (scale \"none\": no scaling)") ==
-        "\\mathrm{scaled}\\times 1(\\text{ scale \"none\" }:\\text{ no scaling })");
+        "\\mathrm{scaled}\\times 1(\\text{scale \"none\"}:\\text{ no scaling})");
 }
 
 TEST_CASE("the Markdown walkthrough: header, stages, formulas as math, tables", "[markdown]") {
