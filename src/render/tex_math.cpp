@@ -126,8 +126,8 @@ std::string formula_tex(std::string_view formula) {
     // The spaces around the words are kept inside \text: math mode would drop them.
     // No space at the start, nor just inside an opening bracket: "(the same as …)".
     const bool flush_left = out.empty() || out.back() == '(' || out.back() == '[';
-    const bool flush_right = !next.empty() && std::string_view(";,)]:.").find(next[0]) !=
-                                                  std::string_view::npos;
+    const bool flush_right =
+        !next.empty() && std::string_view(";,)]:.").find(next[0]) != std::string_view::npos;
     out += "\\text{" + std::string(flush_left ? "" : " ") + text + (flush_right ? "}" : " }");
     text.clear();
   };
