@@ -37,3 +37,8 @@ add_test(NAME docs.check_schema
                  ${PROJECT_SOURCE_DIR}/docs/check.schema.json)
 add_test(NAME docs.check_grade
          COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/docs/check_grade.sh $<TARGET_FILE:attn-trace>)
+
+# Every relative link and image of README.md, docs/, tests/README.md and bench/README.md points to
+# a file that exists, and a #fragment to one of its headings.
+add_test(NAME docs.links COMMAND ${PYTHON3} ${CMAKE_CURRENT_SOURCE_DIR}/docs/check_links.py
+                                 ${PROJECT_SOURCE_DIR})
