@@ -32,7 +32,7 @@ packages=(
 if [ "$want_tests" = 1 ]; then
   packages+=(
     cmark-gfm                                  # tests/markdown: the Markdown as GitHub reads it
-    texlive-latex-base texlive-latex-recommended texlive-latex-extra  # tests/latex: pdflatex
+    texlive-latex-base texlive-latex-recommended lmodern  # tests/latex: pdflatex, Latin Modern (T1)
     poppler-utils                              # tests/latex: pdftotext reads the PDF back
     chromium                                   # tests/browser: the HTML page in a real browser
   )

@@ -74,11 +74,16 @@ int palette_index(Rgb colour) {
              : cube;
 }
 
+bool wants_light_text(Rgb background) {
+  return luminance(background) < 0.5;
+}
+
 std::string on_background(std::string_view cell, Rgb colour, ColorMode mode, bool strong) {
   if (mode == ColorMode::none) return std::string(cell);
   const int index = mode == ColorMode::palette256 ? palette_index(colour) : 0;
   // The ink suits the colour the terminal will really show.
-  const bool dark = luminance(mode == ColorMode::palette256 ? palette_colour(index) : colour) < 0.5;
+  const bool dark =
+      wants_light_text(mode == ColorMode::palette256 ? palette_colour(index) : colour);
   const std::string ink = dark ? "97" : "30";  // bright white on dark shades, black on light ones
   const std::string background = mode == ColorMode::truecolor
                                      ? fmt::format("48;2;{};{};{}", colour.r, colour.g, colour.b)

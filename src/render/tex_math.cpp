@@ -1,6 +1,7 @@
 // A stage's formula as TeX math (tex_math.hpp).
 #include "tex_math.hpp"
 
+#include <algorithm>
 #include <array>
 #include <optional>
 #include <utility>
@@ -113,7 +114,107 @@ std::size_t utf8_length(unsigned char lead) {
   return lead < 0x80 ? 1 : lead < 0xE0 ? 2 : lead < 0xF0 ? 3 : 4;
 }
 
+// The walkthrough's Unicode in LaTeX text.
+constexpr std::array<std::pair<std::string_view, std::string_view>, 25> text_symbols = {{
+    {"·", "\\textperiodcentered{}"},
+    {"×", "\\texttimes{}"},
+    {"÷", "\\textdiv{}"},
+    {"→", "\\ensuremath{\\to}"},
+    {"←", "\\ensuremath{\\leftarrow}"},
+    {"−", "\\ensuremath{-}"},
+    {"∞", "\\ensuremath{\\infty}"},
+    {"√", "\\ensuremath{\\surd}"},
+    {"Σ", "\\ensuremath{\\Sigma}"},
+    {"ᵀ", "\\ensuremath{^{\\top}}"},
+    {"…", "\\ldots{}"},
+    {"⋮", "\\ensuremath{\\vdots}"},
+    {"⋱", "\\ensuremath{\\ddots}"},
+    {"✓", "\\ensuremath{\\checkmark}"},
+    {"✗", "\\ensuremath{\\times}"},
+    {"≤", "\\ensuremath{\\le}"},
+    {"≥", "\\ensuremath{\\ge}"},
+    {"⊙", "\\ensuremath{\\odot}"},
+    {"±", "\\ensuremath{\\pm}"},
+    {"–", "--"},
+    {"—", "---"},
+    {"‘", "`"},
+    {"’", "'"},
+    {"“", "``"},
+    {"”", "''"},
+}};
+
 }  // namespace
+
+std::string tex_text(std::string_view text) {
+  std::string out;
+  for (std::size_t i = 0; i < text.size();) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c < 0x80) {
+      ++i;
+      switch (c) {
+        case '\\':
+          out += "\\textbackslash{}";
+          break;
+        case '{':
+        case '}':
+        case '$':
+        case '&':
+        case '#':
+        case '_':
+        case '%':
+          out += '\\';
+          out += static_cast<char>(c);
+          break;
+        case '^':
+          out += "\\textasciicircum{}";
+          break;
+        case '~':
+          out += "\\textasciitilde{}";
+          break;
+        case '<':
+          out += "\\textless{}";
+          break;
+        case '>':
+          out += "\\textgreater{}";
+          break;
+        case '|':
+          out += "\\textbar{}";
+          break;
+        case '"':
+          out += "\\textquotedbl{}";
+          break;
+        case '`':  // T1 sets it as an opening quote
+          out += "\\textasciigrave{}";
+          break;
+        case '\n':
+        case '\t':
+          out += ' ';
+          break;
+        default:
+          if (c >= 0x20 && c != 0x7F) out += static_cast<char>(c);  // no control character
+      }
+      // A long name ("nn.MultiheadAttention(embed_dim=2,") may break after its punctuation.
+      // Not inside a number: "0.4016" stays whole.
+      if ((c == '_' || c == '/' || c == '(' || c == ',' || c == '=' ||
+           (c == '.' && i < text.size() && is_letter(text[i]))) &&
+          i < text.size() && text[i] != ' ') {
+        out += "\\allowbreak{}";
+      }
+      continue;
+    }
+    const std::size_t length = std::min(utf8_length(c), text.size() - i);
+    const std::string_view symbol = text.substr(i, length);
+    i += length;
+    std::string tex = "?";
+    for (const auto& [unicode, command] : text_symbols) {
+      if (unicode == symbol) tex = std::string(command);
+    }
+    // Latin-1's letters (À … ÿ, but × and ÷ above): T1 fonts have them, utf8 input declares them.
+    if (tex == "?" && length == 2 && c == 0xC3) tex = std::string(symbol);
+    out += tex;
+  }
+  return out;
+}
 
 std::string formula_tex(std::string_view formula) {
   std::string out;

@@ -29,6 +29,9 @@ struct HeatScale {
 // ramp, so that a blocked cell never passes for a small number.
 inline constexpr Rgb blocked_shade{190, 30, 45};
 
+// Whether text on `background` reads better in white than in black (its luminance is below half).
+[[nodiscard]] bool wants_light_text(Rgb background);
+
 // The nearest of the 256-colour palette's 6×6×6 cube and grey ramp (indices 16–255).
 [[nodiscard]] int palette_index(Rgb colour);
 
