@@ -11,6 +11,9 @@ add_test(NAME docs.readme_samples
 add_test(NAME docs.teaching_samples
          COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/docs/check_samples.sh $<TARGET_FILE:attn-trace>
                  ${PROJECT_SOURCE_DIR}/docs/teaching.md)
+add_test(NAME docs.latex_samples
+         COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/docs/check_samples.sh $<TARGET_FILE:attn-trace>
+                 ${PROJECT_SOURCE_DIR}/docs/latex.md)
 add_test(NAME docs.cli_samples
          COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/docs/check_samples.sh $<TARGET_FILE:attn-trace>
                  ${PROJECT_SOURCE_DIR}/docs/cli.md)

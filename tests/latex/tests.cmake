@@ -18,3 +18,7 @@ latex_test(focus ${CMAKE_CURRENT_SOURCE_DIR}/json/inputs/batched_two_heads.json 
 latex_test(hostile ${CMAKE_CURRENT_SOURCE_DIR}/markdown/hostile.json)
 latex_test(fragment_article multihead --latex-fragment --wrap article)
 latex_test(fragment_beamer multihead --no-header --latex-fragment --stages scores,softmax --wrap beamer)
+# docs/latex.md's beamer deck, made and compiled as the page says.
+add_test(NAME latex.docs_beamer
+         COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/latex/check_doc_beamer.sh $<TARGET_FILE:attn-trace>
+                 ${PROJECT_SOURCE_DIR}/docs/latex.md)
