@@ -21,6 +21,7 @@
 #include "attn_trace/render/check.hpp"
 #include "attn_trace/render/explanation.hpp"
 #include "attn_trace/render/json.hpp"
+#include "attn_trace/render/latex.hpp"
 #include "attn_trace/render/markdown.hpp"
 #include "attn_trace/render/text.hpp"
 #include "attn_trace/teach/check.hpp"
@@ -106,6 +107,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     attn_trace::render_text(trace, attn_trace::TextOptions{}, out);
     attn_trace::render_json(trace, attn_trace::JsonOptions{}, out);
     attn_trace::render_markdown(trace, attn_trace::TextOptions{}, out);
+    attn_trace::render_latex(trace, attn_trace::TextOptions{}, attn_trace::LatexOptions{}, out);
     // explain, on the first and the last number of every tensor.
     for (const attn_trace::Stage& stage : trace.stages) {
       for (const attn_trace::Tensor& tensor : stage.tensors) {
