@@ -261,6 +261,21 @@ void setup_run(CLI::App& app) {
     options->text.color = options->format == "text"
                               ? pick_color(options->color, !options->output && is_terminal(1))
                               : ColorMode::none;
+    // The terminal's flags change nothing in another format: say so rather than ignore them.
+    if (options->format != "text") {
+      if (options->text.ascii) {
+        fmt::print(stderr,
+                   "attn-trace: note: --ascii ignored: it is for the text walkthrough, "
+                   "not --format {}\n",
+                   options->format);
+      }
+      if (options->color == "always") {
+        fmt::print(stderr, "attn-trace: note: --color ignored: it shades the text walkthrough{}\n",
+                   options->format == "latex" || options->format == "html"
+                       ? "; this format shades its own tables, always"
+                       : "");
+      }
+    }
     run(*options);
   });
 }
