@@ -38,17 +38,14 @@ constexpr std::string_view packages =
     "\\usepackage{booktabs}\n"
     "\\usepackage{graphicx}\n";
 
-// The body's own commands, defined with \providecommand so that a teacher's preamble may define
-// them first (the complete document makes the headings sections): the title, a stage's heading,
-// and a table shrunk to the line when it is wider (a beamer frame is narrower than a page).
-constexpr std::string_view body_commands =
-    "\\providecommand{\\attntracetitle}[1]{{\\Large\\bfseries #1}\\par}\n"
-    "\\providecommand{\\attntracestage}[1]{\\par\\bigskip{\\large\\bfseries "
-    "#1}\\par\\nopagebreak}\n"
-    "\\ifdefined\\attntracebox\\else\\newsavebox{\\attntracebox}\\fi\n"
-    "\\providecommand{\\attntracefit}[1]{\\sbox{\\attntracebox}{#1}\\ifdim\\wd\\attntracebox>"
-    "\\linewidth\\resizebox{\\linewidth}{!}{\\usebox{\\attntracebox}}\\else"
-    "\\usebox{\\attntracebox}\\fi}\n";
+// A table or formula wider than the line is shrunk to it (a beamer frame is narrower than a page):
+// graphicx's \resizebox, measured with its own \width, so that a fragment needs no macro of ours.
+constexpr std::string_view fit_open =
+    "\\resizebox{\\ifdim\\width>\\linewidth\\linewidth\\else\\width\\fi}{!}{";
+
+// A table shows at most this many rows; a longer one continues in another, under the same header
+// row, since a tabular cannot break across pages (nor beamer frames).
+constexpr std::size_t rows_per_table = 40;
 
 // The widths a table is cut to, in points: the text width of the document below (A4, 2 cm
 // margins) at \footnotesize, where one character of a number is at most this wide.
@@ -62,6 +59,7 @@ class LatexWriter {
       : trace_(trace), options_(options), out_(out) {}
 
   void write(bool fragment) {
+    fragment_ = fragment;
     if (fragment) {
       fmt::print(out_,
                  "% attn-trace: the body of a LaTeX document (--latex-fragment). Its preamble "
@@ -82,12 +80,9 @@ class LatexWriter {
                  "\\usepackage[a4paper,margin=2cm]{{geometry}}\n"
                  "\\setlength{{\\parindent}}{{0pt}}\n"
                  "\\setlength{{\\parskip}}{{0.5\\baselineskip}}\n"
-                 "\\newcommand{{\\attntracetitle}}[1]{{\\section*{{#1}}}}\n"
-                 "\\newcommand{{\\attntracestage}}[1]{{\\subsection*{{#1}}}}\n"
                  "\\begin{{document}}\n\n",
                  packages);
     }
-    paragraph(body_commands.substr(0, body_commands.size() - 1));
     if (options_.header) write_header();
     for (const ShownStage& shown : shown_stages(trace_, options_.stages)) write_stage(shown);
     for (const std::string& note : absent_stage_notes(trace_, options_.stages)) {
@@ -100,9 +95,17 @@ class LatexWriter {
  private:
   void paragraph(std::string_view text) { fmt::print(out_, "{}\n\n", text); }
 
+  // A stage's heading: a section of the complete document; in a fragment, bold text, which works
+  // inside a beamer frame and needs no definition.
+  void heading(const std::string& text) {
+    paragraph(fragment_ ? "\\bigskip{\\large\\bfseries " + text + "}\\par\\nopagebreak"
+                        : "\\subsection*{" + text + "}");
+  }
+
   void write_header() {
     const Header h = header_of(trace_, options_.full);
-    paragraph("\\attntracetitle{" + tex_text(h.title) + "}");
+    paragraph(fragment_ ? "{\\Large\\bfseries " + tex_text(h.title) + "}"
+                        : "\\section*{" + tex_text(h.title) + "}");
     if (!h.description.empty()) paragraph(tex_text(h.description));
     if (!h.source.empty()) paragraph("\\emph{Source:} " + tex_text(h.source));
     std::string fields = "\\begin{description}\n";
@@ -118,10 +121,9 @@ class LatexWriter {
 
   void write_stage(const ShownStage& shown) {
     const Stage& stage = *shown.stage;
-    paragraph(fmt::format(
-        "\\attntracestage{{{}/{} \\textperiodcentered{{}} \\texttt{{{}}} "
-        "\\textperiodcentered{{}} {}}}",
-        shown.number, shown.total, tex_text(stage_name(stage.id)), tex_text(stage.title)));
+    heading(fmt::format("{}/{} \\textperiodcentered{{}} \\texttt{{{}}} \\textperiodcentered{{}} {}",
+                        shown.number, shown.total, tex_text(stage_name(stage.id)),
+                        tex_text(stage.title)));
     if (options_.explain) {
       const StageInfo& info = stage_info(stage.id);
       paragraph(tex_text(fmt::format("{} {}", info.what, info.why)));
@@ -178,7 +180,7 @@ class LatexWriter {
     // Centred display-style math, each line shrunk to the line width when wider (a beamer frame).
     std::string text = "\\begin{center}\n";
     for (std::size_t i = 0; i < lines.size(); ++i) {
-      text += "\\attntracefit{$\\displaystyle " + lines[i] + "$}" +
+      text += std::string(fit_open) + "$\\displaystyle " + lines[i] + "$}" +
               (i + 1 < lines.size() ? "\\\\\n" : "\n");
     }
     paragraph(text + "\\end{center}");
@@ -257,60 +259,74 @@ class LatexWriter {
         1.0, std::floor((table_width_pt - label_pt) /
                         (static_cast<double>(number_chars) * char_pt + column_padding_pt))));
 
+    // Chunks of columns that fit the line, each in chunks of rows that fit a page.
     for (std::size_t first = 0; first < layout.cols.size(); first += per_chunk) {
       const std::size_t last = std::min(layout.cols.size(), first + per_chunk);
-      std::string text =
-          "{\\footnotesize\\setlength{\\tabcolsep}{4pt}\n\\attntracefit{\\begin{tabular}{";
-      text += layout.row_labels ? "l" : "";
-      text += std::string(last - first, 'r') + "}\n\\toprule\n";
-      if (layout.row_labels) text += " ";
-      for (std::size_t k = first; k < last; ++k) {
-        const std::size_t c = layout.cols[k];
-        text += (k > first || layout.row_labels ? " & " : "") +
-                (c == gap ? std::string("\\ldots") : "\\textbf{" + label(layout.col_axis, c) + "}");
-      }
-      text += " \\\\\n\\midrule\n";
-      for (std::size_t r : layout.rows) {
-        if (layout.row_labels) {
-          text += r == gap ? std::string("\\ensuremath{\\vdots}")
-                           : "\\textbf{" + label(layout.row_axis, r) + "}";
-        }
+      for (std::size_t top = 0; top < layout.rows.size(); top += rows_per_table) {
+        const std::size_t bottom = std::min(layout.rows.size(), top + rows_per_table);
+        std::string text = "{\\footnotesize\\setlength{\\tabcolsep}{4pt}\n" +
+                           std::string(fit_open) + "\\begin{tabular}{";
+        text += layout.row_labels ? "l" : "";
+        text += std::string(last - first, 'r') + "}\n\\toprule\n";
         for (std::size_t k = first; k < last; ++k) {
           const std::size_t c = layout.cols[k];
-          text += k > first || layout.row_labels ? " & " : "";
-          if (r == gap) {
-            text += c == gap ? "\\ensuremath{\\ddots}" : "\\ensuremath{\\vdots}";
-            continue;
-          }
-          if (c == gap) {
-            text += "\\ldots";
-            continue;
-          }
-          const Index row = static_cast<Index>(r), col = static_cast<Index>(c);
-          const double value = values(row, col);
-          const std::string number = tex_text(cell_text(t, value, options_.precision, whole));
-          const auto shade =
-              heat ? cell_shade(*heat, value, heat->additive ? &additive : nullptr, row, col)
-                   : std::nullopt;
-          if (!shade) {
-            text += number;
-            continue;
-          }
-          const Rgb colour = shade->colour;
-          text += fmt::format("\\cellcolor[RGB]{{{},{},{}}}\\textcolor{{{}}}{{{}{}}}", colour.r,
-                              colour.g, colour.b, wants_light_text(colour) ? "white" : "black",
-                              shade->blocked ? "\\bfseries " : "", number);
+          text +=
+              (k > first || layout.row_labels ? " & " : "") +
+              (c == gap ? std::string("\\ldots") : "\\textbf{" + label(layout.col_axis, c) + "}");
         }
-        text += " \\\\\n";
+        text += " \\\\\n\\midrule\n";
+        for (std::size_t n = top; n < bottom; ++n) {
+          text += row_text(t, layout, layout.rows[n], first, last, values, additive, whole, heat,
+                           block.batch);
+        }
+        paragraph(text + "\\bottomrule\n\\end{tabular}}}");
       }
-      paragraph(text + "\\bottomrule\n\\end{tabular}}}");
     }
+  }
+
+  // Row `r` of a table, columns [first, last) of the layout's, as a tabular's line.
+  std::string row_text(const Tensor& t, const TableLayout& layout, std::size_t r, std::size_t first,
+                       std::size_t last, const Matrix& values, const Matrix& additive, bool whole,
+                       const Heat* heat, std::size_t batch) {
+    std::string text;
+    if (layout.row_labels) {
+      text += r == gap
+                  ? std::string("\\ensuremath{\\vdots}")
+                  : "\\textbf{" + tex_text(axis_label(trace_, layout.row_axis, r, batch)) + "}";
+    }
+    for (std::size_t k = first; k < last; ++k) {
+      const std::size_t c = layout.cols[k];
+      text += k > first || layout.row_labels ? " & " : "";
+      if (r == gap) {
+        text += c == gap ? "\\ensuremath{\\ddots}" : "\\ensuremath{\\vdots}";
+        continue;
+      }
+      if (c == gap) {
+        text += "\\ldots";
+        continue;
+      }
+      const Index row = static_cast<Index>(r), col = static_cast<Index>(c);
+      const double value = values(row, col);
+      const std::string number = tex_text(cell_text(t, value, options_.precision, whole));
+      const auto shade =
+          heat ? cell_shade(*heat, value, heat->additive ? &additive : nullptr, row, col)
+               : std::nullopt;
+      if (!shade) {
+        text += number;
+        continue;
+      }
+      const Rgb colour = shade->colour;
+      text += fmt::format("\\cellcolor[RGB]{{{},{},{}}}\\textcolor{{{}}}{{{}{}}}", colour.r,
+                          colour.g, colour.b, wants_light_text(colour) ? "white" : "black",
+                          shade->blocked ? "\\bfseries " : "", number);
+    }
+    return text + " \\\\\n";
   }
 
   void write_summary() {
     const std::optional<Summary> summary = summary_of(trace_, options_.full);
     if (!summary) return;
-    paragraph("\\attntracestage{Summary}");
+    heading("Summary");
     paragraph(fmt::format(
         "The result, \\textbf{{{}}} of the \\texttt{{{}}} stage:", tex_text(summary->result->name),
         tex_text(stage_name(summary->last->id))));
@@ -333,6 +349,7 @@ class LatexWriter {
   const Trace& trace_;
   const TextOptions& options_;
   std::ostream& out_;
+  bool fragment_ = false;
 };
 
 }  // namespace

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdint>
 #include <optional>
 #include <utility>
 #include <vector>
@@ -12,7 +13,7 @@ namespace {
 
 // Multi-letter names that are math in the formulas (tensors, functions, sizes): every other word
 // is English and set as text.
-constexpr std::array<std::pair<std::string_view, std::string_view>, 11> math_words = {{
+constexpr std::array<std::pair<std::string_view, std::string_view>, 12> math_words = {{
     {"scores", "\\mathrm{scores}"},
     {"scaled", "\\mathrm{scaled}"},
     {"masked", "\\mathrm{masked}"},
@@ -24,6 +25,7 @@ constexpr std::array<std::pair<std::string_view, std::string_view>, 11> math_wor
     {"exp", "\\exp"},
     {"max", "\\max"},
     {"kdim", "\\mathrm{kdim}"},
+    {"vdim", "\\mathrm{vdim}"},
 }};
 
 constexpr std::array<std::pair<std::string_view, std::string_view>, 15> symbols = {{
@@ -143,6 +145,30 @@ constexpr std::array<std::pair<std::string_view, std::string_view>, 25> text_sym
     {"”", "''"},
 }};
 
+// Greek letters, which a learner may use as tokens, as math symbols (T1 fonts have none); those
+// that look like Latin ones as those.
+constexpr std::array<std::pair<std::string_view, std::string_view>, 34> greek = {{
+    {"α", "\\alpha"},   {"β", "\\beta"},  {"γ", "\\gamma"}, {"δ", "\\delta"},    {"ε", "\\epsilon"},
+    {"ζ", "\\zeta"},    {"η", "\\eta"},   {"θ", "\\theta"}, {"ι", "\\iota"},     {"κ", "\\kappa"},
+    {"λ", "\\lambda"},  {"μ", "\\mu"},    {"ν", "\\nu"},    {"ξ", "\\xi"},       {"ο", "o"},
+    {"π", "\\pi"},      {"ρ", "\\rho"},   {"σ", "\\sigma"}, {"ς", "\\varsigma"}, {"τ", "\\tau"},
+    {"υ", "\\upsilon"}, {"φ", "\\phi"},   {"χ", "\\chi"},   {"ψ", "\\psi"},      {"ω", "\\omega"},
+    {"Γ", "\\Gamma"},   {"Δ", "\\Delta"}, {"Θ", "\\Theta"}, {"Λ", "\\Lambda"},   {"Ξ", "\\Xi"},
+    {"Π", "\\Pi"},      {"Φ", "\\Phi"},   {"Ψ", "\\Psi"},   {"Ω", "\\Omega"},
+}};
+
+// Whether pdflatex's utf8 input with T1 fonts sets this character (2-byte UTF-8, `code` its code
+// point): Latin-1's letters and Latin Extended-A's (Polish, Czech, Turkish, Hungarian, …) but the
+// few T1 lacks, and Romanian's comma-below letters.
+bool t1_has(std::uint32_t code) {
+  if (code >= 0xC0 && code <= 0xFF) return code != 0xD7 && code != 0xF7;  // not × ÷
+  if (code >= 0x100 && code <= 0x17F) {
+    return code != 0x126 && code != 0x127 && code != 0x138 && code != 0x13F && code != 0x140 &&
+           code != 0x149 && code != 0x166 && code != 0x167 && code != 0x17F;
+  }
+  return code >= 0x218 && code <= 0x21B;
+}
+
 }  // namespace
 
 std::string tex_text(std::string_view text) {
@@ -151,9 +177,21 @@ std::string tex_text(std::string_view text) {
     const auto c = static_cast<unsigned char>(text[i]);
     if (c < 0x80) {
       ++i;
+      const char next = i < text.size() ? text[i] : '\0';
       switch (c) {
         case '\\':
           out += "\\textbackslash{}";
+          break;
+        case '-':  // a minus sign before a number; never "--" or "---", which T1 joins into dashes
+          out += (next >= '0' && next <= '9') || next == '.' ? "\\textminus{}"
+                 : next == '-'                               ? "-{}"
+                                                             : "-";
+          break;
+        case '\'':  // T1 sets it as a closing quote, and '' as a double one
+          out += "\\textquotesingle{}";
+          break;
+        case ',':  // ,, would become a low double quote
+          out += next == ',' ? ",{}" : ",";
           break;
         case '{':
         case '}':
@@ -195,7 +233,7 @@ std::string tex_text(std::string_view text) {
       }
       // A long name ("nn.MultiheadAttention(embed_dim=2,") may break after its punctuation.
       // Not inside a number: "0.4016" stays whole.
-      if ((c == '_' || c == '/' || c == '(' || c == ',' || c == '=' ||
+      if ((c == '_' || c == '/' || c == ',' || c == '=' ||
            (c == '.' && i < text.size() && is_letter(text[i]))) &&
           i < text.size() && text[i] != ' ') {
         out += "\\allowbreak{}";
@@ -209,8 +247,14 @@ std::string tex_text(std::string_view text) {
     for (const auto& [unicode, command] : text_symbols) {
       if (unicode == symbol) tex = std::string(command);
     }
-    // Latin-1's letters (À … ÿ, but × and ÷ above): T1 fonts have them, utf8 input declares them.
-    if (tex == "?" && length == 2 && c == 0xC3) tex = std::string(symbol);
+    for (const auto& [unicode, command] : greek) {
+      if (unicode == symbol) tex = "\\ensuremath{" + std::string(command) + "}";
+    }
+    if (tex == "?" && length == 2) {
+      const auto code = static_cast<std::uint32_t>(((c & 0x1F) << 6) |
+                                                   (static_cast<unsigned char>(symbol[1]) & 0x3F));
+      if (t1_has(code)) tex = std::string(symbol);
+    }
     out += tex;
   }
   return out;

@@ -41,23 +41,29 @@ TEST_CASE("tex_text prints what a user wrote literally: nothing runs", "[latex]"
         "L = 3 \\textperiodcentered{} E \\texttimes{} 2 \\ensuremath{\\to} "
         "\\ensuremath{-}\\ensuremath{\\infty}");
   CHECK(tex_text("café") == "café");
-  CHECK(tex_text("好😀") == "??");
+  CHECK(tex_text("好😀ħ") == "???");
   // A number stays whole; a long name may break after its dots.
-  CHECK(tex_text("-0.4016") == "-0.4016");
+  CHECK(tex_text("-0.4016") == "\\textminus{}0.4016");
+  // What T1 fonts would join prints as written: "--full" is not "–full", '' is not ”.
+  CHECK(tex_text("--full ''q'' ,,") ==
+        "-{}-full \\textquotesingle{}\\textquotesingle{}q\\textquotesingle{}"
+        "\\textquotesingle{} ,{}\\allowbreak{},");
+  CHECK(tex_text("łąka Ș α Ω") == "łąka Ș \\ensuremath{\\alpha} \\ensuremath{\\Omega}");
   CHECK(tex_text("nn.Linear") == "nn.\\allowbreak{}Linear");
 }
 
 TEST_CASE("the LaTeX document: preamble, headings, formulas, shaded tables", "[latex]") {
   const std::string tex = latex_of("i-am-good");
   CHECK_THAT(tex, Contains("\\documentclass[11pt]{article}"));
-  CHECK_THAT(tex, Contains("\\attntracetitle{attn-trace \\textperiodcentered{} I am good}"));
-  CHECK_THAT(tex, Contains("\\attntracestage{3/8 \\textperiodcentered{} \\texttt{scores} "
+  CHECK_THAT(tex, Contains("\\section*{attn-trace \\textperiodcentered{} I am good}"));
+  CHECK_THAT(tex, Contains("\\subsection*{3/8 \\textperiodcentered{} \\texttt{scores} "
                            "\\textperiodcentered{} Attention scores: every query against every "
                            "key}"));
-  CHECK_THAT(tex, Contains("\\attntracefit{$\\displaystyle \\mathrm{scores}=Q\\cdot K^{\\top}$}"));
+  const std::string fit = "\\resizebox{\\ifdim\\width>\\linewidth\\linewidth\\else\\width\\fi}{!}{";
+  CHECK_THAT(tex, Contains(fit + "$\\displaystyle \\mathrm{scores}=Q\\cdot K^{\\top}$}"));
   // The projections' three formulas on three lines.
-  CHECK_THAT(tex, Contains("\\attntracefit{$\\displaystyle Q=X\\cdot W_{q}^{\\top}+b_{q}$}\\\\\n"
-                           "\\attntracefit{$\\displaystyle K=X"));
+  CHECK_THAT(tex, Contains(fit + "$\\displaystyle Q=X\\cdot W_{q}^{\\top}+b_{q}$}\\\\\n" + fit +
+                           "$\\displaystyle K=X"));
   // Q's first row, unshaded; the weights shaded, with their legend.
   CHECK_THAT(tex, Contains("\\textbf{I} & 0.1700 & 0.0200"));
   CHECK_THAT(tex, Contains("weights 0 \\ensuremath{\\to} 1"));
@@ -65,7 +71,8 @@ TEST_CASE("the LaTeX document: preamble, headings, formulas, shaded tables", "[l
   CHECK(tex.ends_with("\\end{document}\n"));
 }
 
-TEST_CASE("a LaTeX fragment (--latex-fragment) is the body alone, naming the preamble it needs", "[latex]") {
+TEST_CASE("a LaTeX fragment (--latex-fragment) is the body alone, naming the preamble it needs",
+          "[latex]") {
   TextOptions options;
   options.header = false;
   const std::string tex = latex_of("i-am-good", options, LatexOptions{.fragment = true});
@@ -74,8 +81,11 @@ TEST_CASE("a LaTeX fragment (--latex-fragment) is the body alone, naming the pre
   CHECK_THAT(tex, !Contains("\n\\documentclass"));
   CHECK_THAT(tex, !Contains("\\begin{document}"));
   CHECK_THAT(tex, !Contains("\\end{document}"));
-  CHECK_THAT(tex, !Contains("\\attntracetitle{attn-trace"));  // --no-header
-  CHECK_THAT(tex, Contains("\\providecommand{\\attntracestage}"));
+  CHECK_THAT(tex, !Contains("attn-trace \\textperiodcentered{} I am good"));  // --no-header
+  // Pasted into a beamer frame that is not [fragile], a # would break it: the body defines nothing.
+  CHECK(tex.substr(tex.find("\n\n")).find('#') == std::string::npos);
+  CHECK_THAT(tex,
+             Contains("\\bigskip{\\large\\bfseries 1/8 \\textperiodcentered{} \\texttt{input}"));
 }
 
 TEST_CASE("a masked trace marks its blocked cells in the legend and the table", "[latex]") {
