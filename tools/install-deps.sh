@@ -33,6 +33,7 @@ if [ "$want_tests" = 1 ]; then
   packages+=(
     cmark-gfm                                  # tests/markdown: the Markdown as GitHub reads it
     texlive-latex-base texlive-latex-recommended lmodern  # tests/latex: pdflatex, Latin Modern (T1)
+    texlive-pictures                           # tests/latex: pgf, which beamer needs
     poppler-utils                              # tests/latex: pdftotext reads the PDF back
     chromium                                   # tests/browser: the HTML page in a real browser
   )
