@@ -98,11 +98,13 @@ class Page {
                        explained_names[static_cast<int>(explained_)]));
   }
 
-  // The controls the script turns on (hidden without it): back, where we are, next, the view, the
-  // focus selectors; and the stage list, whose links also work without the script.
+  // The bar that stays at the top: the controls the script turns on (hidden without it): back,
+  // where we are, next, the view, the focus selectors; and the stage list, whose links also work
+  // without the script.
   void write_controls(const std::vector<ShownStage>& stages) {
     w_.raw(
-        "<nav class=\"controls\" aria-label=\"Walkthrough\" hidden>\n<div class=\"stepper\">"
+        "<div class=\"bar\">\n<nav class=\"controls\" aria-label=\"Walkthrough\" hidden>\n"
+        "<div class=\"stepper\">"
         "<button type=\"button\" data-action=\"back\" title=\"Back (← or Backspace)\">←</button>"
         "<span class=\"position\" aria-live=\"polite\"></span>"
         "<button type=\"button\" data-action=\"next\" title=\"Next (→, Space or Enter)\">→</button>"
@@ -124,7 +126,7 @@ class Page {
       w_.raw(fmt::format("<li><a href=\"#{}\" data-goto=\"{}\">{} {}</a></li>\n",
                          stage_anchor(shown.stage->id), id, shown.number, id));
     }
-    w_.raw("</ol></nav>\n");
+    w_.raw("</ol></nav>\n</div>\n");
   }
 
   void write_selector(std::string_view axis, std::string_view all,
@@ -261,7 +263,7 @@ class Page {
         w_.raw(fmt::format("<li data-query=\"{}\"><span class=\"query\">{}</span> → ",
                            trace_.whole_index(Axis::query, i), escape(line.query)));
         for (std::size_t h = 0; h < line.picks.size(); ++h) {
-          if (h > 0) w_.raw(" · ");
+          if (h > 0) w_.raw("<span class=\"sep\"> · </span>");  // cut with a head chosen
           const std::string head =
               several_heads ? fmt::format(" data-head=\"{}\"", trace_.whole_index(Axis::head, h))
                             : std::string();

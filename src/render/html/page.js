@@ -139,6 +139,10 @@
     document.querySelectorAll('[data-gap="blocks"]').forEach((el) => {
       el.classList.toggle('cut', hasOwn(chosen, 'head') || hasOwn(chosen, 'batch'));
     });
+    // One head chosen: one pick per summary line, nothing to separate.
+    document.querySelectorAll('.attends .sep').forEach((el) => {
+      el.classList.toggle('cut', hasOwn(chosen, 'head'));
+    });
   }
 
   // ---- Wiring ----
