@@ -312,7 +312,7 @@ TEST_CASE("a BERT-base-shaped page shows 1728 numbers: under the limit, so they 
   CHECK_THAT(html, Contains("<p class=\"gap\" data-gap=\"blocks\">⋮ (6 more heads)</p>"));
 }
 
-TEST_CASE("--no-header, --stages and --until show what the text walkthrough shows", "[html]") {
+TEST_CASE("the header left out, --stages and --until: what the text walkthrough shows", "[html]") {
   const Traced t = traced("multihead");
   TextOptions options;
   options.header = false;
@@ -394,7 +394,8 @@ TEST_CASE("scores to weights are shaded as the terminal heatmap, blocked cells m
   CHECK_THAT(html, Contains("<td data-cell=\"projections.Q[0,0]\" tabindex=\"0\">-0.0280</td>"));
 }
 
-TEST_CASE("--explain, published values and weighted values left out, as in the text", "[html]") {
+TEST_CASE("stage explanations, published values and weighted values left out, as in the text",
+          "[html]") {
   TextOptions options;
   options.explain = true;
   const std::string html = html_of(traced("karim"), options);
