@@ -35,7 +35,7 @@ if [ "$want_tests" = 1 ]; then
     texlive-latex-base texlive-latex-recommended lmodern  # tests/latex: pdflatex, Latin Modern (T1)
     texlive-pictures                           # tests/latex: pgf, which beamer needs
     poppler-utils                              # tests/latex: pdftotext reads the PDF back
-    chromium                                   # tests/browser: the HTML page in a real browser
+    chromium fonts-dejavu-core                 # tests/browser: the HTML page in a real browser
   )
   # node and npm: Debian's, unless the machine has its own (NodeSource's nodejs bundles npm and
   # conflicts with Debian's npm package).

@@ -12,6 +12,7 @@
 #include <streambuf>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "attn_trace/core/error.hpp"
 #include "attn_trace/core/memory.hpp"
@@ -20,6 +21,7 @@
 #include "attn_trace/input/load.hpp"
 #include "attn_trace/render/check.hpp"
 #include "attn_trace/render/explanation.hpp"
+#include "attn_trace/render/html.hpp"
 #include "attn_trace/render/json.hpp"
 #include "attn_trace/render/latex.hpp"
 #include "attn_trace/render/markdown.hpp"
@@ -108,6 +110,20 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     attn_trace::render_json(trace, attn_trace::JsonOptions{}, out);
     attn_trace::render_markdown(trace, attn_trace::TextOptions{}, out);
     attn_trace::render_latex(trace, attn_trace::TextOptions{}, attn_trace::LatexOptions{}, out);
+    // The page, its cells explained as run --format html explains them.
+    attn_trace::HtmlOptions html;
+    html.explain =
+        [&](attn_trace::StageId id, const std::string& tensor,
+            const std::vector<std::size_t>& index) -> std::optional<attn_trace::Explanation> {
+      attn_trace::CellRef cell{std::string(attn_trace::stage_name(id)), tensor, {}};
+      for (std::size_t i : index) cell.index.push_back(std::to_string(i));
+      try {
+        return attn_trace::explain(spec, trace, cell);
+      } catch (const attn_trace::Error&) {
+        return std::nullopt;
+      }
+    };
+    attn_trace::render_html(trace, attn_trace::TextOptions{}, html, out);
     // explain, on the first and the last number of every tensor.
     for (const attn_trace::Stage& stage : trace.stages) {
       for (const attn_trace::Tensor& tensor : stage.tensors) {

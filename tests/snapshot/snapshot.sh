@@ -63,6 +63,8 @@ for e in $examples; do
   one "$e.explain_ascii" run "$e" --explain --ascii --until masking
   one "$e.show" examples --show "$e"
   one "$e.markdown" run "$e" --format markdown
+  one "$e.latex" run "$e" --format latex --stages masking,softmax
+  one "$e.latex_fragment" run "$e" --format latex --latex-fragment --no-header --until scores
   one "$e.no_header" run "$e" --no-header --until scores
   for cell in 'projections.Q[0,0]' 'scores[0,1]' 'scaled[1,0]' 'masked[0,0]' 'weights[1,2]' \
     'weighted_values.weighted[0,1,1]' 'context[2,0]' 'output[0,1]' 'split_heads.K[1,0,1]' \
