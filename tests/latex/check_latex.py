@@ -18,14 +18,11 @@ import sys
 import tempfile
 from pathlib import Path
 
+# The binary's runs, as the Markdown test makes them.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "markdown"))
+from check_markdown import run  # noqa: E402
+
 MAX_OVERFULL_PT = 3.0  # a table or line may poke out of the text by no more than this
-
-
-def run(binary, args):
-    result = subprocess.run([binary, "run", *args], capture_output=True, text=True)
-    if result.returncode != 0:
-        sys.exit(f"attn-trace run {' '.join(args)} failed ({result.returncode}): {result.stderr}")
-    return result.stdout
 
 
 def number(value, precision):
