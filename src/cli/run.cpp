@@ -185,7 +185,7 @@ void setup_run(CLI::App& app) {
                 "formats; not json)");
   sub->add_flag("--latex-fragment", options->latex_fragment,
                 "With --format latex: only the document's body, to paste into beamer slides or "
-                "notes (docs/teaching.md)");
+                "notes (docs/latex.md)");
   sub->add_option("-o,--output", options->output,
                   "Write to this file instead of standard output (atomically: a failure never "
                   "leaves a partial file)")
