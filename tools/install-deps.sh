@@ -53,12 +53,17 @@ done
 # again only when the lock file changed since.
 npm_install() {
   [ "$want_tests" = 1 ] || return 0
-  local dir=tests/browser
-  [ -f "$dir/package-lock.json" ] || return 0
+  local dir
+  dir="$(cd "$(dirname "$0")/.." && pwd)/tests/browser"
+  [ -f "$dir/package-lock.json" ] || { echo "attn-trace: no $dir/package-lock.json" >&2; exit 1; }
   if [ ! -f "$dir/node_modules/.package-lock.json" ] ||
      [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
     echo "attn-trace: npm ci in $dir (puppeteer-core for the browser tests)" >&2
-    npm ci --prefix "$dir" --no-audit --no-fund --loglevel=error
+    # node trusts only its own list of CAs; the system's store also holds a TLS-inspecting
+    # proxy's, where the machine is behind one.
+    local ca=/etc/ssl/certs/ca-certificates.crt
+    NODE_EXTRA_CA_CERTS=${NODE_EXTRA_CA_CERTS:-$([ -f $ca ] && echo $ca)} \
+      npm ci --prefix "$dir" --no-audit --no-fund --loglevel=error
   fi
 }
 

@@ -254,7 +254,7 @@ class Page {
       bool after_gap = false;
       for (std::size_t k = 0; k < n; ++k) {
         const SummaryLine& line = group.lines[k];
-        if (line.query.empty()) {
+        if (line.gap) {
           w_.raw("<li class=\"gap\" data-gap=\"rows\">⋮</li>\n");
           after_gap = true;
           continue;

@@ -80,7 +80,10 @@ class LatexWriter {
                  "\\usepackage[a4paper,margin=2cm]{{geometry}}\n"
                  "\\setlength{{\\parindent}}{{0pt}}\n"
                  "\\setlength{{\\parskip}}{{0.5\\baselineskip}}\n"
-                 "\\begin{{document}}\n\n",
+                 "\\begin{{document}}\n"
+                 "% Ragged right: a long name or URL from the input breaks where it may, not off "
+                 "the page.\n"
+                 "\\raggedright\n\n",
                  packages);
     }
     if (options_.header) write_header();
@@ -102,8 +105,11 @@ class LatexWriter {
                         : "\\subsection*{" + text + "}");
   }
 
+  // The header: in a fragment in a group of its own, ragged right as the complete document is, so
+  // that a long name or URL breaks where tex_text lets it.
   void write_header() {
     const Header h = header_of(trace_, options_.full);
+    if (fragment_) paragraph("\\begingroup\\raggedright");
     paragraph(fragment_ ? "{\\Large\\bfseries " + tex_text(h.title) + "}"
                         : "\\section*{" + tex_text(h.title) + "}");
     if (!h.description.empty()) paragraph(tex_text(h.description));
@@ -117,6 +123,7 @@ class LatexWriter {
     for (const std::string& warning : h.warnings) {
       paragraph("\\textbf{Warning:} " + tex_text(warning));
     }
+    if (fragment_) paragraph("\\endgroup");
   }
 
   void write_stage(const ShownStage& shown) {
@@ -336,11 +343,10 @@ class LatexWriter {
       if (!group.batch.empty()) paragraph("\\emph{" + tex_text(group.batch) + "}");
       std::string list = "\\begin{itemize}\n";
       for (const SummaryLine& line : group.lines) {
-        list += line.query.empty()
-                    ? std::string("  \\item[] \\ensuremath{\\vdots}\n")
-                    : fmt::format("  \\item \\textbf{{{}}} \\ensuremath{{\\to}} {}\n",
-                                  tex_text(line.query),
-                                  tex_text(fmt::format("{}", fmt::join(line.picks, " · "))));
+        list += line.gap ? std::string("  \\item[] \\ensuremath{\\vdots}\n")
+                         : fmt::format("  \\item \\textbf{{{}}} \\ensuremath{{\\to}} {}\n",
+                                       tex_text(line.query),
+                                       tex_text(fmt::format("{}", fmt::join(line.picks, " · "))));
       }
       paragraph(list + "\\end{itemize}");
     }

@@ -39,6 +39,39 @@ std::string md(std::string_view text) {
   return out;
 }
 
+// TeX for $…$ in Markdown: "}_{" is read as the start of emphasis by GitHub's parser (and by
+// CommonMark's), which runs before the math is typeset; "_ {" cannot open emphasis, and TeX
+// ignores the space.
+std::string markdown_math(std::string tex) {
+  for (std::size_t at = tex.find("_{"); at != std::string::npos; at = tex.find("_{", at + 3)) {
+    tex.insert(at + 1, " ");
+  }
+  return tex;
+}
+
+// A paragraph of text a user wrote: md(), and what would start a block at its beginning — a list
+// ("1.", "2)", "-", "+"), a rule or a heading underline ("---", "==="), or indentation (code) —
+// escaped or dropped, so that it reads as written.
+std::string md_paragraph(std::string_view text) {
+  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
+  std::string out = md(text);
+  std::size_t digits = 0;
+  while (digits < out.size() && out[digits] >= '0' && out[digits] <= '9') ++digits;
+  if (digits > 0 && digits < out.size() && (out[digits] == '.' || out[digits] == ')')) {
+    out.insert(digits, "\\");
+  } else if (!out.empty() && (out.front() == '-' || out.front() == '+' || out.front() == '=')) {
+    out.insert(0, "\\");
+  }
+  return out;
+}
+
+// A row or column label in bold; an empty one (a token of nothing, or of spaces) as nothing, which
+// "****" would not be.
+std::string bold_label(const std::string& label) {
+  const bool blank = label.find_first_not_of(' ') == std::string::npos;
+  return blank ? std::string() : "**" + md(label) + "**";
+}
+
 class MarkdownWriter {
  public:
   MarkdownWriter(const Trace& trace, const TextOptions& options, std::ostream& out)
@@ -60,7 +93,7 @@ class MarkdownWriter {
   void write_header() {
     const Header h = header_of(trace_, options_.full);
     paragraph("# " + md(h.title));
-    if (!h.description.empty()) paragraph(md(h.description));
+    if (!h.description.empty()) paragraph(md_paragraph(h.description));
     if (!h.source.empty()) paragraph("Source: " + md(h.source));
     std::string fields;
     for (const HeaderField& field : h.fields) {
@@ -80,7 +113,7 @@ class MarkdownWriter {
       paragraph(md(fmt::format("{} {}", info.what, info.why)));
       paragraph("*Shape rule:* " + md(info.shape));
     }
-    paragraph("$" + formula_tex(stage.formula) + "$");
+    paragraph("$" + markdown_math(formula_tex(stage.formula)) + "$");
     paragraph("**Shapes:** " + md(stage.shapes));
     if (!stage.note.empty()) paragraph(md(stage.note));
     if (stage.id == StageId::masking) paragraph(md(blocked_cell_note));
@@ -133,7 +166,7 @@ class MarkdownWriter {
       if (layout.row_labels) {
         text += fmt::format(
             "| {} ",
-            r == gap ? "⋮" : "**" + md(axis_label(trace_, layout.row_axis, r, block.batch)) + "**");
+            r == gap ? "⋮" : bold_label(axis_label(trace_, layout.row_axis, r, block.batch)));
       }
       for (std::size_t c : layout.cols) {
         std::string cell = "…";
@@ -162,10 +195,9 @@ class MarkdownWriter {
       if (!group.batch.empty()) paragraph("*" + md(group.batch) + "*");
       std::string list;
       for (const SummaryLine& line : group.lines) {
-        list += line.query.empty()
-                    ? std::string("- ⋮\n")
-                    : fmt::format("- **{}** → {}\n", md(line.query),
-                                  md(fmt::format("{}", fmt::join(line.picks, " · "))));
+        list += line.gap ? std::string("- ⋮\n")
+                         : fmt::format("- {} → {}\n", bold_label(line.query),
+                                       md(fmt::format("{}", fmt::join(line.picks, " · "))));
       }
       paragraph(list.substr(0, list.size() - 1));
     }

@@ -117,7 +117,9 @@ std::size_t utf8_length(unsigned char lead) {
 }
 
 // The walkthrough's Unicode in LaTeX text.
-constexpr std::array<std::pair<std::string_view, std::string_view>, 25> text_symbols = {{
+constexpr std::array<std::pair<std::string_view, std::string_view>, 27> text_symbols = {{
+    {"€", "\\texteuro{}"},
+    {"™", "\\texttrademark{}"},
     {"·", "\\textperiodcentered{}"},
     {"×", "\\texttimes{}"},
     {"÷", "\\textdiv{}"},
@@ -137,12 +139,12 @@ constexpr std::array<std::pair<std::string_view, std::string_view>, 25> text_sym
     {"≥", "\\ensuremath{\\ge}"},
     {"⊙", "\\ensuremath{\\odot}"},
     {"±", "\\ensuremath{\\pm}"},
-    {"–", "--"},
-    {"—", "---"},
-    {"‘", "`"},
-    {"’", "'"},
-    {"“", "``"},
-    {"”", "''"},
+    {"–", "\\textendash{}"},
+    {"—", "\\textemdash{}"},
+    {"‘", "\\textquoteleft{}"},
+    {"’", "\\textquoteright{}"},
+    {"“", "\\textquotedblleft{}"},
+    {"”", "\\textquotedblright{}"},
 }};
 
 // Greek letters, which a learner may use as tokens, as math symbols (T1 fonts have none); those
@@ -161,7 +163,9 @@ constexpr std::array<std::pair<std::string_view, std::string_view>, 34> greek = 
 // point): Latin-1's letters and Latin Extended-A's (Polish, Czech, Turkish, Hungarian, …) but the
 // few T1 lacks, and Romanian's comma-below letters.
 bool t1_has(std::uint32_t code) {
-  if (code >= 0xC0 && code <= 0xFF) return code != 0xD7 && code != 0xF7;  // not × ÷
+  // Latin-1's signs (¡ £ § ° ± ² µ ¶ ½ ¿ …, set from TS1 by textcomp) and letters; not the no-break
+  // and soft hyphens, which would change how a line breaks, nor × ÷ (text_symbols).
+  if (code >= 0xA1 && code <= 0xFF) return code != 0xAD && code != 0xD7 && code != 0xF7;
   if (code >= 0x100 && code <= 0x17F) {
     return code != 0x126 && code != 0x127 && code != 0x138 && code != 0x13F && code != 0x140 &&
            code != 0x149 && code != 0x166 && code != 0x167 && code != 0x17F;
@@ -173,8 +177,17 @@ bool t1_has(std::uint32_t code) {
 
 std::string tex_text(std::string_view text) {
   std::string out;
+  // A word longer than this (a URL, a path, a long identifier) may break anywhere after it, rather
+  // than run off the page: TeX breaks lines only at spaces and hyphens.
+  constexpr std::size_t longest_word = 24;
+  std::size_t word = 0;
   for (std::size_t i = 0; i < text.size();) {
     const auto c = static_cast<unsigned char>(text[i]);
+    word = c == ' ' || c == '\n' || c == '\t' ? 0 : word + 1;
+    if (word > longest_word) {
+      out += "\\allowbreak{}";
+      word = 1;
+    }
     if (c < 0x80) {
       ++i;
       const char next = i < text.size() ? text[i] : '\0';
@@ -243,14 +256,15 @@ std::string tex_text(std::string_view text) {
     const std::size_t length = std::min(utf8_length(c), text.size() - i);
     const std::string_view symbol = text.substr(i, length);
     i += length;
-    std::string tex = "?";
+    // "?{}": a "?" before a backtick would be T1's ligature for "¿".
+    std::string tex = "?{}";
     for (const auto& [unicode, command] : text_symbols) {
       if (unicode == symbol) tex = std::string(command);
     }
     for (const auto& [unicode, command] : greek) {
       if (unicode == symbol) tex = "\\ensuremath{" + std::string(command) + "}";
     }
-    if (tex == "?" && length == 2) {
+    if (tex == "?{}" && length == 2) {
       const auto code = static_cast<std::uint32_t>(((c & 0x1F) << 6) |
                                                    (static_cast<unsigned char>(symbol[1]) & 0x3F));
       if (t1_has(code)) tex = std::string(symbol);

@@ -16,10 +16,10 @@ namespace attn_trace::walkthrough {
 // is left out of the math and replaced by "?", so the result always compiles.
 [[nodiscard]] std::string formula_tex(std::string_view formula);
 
-// Text a user or the trace wrote, as LaTeX text that prints it literally: every character TeX treats
-// specially (\ { } $ & # ^ _ % ~, and < > | " which T1 fonts set oddly) escaped, so that a token
-// like "\input{/etc/passwd}" prints as text and nothing runs; the walkthrough's Unicode (· × → −
-// ∞ √ Σ ᵀ … ⋮ ✓ ✗ ≤ ⊙ ←) as commands; accented Latin letters as they are (pdflatex's utf8 input
+// Text a user or the trace wrote, as LaTeX text that prints it literally: every character TeX
+// treats specially (\ { } $ & # ^ _ % ~, and < > | " which T1 fonts set oddly) escaped, so that a
+// token like "\input{/etc/passwd}" prints as text and nothing runs; the walkthrough's Unicode (· ×
+// → − ∞ √ Σ ᵀ … ⋮ ✓ ✗ ≤ ⊙ ←) as commands; accented Latin letters as they are (pdflatex's utf8 input
 // takes them); any other character as "?", so that the document always compiles.
 [[nodiscard]] std::string tex_text(std::string_view text);
 

@@ -22,7 +22,7 @@ void write_summary(TextWriter& w) {
   for (const SummaryGroup& group : summary->groups) {
     if (!group.batch.empty()) w.line("  " + group.batch);
     for (const SummaryLine& line : group.lines) {
-      if (line.query.empty()) {
+      if (line.gap) {
         w.line("    ⋮");
         continue;
       }

@@ -457,10 +457,10 @@ std::optional<Summary> summary_of(const Trace& trace, bool full) {
     }
     for (std::size_t i : shown(queries, !full && queries > max_summary_queries)) {
       if (i == gap) {
-        group.lines.push_back({});
+        group.lines.push_back({.gap = true});
         continue;
       }
-      SummaryLine line{axis_label(trace, Axis::query, i, b), {}};
+      SummaryLine line{.query = axis_label(trace, Axis::query, i, b)};
       for (std::size_t h = 0; h < heads; ++h) {
         line.picks.push_back(
             (several_heads ? fmt::format("head {}: ", axis_label(trace, Axis::head, h, b)) : "") +

@@ -197,8 +197,10 @@ struct CellShade {
 // ---- The closing summary ----
 
 struct SummaryLine {
-  std::string query;               // the query token; empty for the line that stands for a gap
-  std::vector<std::string> picks;  // per head: "head 0: good 0.37", or "good 0.37" for one head
+  bool gap = false;        // the line that stands for the queries a summary leaves out
+  std::string query = {};  // the query token's label (which may be empty)
+  std::vector<std::string> picks =
+      {};  // per head: "head 0: good 0.37", or "good 0.37" for one head
 };
 
 struct SummaryGroup {

@@ -12,6 +12,7 @@ INPUT is a file or a bundled example's name.
 import html.parser
 import json
 import math
+import re
 import subprocess
 import sys
 
@@ -164,6 +165,11 @@ def main():
                "tr", "th", "td", "blockquote"}
     if set(page.tags) - allowed:
         failures.append(f"unexpected HTML elements: {sorted(set(page.tags) - allowed)}")
+
+    # A formula is one paragraph of math that no Markdown reader turns into emphasis ("}_{").
+    for formula in re.findall(r"<p>\$.*?</p>", html_text, flags=re.S):
+        if "<" in formula[3:-4]:
+            failures.append(f"a formula holds markup: {formula[:120]}")
 
     if "--no-header" in flags:
         if page.h1:

@@ -41,7 +41,11 @@ TEST_CASE("tex_text prints what a user wrote literally: nothing runs", "[latex]"
         "L = 3 \\textperiodcentered{} E \\texttimes{} 2 \\ensuremath{\\to} "
         "\\ensuremath{-}\\ensuremath{\\infty}");
   CHECK(tex_text("café") == "café");
-  CHECK(tex_text("好😀ħ") == "???");
+  CHECK(tex_text("好😀ħ") == "?{}?{}?{}");
+  // A word too long for a line may break; the quotes T1 would join with a "?" stay apart.
+  CHECK(tex_text(std::string(30, 'a')) ==
+        std::string(24, 'a') + "\\allowbreak{}" + std::string(6, 'a'));
+  CHECK(tex_text("?“x” € °") == "?\\textquotedblleft{}x\\textquotedblright{} \\texteuro{} °");
   // A number stays whole; a long name may break after its dots.
   CHECK(tex_text("-0.4016") == "\\textminus{}0.4016");
   // What T1 fonts would join prints as written: "--full" is not "–full", '' is not ”.

@@ -198,6 +198,15 @@
     keys[event.key]();
   });
 
+  // A click leaves no focus behind on what it clicked (a button, a stage link, a number, a selector
+  // once changed), so that Space and Enter go on meaning "next stage" in the one-stage view; a
+  // control reached with Tab keeps its focus and its own Enter.
+  document.addEventListener('click', (event) => {
+    const clicked = event.target.closest('button, a, td[data-cell]');
+    if (clicked && event.detail > 0) clicked.blur();
+  });
+  selectors.forEach((select) => select.addEventListener('change', () => select.blur()));
+
   // Opened at "#all": every stage; at "#stage-ID": that stage alone; else the first stage alone.
   controls.hidden = false;
   const hash = decodeURIComponent(location.hash.slice(1));
