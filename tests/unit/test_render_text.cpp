@@ -424,7 +424,10 @@ TEST_CASE("to_ascii spells the walkthrough's symbols out", "[render][ascii]") {
   CHECK(to_ascii("plain") == "plain");
 }
 
-TEST_CASE("the walkthrough without its header (--no-header) leaves out the title, notes and sizes, and nothing else", "[render]") {
+TEST_CASE(
+    "the walkthrough without its header (--no-header) leaves out the title, notes and sizes, and "
+    "nothing else",
+    "[render]") {
   TextOptions no_header;
   no_header.header = false;
   const std::string with = render_default(), without = render_default(no_header);
