@@ -1,4 +1,5 @@
 // attn-trace run [FILE]: load an input (or the bundled default example), trace it, render it.
+#include <algorithm>
 #include <cstdint>
 #include <iostream>
 #include <memory>
@@ -257,6 +258,16 @@ void setup_run(CLI::App& app) {
       options->text.stages.only.push_back(*stage_named(name));  // checked by the validator
     }
     if (options->until) options->text.stages.until = stage_named(*options->until);
+    // --stages that all come after --until would show nothing at all: say so.
+    const StageSelection& selection = options->text.stages;
+    if (selection.until && !selection.only.empty() &&
+        std::all_of(selection.only.begin(), selection.only.end(),
+                    [&](StageId id) { return id > *selection.until; })) {
+      throw CLI::ValidationError(
+          "--stages", fmt::format("every stage it names comes after --until {}: nothing would be "
+                                  "shown",
+                                  *options->until));
+    }
     options->text.weighted_limit = options->weighted_limit;
     options->text.color = options->format == "text"
                               ? pick_color(options->color, !options->output && is_terminal(1))

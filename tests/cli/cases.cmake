@@ -83,6 +83,7 @@ cli_test(no_header_json 2 "--no-header: the JSON export has no header to leave o
 cli_test(latex_fragment_alone 2 "--latex-fragment: it needs --format latex" run --latex-fragment)
 # Without the header a warning would go unseen: it goes to standard error too.
 cli_test(no_header_warning 0 "attn-trace: warning: softmax: every key is blocked" run ${IN}/blocked_row.json --no-header)
+cli_test(stages_after_until 2 "--stages: every stage it names comes after --until scores: nothing would be shown" run --stages softmax --until scores)
 cli_test(markdown_ascii 0 "attn-trace: note: --ascii ignored: it is for the text walkthrough, not --format markdown" run --format markdown --ascii)
 cli_test(markdown_warning 0 "attn-trace: warning: softmax: every key is blocked" run ${IN}/blocked_row.json --format markdown)
 cli_test(bad_weighted_limit 2 "--weighted-limit: expected a whole number from 0 to 9007199254740992, found '-5'" run --weighted-limit -5)
