@@ -164,6 +164,59 @@ void run(const RunOptions& options) {
   }
 }
 
+// The flags, checked together and turned into the renderers' options. A flag that would change
+// nothing says so (an error, or a note for the terminal's own flags), rather than be ignored.
+void settle_run_options(RunOptions& options) {
+  if (options.no_header && options.format == "json") {
+    throw CLI::ValidationError("--no-header",
+                               "the JSON export has no header to leave out: its config, tokens "
+                               "and notes are data (use it with the walkthrough formats: text, "
+                               "markdown, latex, html)");
+  }
+  if (options.latex_fragment && options.format != "latex") {
+    throw CLI::ValidationError("--latex-fragment", "it needs --format latex");
+  }
+  options.text.header = !options.no_header;
+  if (!options.focus_parts.empty()) {  // "--focus head=1 --focus query=am" is one request
+    try {
+      options.focus = parse_focus(fmt::format("{}", fmt::join(options.focus_parts, ",")));
+    } catch (const Error& e) {
+      throw CLI::ValidationError("--focus", std::string(without_focus_prefix(e.what())));
+    }
+  }
+  StageSelection& selection = options.text.stages;
+  for (const std::string& name : options.stages) {
+    selection.only.push_back(*stage_named(name));  // checked by the validator
+  }
+  if (options.until) selection.until = stage_named(*options.until);
+  if (selection.until && !selection.only.empty() &&
+      std::all_of(selection.only.begin(), selection.only.end(),
+                  [&](StageId id) { return id > *selection.until; })) {
+    throw CLI::ValidationError(
+        "--stages", fmt::format("every stage it names comes after --until {}: nothing would be "
+                                "shown",
+                                *options.until));
+  }
+  options.text.weighted_limit = options.weighted_limit;
+  options.text.color = options.format == "text"
+                           ? pick_color(options.color, !options.output && is_terminal(1))
+                           : ColorMode::none;
+  if (options.format != "text") {
+    if (options.text.ascii) {
+      fmt::print(stderr,
+                 "attn-trace: note: --ascii ignored: it is for the text walkthrough, not "
+                 "--format {}\n",
+                 options.format);
+    }
+    if (options.color == "always") {
+      fmt::print(stderr, "attn-trace: note: --color ignored: it shades the text walkthrough{}\n",
+                 options.format == "latex" || options.format == "html"
+                     ? "; this format shades its own tables, always"
+                     : "");
+    }
+  }
+}
+
 }  // namespace
 
 void setup_run(CLI::App& app) {
@@ -236,57 +289,7 @@ void setup_run(CLI::App& app) {
                 "Show one stage at a time on a terminal: Enter or space next, b back, q quit");
   sub->callback([options] {
     settle_input_options(options->input);
-    // A flag that would change nothing says so, rather than be silently ignored.
-    if (options->no_header && options->format == "json") {
-      throw CLI::ValidationError("--no-header",
-                                 "the JSON export has no header to leave out: its config, tokens "
-                                 "and notes are data (use it with the walkthrough formats: text, "
-                                 "markdown, latex, html)");
-    }
-    if (options->latex_fragment && options->format != "latex") {
-      throw CLI::ValidationError("--latex-fragment", "it needs --format latex");
-    }
-    options->text.header = !options->no_header;
-    if (!options->focus_parts.empty()) {  // "--focus head=1 --focus query=am" is one request
-      try {
-        options->focus = parse_focus(fmt::format("{}", fmt::join(options->focus_parts, ",")));
-      } catch (const Error& e) {
-        throw CLI::ValidationError("--focus", std::string(without_focus_prefix(e.what())));
-      }
-    }
-    for (const std::string& name : options->stages) {
-      options->text.stages.only.push_back(*stage_named(name));  // checked by the validator
-    }
-    if (options->until) options->text.stages.until = stage_named(*options->until);
-    // --stages that all come after --until would show nothing at all: say so.
-    const StageSelection& selection = options->text.stages;
-    if (selection.until && !selection.only.empty() &&
-        std::all_of(selection.only.begin(), selection.only.end(),
-                    [&](StageId id) { return id > *selection.until; })) {
-      throw CLI::ValidationError(
-          "--stages", fmt::format("every stage it names comes after --until {}: nothing would be "
-                                  "shown",
-                                  *options->until));
-    }
-    options->text.weighted_limit = options->weighted_limit;
-    options->text.color = options->format == "text"
-                              ? pick_color(options->color, !options->output && is_terminal(1))
-                              : ColorMode::none;
-    // The terminal's flags change nothing in another format: say so rather than ignore them.
-    if (options->format != "text") {
-      if (options->text.ascii) {
-        fmt::print(stderr,
-                   "attn-trace: note: --ascii ignored: it is for the text walkthrough, "
-                   "not --format {}\n",
-                   options->format);
-      }
-      if (options->color == "always") {
-        fmt::print(stderr, "attn-trace: note: --color ignored: it shades the text walkthrough{}\n",
-                   options->format == "latex" || options->format == "html"
-                       ? "; this format shades its own tables, always"
-                       : "");
-      }
-    }
+    settle_run_options(*options);
     run(*options);
   });
 }
