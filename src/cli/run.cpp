@@ -111,15 +111,36 @@ std::string check_stage_id(const std::string& id) {
                      fmt::join(ids, ", "));
 }
 
+// What the run computes: the stages shown and those they need, the focused slice, and, for a
+// walkthrough without --full, only the rows of long tensors that it shows. The HTML page explains
+// its cells from the whole trace, so it computes everything.
+BudgetedRun plan_run(const RunOptions& options, const Spec& spec, const std::string& source) {
+  const bool json = options.format == "json";
+  BudgetedRun run{.plan = {}, .rendering = json ? Rendering::json : Rendering::walkthrough};
+  if (options.format == "html") return run;
+  run.plan.shown = options.text.stages;
+  if (options.focus) run.plan.focus = resolve_focus(trace_header(spec), *options.focus, source);
+  if (!json && !options.text.full) run.plan.summarising = walkthrough_summarising();
+  return run;
+}
+
 void run_checked(const RunOptions& options) {
-  const auto [spec, source] = load_input(options.input.source);
-  Trace whole = trace_attention(spec);
-  whole.published = check_published(spec.published, whole, source);
+  const RunFor run_for = [&options](const Spec& spec, const std::string& source) {
+    return plan_run(options, spec, source);
+  };
+  const auto [spec, source] = load_input(options.input.source, run_for);
+  const BudgetedRun planned = plan_run(options, spec, source);
+  Trace computed = trace_attention(spec, planned.plan);
+  // The published values are checked on the whole trace (only small examples publish any).
+  computed.published = check_published(
+      spec.published,
+      planned.plan.whole() || spec.published.empty() ? computed : trace_attention(spec), source);
   std::optional<Trace> focused;
-  if (options.focus) focused = focus_trace(whole, *options.focus, source);
-  const Trace& trace = focused ? *focused : whole;
+  if (options.focus && options.format == "html")
+    focused = focus_trace(computed, *options.focus, source);
+  const Trace& trace = focused ? *focused : computed;
   const CellExplainer explain_cell =
-      options.format == "html" ? explainer(spec, whole) : CellExplainer{};
+      options.format == "html" ? explainer(spec, computed) : CellExplainer{};
   // The walkthrough on the terminal shows the warnings in its header; an export, a file or a
   // walkthrough without its header would hide them, so they go to standard error as well.
   if (options.format != "text" || options.output || !options.text.header) {

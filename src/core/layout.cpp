@@ -95,6 +95,12 @@ void Layout::lead(bool per_head, std::vector<Axis>& axes, std::vector<std::size_
   }
 }
 
+Tensor Layout::shaped(std::string name, bool per_head, std::vector<Axis> axes,
+                      std::vector<std::size_t> dims) const {
+  lead(per_head, axes, dims);
+  return Tensor{std::move(name), std::move(axes), std::move(dims), {}, {}};
+}
+
 Tensor Layout::make(std::string name, bool per_head, std::vector<Axis> axes,
                     std::vector<std::size_t> dims) const {
   lead(per_head, axes, dims);

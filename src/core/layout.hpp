@@ -54,6 +54,14 @@ class Layout {
                                  std::vector<std::size_t> dims, std::size_t max_stored,
                                  std::function<Matrix(Index b, Index h, Index i)> block) const;
 
+  // A tensor of this trace's shape for a block of `dims` (per head or per batch) that holds no
+  // numbers: what the stage words describe when the tensor itself is held in part or cut.
+  [[nodiscard]] Tensor shaped(std::string name, bool per_head, std::vector<Axis> axes,
+                              std::vector<std::size_t> dims) const;
+
+  // H with a head axis, else 1.
+  [[nodiscard]] Index heads() const { return heads_; }
+
   // The block number of batch b, head h in a tensor with a head axis (or b without one).
   [[nodiscard]] std::size_t head_block(Index b, Index h) const { return count(b * heads_ + h); }
 

@@ -8,25 +8,31 @@ namespace attn_trace {
 
 Matrix additive_mask(const Masks& masks, Index b, Index h, Index num_heads, Index q_len,
                      Index kv_len, Index extra_keys) {
+  return additive_mask_rows(masks, b, h, num_heads, kv_len, extra_keys, 0, q_len);
+}
+
+Matrix additive_mask_rows(const Masks& masks, Index b, Index h, Index num_heads, Index kv_len,
+                          Index extra_keys, Index first_row, Index row_count) {
   constexpr double blocked = -std::numeric_limits<double>::infinity();
   // A mask given once holds for every batch.
   const auto pick = [b]<class T>(const std::vector<T>& per_batch) -> const T& {
     return per_batch.size() == 1 ? per_batch.front() : per_batch[static_cast<std::size_t>(b)];
   };
-  Matrix m = Matrix::Zero(q_len, kv_len + extra_keys);
+  Matrix m = Matrix::Zero(row_count, kv_len + extra_keys);
   if (masks.attn_mask) {
     const AttnMask& a = *masks.attn_mask;
     const Matrix& given =
         a.per_head ? a.blocks[static_cast<std::size_t>(b * num_heads + h)] : a.blocks.front();
-    assert(given.rows() == q_len && given.cols() == kv_len);
+    assert(given.rows() >= first_row + row_count && given.cols() == kv_len);
+    const auto rows = given.middleRows(first_row, row_count);
     if (a.boolean) {
-      m.leftCols(kv_len) = (given.array() != 0).select(blocked, m.leftCols(kv_len));
+      m.leftCols(kv_len) = (rows.array() != 0).select(blocked, m.leftCols(kv_len));
     } else {
-      m.leftCols(kv_len) = given;  // added as it is, −inf included
+      m.leftCols(kv_len) = rows;  // added as it is, −inf included
     }
   }
   if (masks.mask) {
-    const Matrix& keep = pick(masks.mask->keep);
+    const auto keep = pick(masks.mask->keep).middleRows(first_row, row_count);
     m.leftCols(kv_len) = (keep.array() == 0).select(blocked, m.leftCols(kv_len));
   }
   if (masks.key_padding_mask) {

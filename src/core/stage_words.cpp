@@ -354,26 +354,25 @@ std::string_view skip_reason(StageId id) {
   }
 }
 
-std::optional<std::string> blocked_row_warning(const Spec& spec, const Tensor& additive,
-                                               const Tensor& weights, Index heads) {
+bool blocked_row(const MatrixRef& additive, const MatrixRef& weights, Index i) {
+  return additive.row(i).unaryExpr([](double m) { return blocks_key(m); }).all() &&
+         weights.row(i).array().isNaN().all();
+}
+
+std::optional<std::string> blocked_row_warning(const Spec& spec, std::vector<BlockedRow> found,
+                                               Index heads) {
   constexpr std::size_t max_named = 6;
+  std::sort(found.begin(), found.end());
   std::vector<std::string> rows;
-  std::size_t total = 0;
-  for (std::size_t block = 0; block < additive.block_count(); ++block) {
-    const auto mask = additive.block(block);
-    const auto w = weights.block(block);
-    const Index b = static_cast<Index>(block) / heads, h = static_cast<Index>(block) % heads;
-    for (Index i = 0; i < mask.rows(); ++i) {
-      const bool no_key = mask.row(i).unaryExpr([](double m) { return blocks_key(m); }).all();
-      if (!no_key || !w.row(i).array().isNaN().all()) continue;
-      if (++total > max_named) continue;
-      std::vector<std::string> where;
-      if (heads > 1) where.push_back(fmt::format("head {}", h));
-      if (spec.batched) where.push_back(fmt::format("batch {}", b));
-      rows.push_back(query_label(spec, b, i) +
-                     (where.empty() ? "" : fmt::format(" in {}", fmt::join(where, ", "))));
-    }
+  for (std::size_t k = 0; k < found.size() && k < max_named; ++k) {
+    const BlockedRow& r = found[k];
+    std::vector<std::string> where;
+    if (heads > 1) where.push_back(fmt::format("head {}", r.head));
+    if (spec.batched) where.push_back(fmt::format("batch {}", r.batch));
+    rows.push_back(query_label(spec, r.batch, r.query) +
+                   (where.empty() ? "" : fmt::format(" in {}", fmt::join(where, ", "))));
   }
+  const std::size_t total = found.size();
   if (total == 0) return std::nullopt;
   if (total > max_named) rows.push_back(fmt::format("{} more", total - max_named));
   return fmt::format(
@@ -396,17 +395,21 @@ std::optional<std::string> non_finite_warning(const Spec& spec, const std::vecto
             std::isfinite(v) || (masking && v == -std::numeric_limits<double>::infinity()) ? 0 : 1;
       }
       if (bad == 0) continue;
+      // A tensor held in part (a long one a walkthrough summarises) counts the rows it holds.
+      const std::string of =
+          t.partly_held()
+              ? fmt::format("{} of the {} numbers held of {}", bad, t.data.size(), t.name)
+              : fmt::format("{} of {} numbers of {}", bad, t.size(), t.name);
       if (!given.empty()) {
         return fmt::format(
-            "{}: {} of {} numbers of {} are not finite (inf or nan): the input gives NaN or "
-            "±Infinity in {}, and every number computed from one of them is inf or nan too, as "
-            "in PyTorch",
-            stage_name(stage.id), bad, t.size(), t.name, fmt::join(given, ", "));
+            "{}: {} are not finite (inf or nan): the input gives NaN or ±Infinity in {}, and "
+            "every number computed from one of them is inf or nan too, as in PyTorch",
+            stage_name(stage.id), of, fmt::join(given, ", "));
       }
       return fmt::format(
-          "{}: {} of {} numbers of {} are not finite (inf or nan): the values are beyond double "
-          "precision, and every later stage inherits them",
-          stage_name(stage.id), bad, t.size(), t.name);
+          "{}: {} are not finite (inf or nan): the values are beyond double precision, and every "
+          "later stage inherits them",
+          stage_name(stage.id), of);
     }
   }
   return std::nullopt;

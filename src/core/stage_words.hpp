@@ -12,6 +12,7 @@
 
 #include "attn_trace/core/spec.hpp"
 #include "attn_trace/core/stage_id.hpp"
+#include "attn_trace/core/stages.hpp"
 #include "attn_trace/core/tensor.hpp"
 #include "attn_trace/core/trace.hpp"
 #include "layout.hpp"
@@ -50,12 +51,21 @@ struct StageWords {
 // Why a trace has no `id` stage (e.g. split_heads with one head).
 [[nodiscard]] std::string_view skip_reason(StageId id);
 
-// The warning naming every query row that has every key blocked and nan weights (PyTorch's softmax
-// of nothing but −∞ is 0/0); none when there is no such row. `additive` is the masking stage's
-// additive mask and `weights` the softmax's, both (B, H, L, S) with the axes the trace has.
+// A query row of one batch and head whose every key is blocked, and whose weights are nan.
+struct BlockedRow {
+  Index batch = 0, head = 0, query = 0;
+  friend auto operator<=>(const BlockedRow&, const BlockedRow&) = default;
+};
+
+// Whether row `i` of these blocks of the additive mask and the weights has every key blocked and
+// nan weights (PyTorch's softmax of nothing but −∞ is 0/0).
+[[nodiscard]] bool blocked_row(const MatrixRef& additive, const MatrixRef& weights, Index i);
+
+// The warning naming every such row, in order (`heads`: H with a head axis, else 1); none when
+// there is none.
 [[nodiscard]] std::optional<std::string> blocked_row_warning(const Spec& spec,
-                                                             const Tensor& additive,
-                                                             const Tensor& weights, Index heads);
+                                                             std::vector<BlockedRow> rows,
+                                                             Index heads);
 
 // A warning for the first tensor whose numbers are not all finite (every later stage inherits
 // them), or none; it names the inputs and weights of `spec` that hold NaN or ±Infinity, when

@@ -1,6 +1,7 @@
 // Tensor storage and its 2-D block views.
 #include "attn_trace/core/tensor.hpp"
 
+#include <algorithm>
 #include <cassert>
 #include <functional>
 #include <numeric>
@@ -40,8 +41,12 @@ std::size_t Tensor::block_count() const {
   return blocks;
 }
 
+bool Tensor::holds_row(std::size_t row) const {
+  return held_rows.empty() || std::binary_search(held_rows.begin(), held_rows.end(), row);
+}
+
 Eigen::Map<const Matrix> Tensor::block(std::size_t block) const {
-  assert(block < block_count() && !generated());
+  assert(block < block_count() && !generated() && !partly_held());
   const std::size_t stride = rows() * cols();
   return {data.data() + block * stride, static_cast<Index>(rows()), static_cast<Index>(cols())};
 }
@@ -50,8 +55,24 @@ Matrix Tensor::block_values(std::size_t block) const {
   return generated() ? generate(block) : Matrix(this->block(block));
 }
 
+Eigen::Map<const Matrix> Tensor::row_of(std::size_t block, std::size_t row) const {
+  assert(block < block_count() && !generated() && holds_row(row));
+  const std::size_t held = partly_held() ? held_rows.size() : rows();
+  const std::size_t r =
+      partly_held()
+          ? static_cast<std::size_t>(std::lower_bound(held_rows.begin(), held_rows.end(), row) -
+                                     held_rows.begin())
+          : row;
+  return {data.data() + (block * held + r) * cols(), 1, static_cast<Index>(cols())};
+}
+
 double Tensor::at(std::span<const std::size_t> index) const {
   assert(index.size() == rank());
+  if (partly_held()) {
+    std::size_t block = 0;
+    for (std::size_t a = 0; a + 2 < rank(); ++a) block = block * shape[a] + index[a];
+    return row_of(block, index[rank() - 2])(0, static_cast<Index>(index.back()));
+  }
   std::size_t flat = 0;
   for (std::size_t a = 0; a < rank(); ++a) flat = flat * shape[a] + index[a];
   if (!generated()) return data[flat];
@@ -74,6 +95,15 @@ Tensor make_tensor(std::string name, std::vector<Axis> axes, std::vector<std::si
   assert(axes.size() == shape.size());
   Tensor t{std::move(name), std::move(axes), std::move(shape), {}, {}};
   t.data.assign(t.size(), 0.0);
+  return t;
+}
+
+Tensor make_partial_tensor(std::string name, std::vector<Axis> axes, std::vector<std::size_t> shape,
+                           std::vector<std::size_t> held_rows) {
+  assert(axes.size() == shape.size() && shape.size() >= 2);
+  Tensor t{std::move(name), std::move(axes), std::move(shape), {}, {}};
+  t.held_rows = std::move(held_rows);
+  t.data.assign(t.block_count() * t.held_rows.size() * t.cols(), 0.0);
   return t;
 }
 

@@ -89,8 +89,9 @@ std::string input_name(const InputSource& source) {
   return *source.file == "-" ? "<stdin>" : *source.file;
 }
 
-void check_memory_budget(const Spec& spec, const std::string& name, std::uint64_t budget) {
-  const MemoryEstimate need = estimate_memory(spec);
+void check_memory_budget(const Spec& spec, const std::string& name, std::uint64_t budget,
+                         const BudgetedRun& run) {
+  const MemoryEstimate need = estimate_memory(spec, run.plan, run.rendering);
   if (need.bytes <= static_cast<double>(budget)) return;
   // A budget that fits, rounded up to a whole number of MiB or GiB.
   const double mib = std::ceil(need.bytes * 1.1 / (1 << 20));
@@ -106,7 +107,7 @@ void check_memory_budget(const Spec& spec, const std::string& name, std::uint64_
                   enough));
 }
 
-LoadedInput load_input(const InputSource& source) {
+LoadedInput load_input(const InputSource& source, const RunFor& run_for) {
   LoadedInput loaded{.spec = {}, .name = input_name(source)};
   const LoadOptions load = load_options(source);
   if (const auto example = chosen_example(source)) {
@@ -116,7 +117,8 @@ LoadedInput load_input(const InputSource& source) {
     check_not_a_mistyped_example(*source.file);
     loaded.spec = load_spec_file(*source.file, max_json_bytes(source), load);
   }
-  check_memory_budget(loaded.spec, loaded.name, source.memory_budget);
+  check_memory_budget(loaded.spec, loaded.name, source.memory_budget,
+                      run_for ? run_for(loaded.spec, loaded.name) : BudgetedRun{});
   return loaded;
 }
 

@@ -104,8 +104,8 @@ void PageWriter::write_tensor(const Stage& stage, const Tensor& t, bool whole, c
     bool blocked = false;
     for (const TableBlock& block : layout.blocks) {
       if (!block.gap.empty() || !heat->additive) continue;
-      const Matrix values = t.block_values(block.block);
-      const Matrix additive = heat->additive->block_values(block.block);
+      const BlockValues values(t, block.block);
+      const BlockValues additive(*heat->additive, block.block);
       for (std::size_t r : layout.rows) {
         for (std::size_t c : layout.cols) {
           if (r == gap || c == gap) continue;
@@ -142,9 +142,9 @@ void PageWriter::write_legend(const Heat& heat, bool blocked) {
 
 void PageWriter::write_block(const Stage& stage, const Tensor& t, const TableLayout& layout,
                              const TableBlock& block, bool whole, const Heat* heat) {
-  const Matrix values = t.block_values(block.block);
-  const Matrix additive =
-      heat && heat->additive ? heat->additive->block_values(block.block) : Matrix();
+  const BlockValues values(t, block.block);
+  const BlockValues additive =
+      heat && heat->additive ? BlockValues(*heat->additive, block.block) : BlockValues();
   out_ << "<div class=\"block\"" << block_attributes(trace_, t, block) << ">\n";
   if (!block.title.empty()) element("h4", "", block.title);
   out_ << "<div class=\"table-frame\"><table>\n<thead><tr>";

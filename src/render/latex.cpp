@@ -233,9 +233,9 @@ class LatexWriter {
 
   void write_block(const Tensor& t, const TableLayout& layout, const TableBlock& block, bool whole,
                    const Heat* heat) {
-    const Matrix values = t.block_values(block.block);
-    const Matrix additive =
-        heat && heat->additive ? heat->additive->block_values(block.block) : Matrix();
+    const BlockValues values(t, block.block);
+    const BlockValues additive =
+        heat && heat->additive ? BlockValues(*heat->additive, block.block) : BlockValues();
     const auto label = [&](Axis axis, std::size_t i) {
       return tex_text(axis_label(trace_, axis, i, block.batch));
     };
@@ -293,8 +293,8 @@ class LatexWriter {
 
   // Row `r` of a table, columns [first, last) of the layout's, as a tabular's line.
   std::string row_text(const Tensor& t, const TableLayout& layout, std::size_t r, std::size_t first,
-                       std::size_t last, const Matrix& values, const Matrix& additive, bool whole,
-                       const Heat* heat, std::size_t batch) {
+                       std::size_t last, const BlockValues& values, const BlockValues& additive,
+                       bool whole, const Heat* heat, std::size_t batch) {
     std::string text;
     if (layout.row_labels) {
       text += r == gap

@@ -152,7 +152,7 @@ class MarkdownWriter {
 
   void write_table(const Tensor& t, const TableLayout& layout, const TableBlock& block,
                    bool whole) {
-    const Matrix values = t.block_values(block.block);
+    const BlockValues values(t, block.block);
     // The header row: the column labels, after the corner over the row labels.
     std::string text = layout.row_labels ? "| " : "|";
     std::string rule = layout.row_labels ? "|---" : "";

@@ -57,8 +57,8 @@ std::vector<std::pair<std::size_t, std::size_t>> column_chunks(
 
 // Writes block `m` of the table, for batch `b`, with `additive` its block of the additive mask
 // when the table is shaded: the column labels, then one labelled line per row, chunk by chunk.
-void write_block(TextWriter& w, const Table& table, const Matrix& m, const Matrix* additive,
-                 std::size_t b) {
+void write_block(TextWriter& w, const Table& table, const BlockValues& m,
+                 const BlockValues* additive, std::size_t b) {
   const Tensor& t = table.tensor;
   const std::vector<std::size_t>& rows = table.rows;
   const std::vector<std::size_t>& cols = table.cols;
@@ -142,8 +142,8 @@ void write_tensor(TextWriter& w, const Tensor& t, bool whole, const Heat* heat) 
   Table table{t, whole, heat, layout.rows, layout.cols, 1};
   const bool shades_blocked = heat && heat->additive;
   struct Fetched {
-    Matrix values;    // the block's numbers
-    Matrix additive;  // the same block of the additive mask, for a shaded table
+    BlockValues values;    // the block's numbers
+    BlockValues additive;  // the same block of the additive mask, for a shaded table
   };
   std::vector<Fetched> fetched(layout.blocks.size());
   bool any_blocked = false;
@@ -151,8 +151,8 @@ void write_tensor(TextWriter& w, const Tensor& t, bool whole, const Heat* heat) 
     const TableBlock& entry = layout.blocks[n];
     if (!entry.gap.empty()) continue;
     Fetched& f = fetched[n];
-    f.values = t.block_values(entry.block);
-    if (shades_blocked) f.additive = heat->additive->block_values(entry.block);
+    f.values = BlockValues(t, entry.block);
+    if (shades_blocked) f.additive = BlockValues(*heat->additive, entry.block);
     for (std::size_t r : table.rows) {
       for (std::size_t c : table.cols) {
         if (r == gap || c == gap) continue;

@@ -134,13 +134,15 @@ std::string axis_plural(Axis axis) {
 // an overflow). `additive` is the additive mask of the weights' shape, or nullptr.
 std::string strongest_key(const Trace& trace, const Tensor& weights, const Tensor* additive,
                           std::size_t block, Index i, std::size_t b) {
-  const auto row = weights.block(block).row(i);
+  const auto row = weights.row_of(block, static_cast<std::size_t>(i));
   std::optional<Index> best;
   for (Index j = 0; j < row.size(); ++j) {
     if (!std::isnan(row(j)) && (!best || row(j) > row(*best))) best = j;
   }
   if (!best) {
-    const bool blocked = additive && additive->block(block).row(i).unaryExpr(&blocks_key).all();
+    const bool blocked =
+        additive &&
+        additive->row_of(block, static_cast<std::size_t>(i)).unaryExpr(&blocks_key).all();
     return blocked ? "no key (every key blocked)" : "no key (nan: see the warnings)";
   }
   const double top = row(*best);
@@ -154,6 +156,34 @@ std::string strongest_key(const Trace& trace, const Tensor& weights, const Tenso
 }
 
 }  // namespace
+
+}  // namespace attn_trace::walkthrough
+
+namespace attn_trace {
+
+Summarising walkthrough_summarising() {
+  return {.threshold = summary_threshold,
+          .edge = walkthrough::edge_items,
+          .summary_queries = walkthrough::max_summary_queries};
+}
+
+}  // namespace attn_trace
+
+namespace attn_trace::walkthrough {
+
+BlockValues::BlockValues(const Tensor& t, std::size_t block) : tensor_(&t), block_(block) {
+  if (t.generated()) generated_ = t.generate(block);
+}
+
+double BlockValues::operator()(Index row, Index col) const {
+  if (tensor_->generated()) return generated_(row, col);
+  if (!tensor_->partly_held()) {
+    const std::size_t rows = tensor_->rows(), cols = tensor_->cols();
+    return tensor_->data[(block_ * rows + static_cast<std::size_t>(row)) * cols +
+                         static_cast<std::size_t>(col)];
+  }
+  return tensor_->row_of(block_, static_cast<std::size_t>(row))(0, col);
+}
 
 std::vector<std::size_t> shown(std::size_t n, bool summarise) {
   std::vector<std::size_t> out;
@@ -404,8 +434,8 @@ std::optional<Heat> heat_of(const Trace& trace, const Stage& stage, const Tensor
   return h;
 }
 
-std::optional<CellShade> cell_shade(const Heat& h, double value, const Matrix* additive, Index r,
-                                    Index c) {
+std::optional<CellShade> cell_shade(const Heat& h, double value, const BlockValues* additive,
+                                    Index r, Index c) {
   if (additive && blocks_key((*additive)(r, c))) return CellShade{blocked_shade, true};
   if (!std::isfinite(value)) return std::nullopt;
   return CellShade{heat_shade(value, h.scale), false};

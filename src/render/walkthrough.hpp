@@ -47,6 +47,23 @@ inline constexpr std::size_t gap = SIZE_MAX;
 // trace has no masks.
 [[nodiscard]] const Tensor* additive_mask_for(const Trace& trace, const Tensor& t);
 
+// One block of a tensor's numbers, read by the row and column of the whole block: stored,
+// generated (computed once, here), or held in part (a long tensor holds the rows a walkthrough
+// shows: Tensor::held_rows).
+class BlockValues {
+ public:
+  BlockValues() = default;
+  BlockValues(const Tensor& t, std::size_t block);
+
+  // REQUIRES: a block was given, and its row `row` is held.
+  [[nodiscard]] double operator()(Index row, Index col) const;
+
+ private:
+  const Tensor* tensor_ = nullptr;
+  std::size_t block_ = 0;
+  Matrix generated_;
+};
+
 // ---- The header ----
 
 // One line of the header: "tokens" and "I · am · good", "sizes" and "L = 3 tokens · E = 4 …".
@@ -182,7 +199,7 @@ struct CellShade {
 // nullptr); nothing for a number that is neither finite nor blocked (an overflow), which no shade
 // would describe.
 [[nodiscard]] std::optional<CellShade> cell_shade(const Heat& heat, double value,
-                                                  const Matrix* additive, Index r, Index c);
+                                                  const BlockValues* additive, Index r, Index c);
 
 // The values a legend shows on their shades: five from low to high, or one when every number is
 // the same, or none when there is nothing to shade.

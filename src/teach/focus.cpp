@@ -99,71 +99,6 @@ std::size_t resolve_query(const std::string& typed, const Trace& trace,
   return *found;
 }
 
-// `t` with each axis in `keep` cut to the one index it maps to (its size becomes 1).
-Tensor cut(const Tensor& t, const std::array<std::optional<std::size_t>, 5>& keep) {
-  // What each of t's axes keeps, by position; copied into a generated tensor's function.
-  std::vector<std::optional<std::size_t>> kept(t.rank());
-  std::vector<std::size_t> shape = t.shape;
-  bool any = false;
-  for (std::size_t a = 0; a < t.rank(); ++a) {
-    kept[a] = keep[static_cast<std::size_t>(t.axes[a])];
-    if (kept[a]) {
-      shape[a] = 1;
-      any = true;
-    }
-  }
-  if (!any) return t;
-  // The index in `t` of an index of the cut tensor.
-  const auto source = [kept](std::vector<std::size_t> index) {
-    for (std::size_t a = 0; a < index.size(); ++a) {
-      if (kept[a]) index[a] = *kept[a];
-    }
-    return index;
-  };
-  const auto flat = [](const std::vector<std::size_t>& index, const std::vector<std::size_t>& dims,
-                       std::size_t to) {
-    std::size_t n = 0;
-    for (std::size_t a = 0; a < to; ++a) n = n * dims[a] + index[a];
-    return n;
-  };
-  const std::size_t leading = t.rank() >= 2 ? t.rank() - 2 : 0;
-  if (t.generated()) {
-    // Its blocks are computed on demand: map each new block to the old one, then cut its rows
-    // and columns when those axes are focused too. (weighted_values: rank 3 and more.)
-    Tensor out = make_generated_tensor(t.name, t.axes, shape, {});
-    out.boolean = t.boolean;
-    out.generate = [generate = t.generate, whole = t.shape, shape, leading, source,
-                    flat](std::size_t block) {
-      std::vector<std::size_t> index(shape.size(), 0);
-      for (std::size_t a = leading; a-- > 0;) {
-        index[a] = block % shape[a];
-        block /= shape[a];
-      }
-      const std::vector<std::size_t> from = source(index);
-      Matrix values = generate(flat(from, whole, leading));
-      const Index rows = static_cast<Index>(shape[leading]);
-      const Index cols = static_cast<Index>(shape.back());
-      if (rows == values.rows() && cols == values.cols()) return values;
-      return Matrix(values.block(rows == values.rows() ? 0 : static_cast<Index>(from[leading]),
-                                 cols == values.cols() ? 0 : static_cast<Index>(from.back()), rows,
-                                 cols));
-    };
-    return out;
-  }
-  Tensor out = make_tensor(t.name, t.axes, shape);
-  out.boolean = t.boolean;
-  std::vector<std::size_t> index(t.rank(), 0);
-  for (std::size_t n = 0; n < out.data.size(); ++n) {
-    std::size_t rest = n;
-    for (std::size_t a = t.rank(); a-- > 0;) {
-      index[a] = rest % shape[a];
-      rest /= shape[a];
-    }
-    out.data[n] = t.data[flat(source(index), t.shape, t.rank())];
-  }
-  return out;
-}
-
 }  // namespace
 
 FocusRequest parse_focus(std::string_view text) {
@@ -205,6 +140,19 @@ FocusRequest parse_focus(std::string_view text) {
   return request;
 }
 
+TraceSlice resolve_focus(const Trace& trace, const FocusRequest& request, std::string_view source) {
+  const TraceConfig& c = trace.config;
+  TraceSlice slice;
+  const std::size_t batches = c.batch ? static_cast<std::size_t>(*c.batch) : 1;
+  if (request.batch) slice.batch = resolve_number(*request.batch, "batch", batches, source);
+  if (request.head) {
+    slice.head =
+        resolve_number(*request.head, "head", static_cast<std::size_t>(c.num_heads), source);
+  }
+  if (request.query) slice.query = resolve_query(*request.query, trace, slice.batch, source);
+  return slice;
+}
+
 Trace focus_trace(const Trace& trace, const FocusRequest& request, std::string_view source) {
   const TraceConfig& c = trace.config;
   TraceFocus focus;
@@ -212,12 +160,13 @@ Trace focus_trace(const Trace& trace, const FocusRequest& request, std::string_v
   focus.heads = static_cast<std::size_t>(c.num_heads);
   focus.queries = static_cast<std::size_t>(c.q_len);
   focus.tokens = trace.tokens;
-  if (request.batch) focus.batch = resolve_number(*request.batch, "batch", focus.batches, source);
-  if (request.head) focus.head = resolve_number(*request.head, "head", focus.heads, source);
-  if (request.query) focus.query = resolve_query(*request.query, trace, focus.batch, source);
+  const TraceSlice slice = resolve_focus(trace, request, source);
+  focus.batch = slice.batch;
+  focus.head = slice.head;
+  focus.query = slice.query;
 
   // What each axis keeps; an axis a trace leaves out (no batch, one head) has nothing to cut.
-  std::array<std::optional<std::size_t>, 5> keep;
+  AxisKeep keep;
   keep[static_cast<std::size_t>(Axis::batch)] = focus.batch;
   keep[static_cast<std::size_t>(Axis::head)] = focus.head;
   keep[static_cast<std::size_t>(Axis::query)] = focus.query;
@@ -247,7 +196,7 @@ Trace focus_trace(const Trace& trace, const FocusRequest& request, std::string_v
                                                      .shapes = stage.shapes,
                                                      .tensors = {},
                                                      .note = stage.note});
-    for (const Tensor& t : stage.tensors) cut_stage.tensors.push_back(cut(t, keep));
+    for (const Tensor& t : stage.tensors) cut_stage.tensors.push_back(cut_tensor(t, keep));
   }
   out.focus = focus;
   return out;

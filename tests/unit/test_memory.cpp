@@ -37,6 +37,20 @@ double held_bytes(const Spec& spec, const Trace& trace) {
     numbers += static_cast<double>(
         (heads ? heads : trace.find_stage(StageId::projections))->tensors[2].size());
   }
+  // The tracer works on Q, K and V (as the last of these stages has them) and on the context
+  // (merged, when there are heads) beside the copies the stages record.
+  for (StageId id : {StageId::split_heads, StageId::extra_keys, StageId::projections}) {
+    if (const Stage* stage = trace.find_stage(id)) {
+      for (const Tensor& t : stage->tensors) numbers += static_cast<double>(t.data.size());
+      break;
+    }
+  }
+  for (StageId id : {StageId::merge_heads, StageId::summation}) {
+    if (const Stage* stage = trace.find_stage(id)) {
+      numbers += static_cast<double>(stage->tensors[0].data.size());
+      break;
+    }
+  }
   for (const Matrix& x : spec.inputs) numbers += static_cast<double>(x.size());
   for (const Matrix& x : spec.key_inputs) numbers += static_cast<double>(x.size());
   for (const auto* linear : {&spec.q_proj, &spec.k_proj, &spec.v_proj, &spec.out_proj}) {

@@ -59,6 +59,11 @@ inline constexpr double blocking_threshold = -1e9;
 [[nodiscard]] Matrix additive_mask(const Masks& masks, Index b, Index h, Index num_heads,
                                    Index q_len, Index kv_len, Index extra_keys);
 
+// Rows first_row … first_row + row_count − 1 of the same mask: (row_count, S + extra_keys).
+[[nodiscard]] Matrix additive_mask_rows(const Masks& masks, Index b, Index h, Index num_heads,
+                                        Index kv_len, Index extra_keys, Index first_row,
+                                        Index row_count);
+
 // Each mask as the user gave it, for the masking stage to show: booleans stay booleans, "causal"
 // becomes its keep-matrix, a 3-D attn_mask (B·H, L, S) is shown as (B, H, L, S), the way PyTorch
 // reads it, and key_padding_mask as (B, S), or (S) unbatched.

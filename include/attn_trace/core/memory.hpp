@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 
+#include "attn_trace/core/plan.hpp"
 #include "attn_trace/core/spec.hpp"
 
 namespace attn_trace {
@@ -28,9 +29,14 @@ struct MemoryEstimate {
       largest;  // its largest part and its size, e.g. "scores, scaled and weights, … : 72 MiB"
 };
 
-// The memory trace_attention(spec) will hold, to within a few percent (allocator overhead and the
-// renderers' buffers come on top).
-[[nodiscard]] MemoryEstimate estimate_memory(const Spec& spec);
+// What writes the trace out, for the estimate of its buffers: the JSON export (and the formats
+// like it, which write every number), or a walkthrough (text, Markdown, LaTeX, HTML).
+enum class Rendering { json, walkthrough };
+
+// The memory trace_attention(spec, plan) will hold and `rendering` will need, to within a few
+// percent (allocator overhead comes on top): only what the plan computes and records.
+[[nodiscard]] MemoryEstimate estimate_memory(const Spec& spec, const TracePlan& plan = {},
+                                             Rendering rendering = Rendering::json);
 
 // "512MiB", "2GiB", "1.5G", "4000000" (bytes): K, M, G, T (with or without "iB") are powers of
 // 1024, KB, MB, GB, TB powers of 1000. Nothing for anything else.

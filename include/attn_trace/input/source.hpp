@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -30,16 +31,24 @@ struct LoadedInput {
   std::string name;  // what messages call the input: "ex.json", "<stdin>", "example karim"
 };
 
+// What a run will compute of a spec and how it writes it out, for the memory budget.
+struct BudgetedRun {
+  TracePlan plan = {};
+  Rendering rendering = Rendering::json;
+};
+using RunFor = std::function<BudgetedRun(const Spec&, const std::string& name)>;
+
 // The input, loaded and validated, and within the memory budget: a file larger than the budget
-// allows is refused before it is read, a trace that would need more before it is computed. Throws
-// Error, naming the input.
-[[nodiscard]] LoadedInput load_input(const InputSource& source);
+// allows is refused before it is read, a trace that would need more before it is computed (the
+// whole trace, or what `run_for` says the run computes). Throws Error, naming the input.
+[[nodiscard]] LoadedInput load_input(const InputSource& source, const RunFor& run_for = {});
 
 // What messages call the input: "ex.json", "<stdin>", "example karim".
 [[nodiscard]] std::string input_name(const InputSource& source);
 
 // Refuses a trace of `spec` that needs more memory than `budget` bytes (estimate_memory), with the
 // budget that would do in the hint. Throws Error naming `name`.
-void check_memory_budget(const Spec& spec, const std::string& name, std::uint64_t budget);
+void check_memory_budget(const Spec& spec, const std::string& name, std::uint64_t budget,
+                         const BudgetedRun& run = {});
 
 }  // namespace attn_trace

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "attn_trace/core/plan.hpp"
 #include "attn_trace/core/trace.hpp"
 #include "attn_trace/render/heatmap.hpp"
 
@@ -27,6 +28,10 @@ struct TextOptions {
 // A tensor of more elements than this is summarised (first and last rows and columns) unless
 // TextOptions::full.
 inline constexpr std::size_t summary_threshold = 1000;
+
+// How every walkthrough format (text, Markdown, LaTeX, HTML) summarises a long tensor unless
+// --full, for a TracePlan: a run computes and holds only what the summary shows.
+[[nodiscard]] Summarising walkthrough_summarising();
 
 // Writes the walkthrough of `trace` to `out`: the header (the input, its sizes, the scale, the
 // weights, the masks), then each stage that options.stages shows (its title, formula, shapes and

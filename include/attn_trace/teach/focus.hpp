@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 
+#include "attn_trace/core/plan.hpp"
 #include "attn_trace/core/trace.hpp"
 
 namespace attn_trace {
@@ -19,6 +20,12 @@ struct FocusRequest {
 // Parses a --focus value. Throws Error (a usage mistake) for an unknown or repeated key, a part
 // without '=', or an empty value.
 [[nodiscard]] FocusRequest parse_focus(std::string_view text);
+
+// The slice `request` names, as positions in the whole trace, resolved against `trace`'s sizes
+// and tokens (its header is enough: core/tracer.hpp's trace_header). Throws Error, naming
+// `source`, for an index out of range or an unknown or repeated token.
+[[nodiscard]] TraceSlice resolve_focus(const Trace& trace, const FocusRequest& request,
+                                       std::string_view source);
 
 // The trace with every tensor cut to the requested slice: each cut axis keeps its place with size
 // 1, the token lists keep the focused batch and query, and Trace::focus records what was kept.
