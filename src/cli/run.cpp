@@ -18,6 +18,7 @@
 #include "attn_trace/render/json.hpp"
 #include "attn_trace/render/latex.hpp"
 #include "attn_trace/render/markdown.hpp"
+#include "attn_trace/render/npz.hpp"
 #include "attn_trace/render/output_file.hpp"
 #include "attn_trace/render/text.hpp"
 #include "attn_trace/teach/compare_published.hpp"
@@ -32,7 +33,7 @@ namespace {
 
 struct RunOptions {
   InputOptions input;
-  std::string format = "text";        // text | json | markdown | latex | html
+  std::string format = "text";        // text | json | npz | markdown | latex | html
   std::optional<std::string> output;  // -o PATH; none: standard output
   std::vector<std::string> stages;    // --stages a,b: the stages shown
   std::optional<std::string> until;   // --until STAGE: the last stage shown
@@ -68,6 +69,10 @@ void render(const Trace& trace, const RunOptions& options, const CellExplainer& 
     render_json(
         trace, JsonOptions{.stages = options.text.stages, .weighted_limit = options.weighted_limit},
         out);
+  } else if (options.format == "npz") {
+    render_npz(trace,
+               JsonOptions{.stages = options.text.stages, .weighted_limit = options.weighted_limit},
+               out);
   } else if (options.format == "markdown") {
     render_markdown(trace, options.text, out);
   } else if (options.format == "latex") {
@@ -188,11 +193,18 @@ void run(const RunOptions& options) {
 // The flags, checked together and turned into the renderers' options. A flag that would change
 // nothing says so (an error, or a note for the terminal's own flags), rather than be ignored.
 void settle_run_options(RunOptions& options) {
-  if (options.no_header && options.format == "json") {
+  if (options.no_header && (options.format == "json" || options.format == "npz")) {
     throw CLI::ValidationError("--no-header",
-                               "the JSON export has no header to leave out: its config, tokens "
-                               "and notes are data (use it with the walkthrough formats: text, "
-                               "markdown, latex, html)");
+                               fmt::format("the {} export has no header to leave out: its "
+                                           "config, tokens and notes are data (use it with the "
+                                           "walkthrough formats: text, markdown, latex, html)",
+                                           options.format == "json" ? "JSON" : "NumPy"));
+  }
+  // An .npz is binary, and a zip archive: it goes to a file, never to a terminal or a pipe.
+  if (options.format == "npz" && !options.output) {
+    throw CLI::ValidationError("--format npz",
+                               "it needs -o FILE: the NumPy export is a binary archive, written "
+                               "to a file, never to standard output (e.g. -o trace.npz)");
   }
   if (options.latex_fragment && options.format != "latex") {
     throw CLI::ValidationError("--latex-fragment", "it needs --format latex");
@@ -250,10 +262,11 @@ void setup_run(CLI::App& app) {
       ->check(whole_number(0, 15))
       ->capture_default_str();
   sub->add_option("--format", options->format,
-                  "Output format: text (the walkthrough), json (the trace as data), markdown (for "
-                  "notes and READMEs), latex (a document for pdflatex) or html (one self-contained "
-                  "page; docs/teaching.md)")
-      ->check(CLI::IsMember({"text", "json", "markdown", "latex", "html"}))
+                  "Output format: text (the walkthrough), json (the trace as data), npz (every "
+                  "tensor as a NumPy array, for np.load; needs -o), markdown (for notes and "
+                  "READMEs), latex (a document for pdflatex) or html (one self-contained page; "
+                  "docs/teaching.md)")
+      ->check(CLI::IsMember({"text", "json", "npz", "markdown", "latex", "html"}))
       ->capture_default_str();
   sub->add_flag("--no-header", options->no_header,
                 "Leave out the title, notes and sizes block: the stages alone (the walkthrough "

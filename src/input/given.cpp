@@ -1,6 +1,8 @@
 // The learner's file for `attn-trace check` → GivenTensors (given.hpp). Three forms, told apart by
 // their first bytes and their top level:
-//   .npz    numpy.hpp's numpy_arrays, each member NAME.npy the array NAME
+//   .npz    numpy.hpp's numpy_arrays, each member NAME.npy the array NAME; attn-trace's own
+//           (run --format npz) has its tensors as "STAGE.TENSOR" and its trace.json, whose head is
+//           checked as a JSON trace's is
 //   trace   a JSON object with "format": "attn-trace" (run --format json): every tensor of every
 //           stage that has "data", named "STAGE.TENSOR"
 //   JSON    any other object: each key an array, nested lists (read_nested) or a single number
@@ -168,20 +170,24 @@ std::vector<std::size_t> trace_shape(std::string_view file, const json& shape,
 }
 
 // The version and the options a trace was written with: only a whole trace of version 1 holds
-// whole tensors of the numbers this reads.
-void check_trace_header(std::string_view file, const json& root) {
+// whole tensors of the numbers this reads. `format` is the trace's, json or npz, for the hints.
+void check_trace_header(std::string_view file, const json& root, std::string_view format) {
   const json& version = trace_field(file, root, "", "version", &json::is_number, "a number, 1");
   if (version != 1) {
-    fail_value(file, "version",
-               fmt::format("expected version 1, the trace format this attn-trace reads, found {}",
-                           describe(version)),
-               "write the trace again with this attn-trace: attn-trace run … --format json");
+    fail_value(
+        file, "version",
+        fmt::format("expected version 1, the trace format this attn-trace reads, found {}",
+                    describe(version)),
+        fmt::format("write the trace again with this attn-trace: attn-trace run … --format {}",
+                    format));
   }
   if (root.contains("focus")) {
     fail_value(file, "focus",
                "this trace was written with --focus, so its tensors are slices (one batch, head "
                "or query), not the whole tensors to compare",
-               "write it again without --focus: attn-trace run … --format json -o trace.json");
+               fmt::format("write it again without --focus: attn-trace run … --format {} -o "
+                           "trace.{}",
+                           format, format));
   }
 }
 
@@ -189,7 +195,7 @@ void check_trace_header(std::string_view file, const json& root) {
 // "STAGE.TENSOR", in the trace's order.
 void read_trace(const json& root, GivenTensors& given) {
   const std::string_view file = given.file;
-  check_trace_header(file, root);
+  check_trace_header(file, root, "json");
   const json& stages = trace_field(file, root, "", "stages", &json::is_array, "a list of stages");
   for (std::size_t s = 0; s < stages.size(); ++s) {
     const std::string stage_path = element_path("stages", s);
@@ -282,6 +288,22 @@ void read_json(std::string_view text, GivenTensors& given) {
   dismantle(root);
 }
 
+// The trace.json of attn-trace's NumPy export (the arrays are read already): a trace's head,
+// checked as a JSON trace's is, so that a focused one is refused the same way.
+void read_npz_trace(const std::string& text, GivenTensors& given) {
+  const std::string& file = given.file;
+  json root = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (root.is_discarded() || !root.is_object() || !is_trace(file, root)) {
+    fail_value(file, std::string(npz_trace_member),
+               "expected the JSON document of attn-trace's NumPy export, a trace's head "
+               "(\"format\": \"attn-trace\"), found other text",
+               "write it again with attn-trace run … --format npz -o trace.npz, or name your "
+               "own array otherwise");
+  }
+  check_trace_header(file, root, "npz");
+  given.from_trace = true;
+}
+
 }  // namespace
 
 GivenTensors load_given_tensors(const std::string& path, std::uint64_t memory_budget) {
@@ -296,7 +318,9 @@ GivenTensors read_given_tensors(std::string_view bytes, const std::string& file,
                                 std::uint64_t max_unpacked) {
   GivenTensors given{file, false, {}};
   if (is_numpy(bytes)) {
-    given.tensors = numpy_arrays(bytes, given.file, max_unpacked);
+    NpzArrays npz = numpy_arrays(bytes, given.file, max_unpacked);
+    if (npz.trace_json) read_npz_trace(*npz.trace_json, given);
+    given.tensors = std::move(npz.arrays);
     for (const GivenTensor& tensor : given.tensors) {
       check_axes(given.file, excerpt(tensor.name), tensor.shape);
     }

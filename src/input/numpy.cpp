@@ -49,7 +49,8 @@ struct Dtype {
 };
 
 struct Header {
-  Dtype dtype = {};
+  std::string descr = {};  // as the file spells it: '<f8', '<U12'
+  Dtype dtype = {};        // unset for text, which only read_npy_text takes
   bool fortran_order = false;
   std::vector<std::size_t> shape = {};
   std::size_t data_offset = 0;  // where the data starts, after the magic, lengths and header
@@ -120,7 +121,9 @@ Dtype parse_descr(const Where& at, std::string_view descr) {
 // single or double quotes, True and False, tuples of whole numbers.
 class HeaderReader {
  public:
-  HeaderReader(const Where& at, std::string_view text) : at_(at), text_(text) {}
+  // With `text`, a string dtype ('<U12') is taken too, for read_npy_text to check.
+  HeaderReader(const Where& at, std::string_view text, bool text_dtype)
+      : at_(at), text_(text), text_dtype_(text_dtype) {}
 
   Header read() {
     Header header;
@@ -136,7 +139,10 @@ class HeaderReader {
                      "own dtypes)",
                      "save each field as an array of its own: np.savez(path, input=x[\"f\"])");
         }
-        header.dtype = parse_descr(at_, string());
+        header.descr = string();
+        if (!(text_dtype_ && header.descr.size() > 2 && header.descr[1] == 'U')) {
+          header.dtype = parse_descr(at_, header.descr);
+        }
         descr = true;
       } else if (key == "fortran_order" && !order) {
         header.fortran_order = boolean();
@@ -214,11 +220,13 @@ class HeaderReader {
 
   const Where& at_;
   std::string_view text_;
+  bool text_dtype_ = false;
   std::size_t pos_ = 0;
 };
 
-// The magic string, the version, the header's length and the header of the .npy in `bytes`.
-Header read_header(const Where& at, std::string_view bytes) {
+// The magic string, the version, the header's length and the header of the .npy in `bytes`; with
+// `text_dtype`, of an array of numbers or of text.
+Header read_header(const Where& at, std::string_view bytes, bool text_dtype = false) {
   if (!bytes.starts_with(npy_magic)) {
     fail_value(
         at.file, at.path,
@@ -250,7 +258,7 @@ Header read_header(const Where& at, std::string_view bytes) {
                            bytes.size() > start ? bytes.size() - start : 0),
                "the file is cut off: save it again");
   }
-  Header header = HeaderReader(at, bytes.substr(start, length)).read();
+  Header header = HeaderReader(at, bytes.substr(start, length), text_dtype).read();
   header.data_offset = start + length;
   return header;
 }
@@ -399,6 +407,65 @@ GivenTensor read_npy_values(const Where& at, std::string_view bytes) {
   double* out = tensor.values.data();
   for_each_element(header, data, [&](const char* p) { *out++ = element_value(p, header.dtype); });
   return tensor;
+}
+
+// The text of the .npy `bytes` that holds one string, a 0-d array of dtype '<U…' (NumPy's
+// np.array("…"): UCS-4 code units, the trailing NULs of a shorter string dropped), as UTF-8.
+std::string read_npy_text(const Where& at, std::string_view bytes) {
+  const Header header = read_header(at, bytes, /*text_dtype=*/true);
+  const std::string& descr = header.descr;
+  const std::string_view expected =
+      "expected the JSON text of attn-trace's NumPy export there (a 0-d string array, '<U…')";
+  const std::string_view rewrite = "write it again with attn-trace run … --format npz -o FILE.npz";
+  std::size_t count = 0;
+  const bool text = descr.size() > 2 && descr[1] == 'U' &&
+                    descr.find_first_not_of("0123456789", 2) == std::string::npos &&
+                    descr.size() < 12;
+  if (text) count = std::stoull(descr.substr(2));
+  if (!text || !header.shape.empty() || header.fortran_order) {
+    fail_value(at.file, at.path,
+               fmt::format("{}, found dtype '{}' of shape {}", expected, excerpt(descr, 20),
+                           shape_text(header.shape)),
+               std::string(rewrite));
+  }
+  const std::string_view data = bytes.substr(header.data_offset);
+  if (data.size() != 4 * count) {
+    fail_value(at.file, at.path,
+               fmt::format("expected {} bytes of text for dtype '{}', found {}", 4 * count, descr,
+                           data.size()),
+               std::string(rewrite));
+  }
+  const bool big = descr[0] == '>' || (descr[0] == '=' && std::endian::native == std::endian::big);
+  std::string utf8;
+  utf8.reserve(count);
+  for (std::size_t i = 0; i < count; ++i) {
+    unsigned char b[4];
+    std::memcpy(b, data.data() + 4 * i, 4);
+    if (big) std::reverse(b, b + 4);
+    const std::uint32_t c = b[0] | (b[1] << 8) | (b[2] << 16) | (std::uint32_t{b[3]} << 24);
+    if (c == 0) break;  // NumPy pads a shorter string with NULs
+    if (c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF)) {
+      fail_value(at.file, at.path,
+                 fmt::format("{}, found a code unit {:#x} that is no character", expected, c),
+                 std::string(rewrite));
+    }
+    if (c < 0x80) {
+      utf8.push_back(static_cast<char>(c));
+    } else if (c < 0x800) {
+      utf8.push_back(static_cast<char>(0xC0 | (c >> 6)));
+      utf8.push_back(static_cast<char>(0x80 | (c & 0x3F)));
+    } else if (c < 0x10000) {
+      utf8.push_back(static_cast<char>(0xE0 | (c >> 12)));
+      utf8.push_back(static_cast<char>(0x80 | ((c >> 6) & 0x3F)));
+      utf8.push_back(static_cast<char>(0x80 | (c & 0x3F)));
+    } else {
+      utf8.push_back(static_cast<char>(0xF0 | (c >> 18)));
+      utf8.push_back(static_cast<char>(0x80 | ((c >> 12) & 0x3F)));
+      utf8.push_back(static_cast<char>(0x80 | ((c >> 6) & 0x3F)));
+      utf8.push_back(static_cast<char>(0x80 | (c & 0x3F)));
+    }
+  }
+  return utf8;
 }
 
 // ---- the archive ----
@@ -614,8 +681,8 @@ bool is_numpy(std::string_view bytes) {
          bytes.substr(0, 256).find("data.pkl") == std::string_view::npos;
 }
 
-std::vector<GivenTensor> numpy_arrays(std::string_view bytes, const std::string& file,
-                                      std::uint64_t max_unpacked) {
+NpzArrays numpy_arrays(std::string_view bytes, const std::string& file,
+                       std::uint64_t max_unpacked) {
   if (bytes.starts_with(npy_magic)) {
     fail_file(file,
               "expected an .npz archive of named arrays, found a single .npy array (np.save), "
@@ -624,12 +691,17 @@ std::vector<GivenTensor> numpy_arrays(std::string_view bytes, const std::string&
   }
   const Archive archive = open_archive(bytes, file, /*name_twice=*/true);
   const std::vector<Member> members = list_members(archive.get(), file, max_unpacked, plain_path);
-  std::vector<GivenTensor> arrays;
+  NpzArrays npz;
   // No name is there twice: libzip refuses to open such an archive (open_archive).
   for (const Member& member : members) {
-    arrays.push_back(read_npy_values({file, member.path}, unpack(archive.get(), member, file)));
+    const Where at{file, member.path};
+    if (member.key == npz_trace_member) {
+      npz.trace_json = read_npy_text(at, unpack(archive.get(), member, file));
+    } else {
+      npz.arrays.push_back(read_npy_values(at, unpack(archive.get(), member, file)));
+    }
   }
-  return arrays;
+  return npz;
 }
 
 json numpy_document(std::string_view bytes, const std::string& file, std::uint64_t max_unpacked) {

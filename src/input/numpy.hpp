@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -34,15 +35,26 @@ namespace attn_trace::loader {
 [[nodiscard]] json numpy_document(std::string_view bytes, const std::string& file,
                                   std::uint64_t max_unpacked);
 
-// Every array of the .npz archive `bytes` (np.savez, np.savez_compressed), under its name, in the
-// archive's order, whatever the names are: `attn-trace check`'s reading (input/given.hpp). Arrays
-// are of the dtypes numpy_document reads, of any number of axes, each value a double: floats
-// exactly (±inf and nan kept), integers as near as a double holds them, booleans as 1 and 0. An
-// archive may unpack to at most `max_unpacked` bytes, as for numpy_document. Throws Error naming
-// `file` and the array by its name for a bare .npy (whose array has no name), a damaged, truncated
-// or unsupported array, a member that is not an .npy, or a name given twice. An archive with no
-// array gives none.
-[[nodiscard]] std::vector<GivenTensor> numpy_arrays(std::string_view bytes, const std::string& file,
-                                                    std::uint64_t max_unpacked);
+// The array of attn-trace's own NumPy export (run --format npz) that holds its trace.json: text.
+inline constexpr std::string_view npz_trace_member = "trace.json";
+
+// What an .npz holds for `attn-trace check`: its arrays of numbers, and the trace.json text when
+// attn-trace's NumPy export wrote it.
+struct NpzArrays {
+  std::vector<GivenTensor> arrays = {};
+  std::optional<std::string> trace_json = {};
+};
+
+// Every array of the .npz archive `bytes` (np.savez, np.savez_compressed, run --format npz), under
+// its name, in the archive's order, whatever the names are: `attn-trace check`'s reading
+// (input/given.hpp). Arrays are of the dtypes numpy_document reads, of any number of axes, each
+// value a double: floats exactly (±inf and nan kept), integers as near as a double holds them,
+// booleans as 1 and 0; the array named "trace.json" is read as text, a 0-d '<U…' array, and must
+// be one. An archive may unpack to at most `max_unpacked` bytes, as for numpy_document. Throws
+// Error naming `file` and the array by its name for a bare .npy (whose array has no name), a
+// damaged, truncated or unsupported array, a member that is not an .npy, or a name given twice.
+// An archive with no array gives none.
+[[nodiscard]] NpzArrays numpy_arrays(std::string_view bytes, const std::string& file,
+                                     std::uint64_t max_unpacked);
 
 }  // namespace attn_trace::loader

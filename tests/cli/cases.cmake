@@ -76,6 +76,12 @@ cli_test(heads_hint 1 "hint: head counts that would: 1, 2, 4" run ${IN}/bad_head
 cli_test(json_format 0 "\"format\": \"attn-trace\"" run --format json)
 cli_test(json_stages 0 "\"id\": \"softmax\"" run --format json --stages softmax)
 cli_test(bad_format 2 "--format" run --format yaml)
+# The NumPy export (tests/npz/check_npz.py reads it with NumPy): a file only, never standard output.
+cli_test(npz_needs_output 2 "--format npz: it needs -o FILE: the NumPy export is a binary archive" run --format npz)
+cli_test(npz_no_header 2 "--no-header: the NumPy export has no header to leave out" run --format npz --no-header -o t.npz)
+cli_test(npz_missing_folder 1 "cannot write ${IN}/no_such_folder/t.npz: No such file or directory"
+         run --format npz -o ${IN}/no_such_folder/t.npz)
+cli_test(npz_warning 0 "attn-trace: warning: softmax: every key is blocked" run ${IN}/blocked_row.json --format npz -o /dev/null)
 # The teaching formats (tests/markdown, tests/latex, tests/browser read them back) and their flags.
 cli_test(markdown_format 0 "## 3/8 · `scores` · Attention scores" run --format markdown)
 cli_test(no_header_text 0 "━━ 1/8 · input" run --no-header)

@@ -46,7 +46,7 @@ expect "$stages" attn-trace run ex.json --until ""
 expect "scores,softmax" attn-trace run --stages scores,so
 expect "$examples" attn-trace run --example ""
 expect "$examples" attn-trace examples --show ""
-expect "html json latex markdown text" attn-trace run --format ""
+expect "html json latex markdown npz text" attn-trace run --format ""
 expect "--format=json" attn-trace explain 'Q[0,0]' --format=j
 expect "always auto" attn-trace run --color a
 expect "math torch" attn-trace init --layout ""

@@ -18,6 +18,9 @@
 #include "attn_trace/input/examples.hpp"
 #include "attn_trace/input/given.hpp"
 #include "attn_trace/input/load.hpp"
+#include "attn_trace/render/npz.hpp"
+#include "attn_trace/teach/check.hpp"
+#include "attn_trace/teach/focus.hpp"
 
 using namespace attn_trace;
 using Catch::Matchers::Contains;
@@ -221,6 +224,38 @@ TEST_CASE("A trace (run --format json) gives every tensor with numbers, as STAGE
     const auto names = names_of(given);
     CHECK(std::find(names.begin(), names.end(), "weighted_values.weighted") == names.end());
     CHECK(std::find(names.begin(), names.end(), "merge_heads.context") != names.end());
+  }
+}
+
+TEST_CASE("attn-trace's own .npz (run --format npz): every tensor as STAGE.TENSOR, checked right",
+          "[given]") {
+  const auto example = find_example("multihead");
+  REQUIRE(example);
+  const Spec spec = load_spec(example->json, "multihead");
+  const Trace trace = trace_attention(spec);
+  std::ostringstream npz;
+  render_npz(trace, {}, npz);
+  const GivenTensors given = read_given_tensors(npz.str(), "multihead.npz", budget);
+  CHECK(given.from_trace);  // its trace.json was read, not refused as text
+  CHECK(given.tensors.front().name == "input.X");
+  require_same_as_trace(given, trace);
+  // As MINE, against its own input: every tensor matches.
+  const CheckReport report = check_tensors(spec, trace, given, CheckOptions{});
+  CHECK(report.match());
+  CHECK(report.tensors.size() >= 10);
+
+  SECTION("a focused one is refused, as a focused JSON trace is") {
+    const Trace focused = focus_trace(trace, parse_focus("head=1"), "multihead");
+    std::ostringstream focused_npz;
+    render_npz(focused, {}, focused_npz);
+    try {
+      (void)read_given_tensors(focused_npz.str(), "focused.npz", budget);
+      FAIL("a focused .npz was read");
+    } catch (const Error& e) {
+      CHECK_THAT(e.what(), StartsWith("focused.npz: focus: this trace was written with --focus, "
+                                      "so its tensors are slices"));
+      CHECK_THAT(e.hint(), Contains("--format npz"));
+    }
   }
 }
 
