@@ -120,7 +120,8 @@ std::string check_stage_id(const std::string& id) {
 // walkthrough without --full, only the rows of long tensors that it shows. The HTML page explains
 // its cells from the whole trace, so it computes everything.
 BudgetedRun plan_run(const RunOptions& options, const Spec& spec, const std::string& source) {
-  const bool json = options.format == "json";
+  // The exports write every number of every tensor shown; the walkthroughs summarise.
+  const bool json = options.format == "json" || options.format == "npz";
   BudgetedRun run{.plan = {}, .rendering = json ? Rendering::json : Rendering::walkthrough};
   if (options.format == "html") return run;
   run.plan.shown = options.text.stages;

@@ -30,29 +30,13 @@ struct Sizes {
 }
 
 // The tensors of one trace share their leading axes: batch (when the input is batched) and head
-// (when there is more than one head). Layout builds tensors block by block over those axes, and
-// writes how one block's shape algebra extends to the whole tensor.
+// (when there is more than one head). Layout gives a block's shape those axes, numbers the
+// blocks, and writes how one block's shape algebra extends to the whole tensor.
 class Layout {
  public:
   explicit Layout(const Sizes& sizes) : n(sizes), heads_(sizes.multi_head() ? sizes.H : 1) {}
 
   const Sizes n;
-
-  // One (rows × cols) block per batch b: block(b).
-  [[nodiscard]] Tensor per_batch(std::string name, std::vector<Axis> axes,
-                                 std::vector<std::size_t> dims,
-                                 const std::function<Matrix(Index b)>& block) const;
-
-  // One block per batch b and head h: block(b, h), computed on every core.
-  [[nodiscard]] Tensor per_head(std::string name, std::vector<Axis> axes,
-                                std::vector<std::size_t> dims,
-                                const std::function<Matrix(Index b, Index h)>& block) const;
-
-  // One block per batch b, head h and query i: block(b, h, i). REQUIRES: dims = {L, rows, cols}.
-  // Stored when it has at most `max_stored` numbers, else generated block by block on demand.
-  [[nodiscard]] Tensor per_query(std::string name, std::vector<Axis> axes,
-                                 std::vector<std::size_t> dims, std::size_t max_stored,
-                                 std::function<Matrix(Index b, Index h, Index i)> block) const;
 
   // A tensor of this trace's shape for a block of `dims` (per head or per batch) that holds no
   // numbers: what the stage words describe when the tensor itself is held in part or cut.
@@ -71,8 +55,6 @@ class Layout {
  private:
   // Puts the leading axes (batch, then head) in front of a block's axes.
   void lead(bool per_head, std::vector<Axis>& axes, std::vector<std::size_t>& dims) const;
-  [[nodiscard]] Tensor make(std::string name, bool per_head, std::vector<Axis> axes,
-                            std::vector<std::size_t> dims) const;
 
   Index heads_;  // H, or 1 when the head axis is left out
 };

@@ -182,7 +182,11 @@ ScoreTensors compute_score_stages(Tracing& t) {
   const Index tiles = static_cast<Index>(t.tiles.size());
   const Index tasks = static_cast<Index>(t.batches.size()) * heads * tiles;
   std::exception_ptr failure;
-#pragma omp parallel for schedule(dynamic)
+  // Threads cost more than they save on a small trace (and, once started, spin a while).
+  const bool parallel = static_cast<double>(tasks) * static_cast<double>(query_tile(n.S)) *
+                            static_cast<double>(n.S) * static_cast<double>(n.d) >
+                        1e6;
+#pragma omp parallel for schedule(dynamic) if (parallel)
   for (Index k = 0; k < tasks; ++k) {
     try {
       std::vector<BlockedRow> blocked;

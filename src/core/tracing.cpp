@@ -2,7 +2,6 @@
 #include "tracing.hpp"
 
 #include <algorithm>
-#include <exception>
 
 #include "score_stages.hpp"
 
@@ -115,22 +114,10 @@ Tensor Tracing::per_head(std::string name, std::vector<Axis> axes, std::vector<s
   Tensor t = layout.shaped(std::move(name), true, std::move(axes), std::move(dims));
   if (!computes(current_)) return t;
   t.data.assign(t.size(), 0.0);
-  // The heads are independent: compute them on every core. An exception (out of memory) must
-  // not leave the parallel loop, so it is carried out and rethrown.
-  const Index per_batch = layout.heads();
-  const Index blocks = static_cast<Index>(batches.size()) * per_batch;
-  std::exception_ptr failure;
-#pragma omp parallel for schedule(dynamic)
-  for (Index k = 0; k < blocks; ++k) {
-    try {
-      const Index b = batches[count(k / per_batch)];
-      t.set_block(layout.head_block(b, k % per_batch), block(b, k % per_batch));
-    } catch (...) {
-#pragma omp critical
-      failure = std::current_exception();
-    }
+  // A copy of columns per head (split_heads): no work for more than one core.
+  for (Index b : batches) {
+    for (Index h = 0; h < layout.heads(); ++h) t.set_block(layout.head_block(b, h), block(b, h));
   }
-  if (failure) std::rethrow_exception(failure);
   return t;
 }
 
