@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <memory>
 
@@ -42,12 +43,27 @@ using loader::fail_file;
       "layer's weights at a time");
 }
 
+// Asks the kernel to back the 2 MiB pages inside [data, data + size) with huge pages, where it
+// does so only when asked (transparent_hugepage = madvise; elsewhere this changes nothing). A page
+// fault costs microseconds, more in a virtual machine: reading a BERT-sized input of 35 MB took
+// 150 ms of CPU in 8,500 faults of 4 KB pages, 17 ms in 17 faults of 2 MiB.
+void use_huge_pages(void* data, std::size_t size) {
+  constexpr std::uintptr_t huge = std::uintptr_t{1} << 21;
+  const auto start = reinterpret_cast<std::uintptr_t>(data);
+  const std::uintptr_t first = (start + huge - 1) & ~(huge - 1);
+  const std::uintptr_t last = (start + size) & ~(huge - 1);
+  if (last > first) ::madvise(reinterpret_cast<void*>(first), last - first, MADV_HUGEPAGE);
+}
+
 // Everything `fd` holds, read with read(2): iostreams would throw their own exceptions, without the
 // file's name, for a read error (EIO, EISDIR, …). `expected` is the size when known; more than
 // `max_bytes` is an error, found before it is all in memory.
 std::string read_all(int fd, const std::string& name, std::size_t expected,
                      std::uint64_t max_bytes) {
-  std::string text(expected + 1, '\0');  // + 1: the read that finds the end needs no new room
+  std::string text;
+  text.reserve(expected + 1);  // + 1: the read that finds the end needs no new room
+  use_huge_pages(text.data(), text.capacity());
+  text.resize(expected + 1);
   std::size_t used = 0;
   while (true) {
     if (used > max_bytes) too_large(name, used, max_bytes, std::string_view(text.data(), used));

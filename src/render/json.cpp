@@ -97,9 +97,9 @@ void tensor_data(JsonWriter& w, const Tensor& t, int depth) {
       const Index half = m.rows() / 2;
       // About 24 characters a number: reserved up front, so the buffers never grow by copying.
       const std::size_t bytes = static_cast<std::size_t>(m.size()) * 12 + 4096;
-      w.buffer().reserve(w.buffer().size() + bytes);
-      auto second = std::async(std::launch::async, [&m, half, at, bytes] {
-        fmt::memory_buffer rows;
+      w.reserve(bytes);
+      auto second = std::async(std::launch::async, [&w, &m, half, at, bytes] {
+        fmt::memory_buffer rows = w.spare();
         rows.reserve(bytes);
         append_rows(rows, m, half, m.rows(), at + 1);
         return rows;

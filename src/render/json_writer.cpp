@@ -4,6 +4,7 @@
 
 #include <cerrno>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <system_error>
 
@@ -17,71 +18,102 @@ namespace {
 // A buffer is handed to the stream once it holds this many bytes.
 constexpr std::size_t flush_bytes = 1 << 22;
 
-// The most characters write_number writes.
-constexpr std::size_t max_number_chars = 32;
+// Written buffers kept for reuse: the current one, a block's second half and the two queued are
+// all the buffers an export has at once.
+constexpr std::size_t max_spares = 4;
+
+// The room write_number needs at its start: the longest number is 24 characters
+// ("-2.2250738585072014e-308"), but the digits are copied in blocks of fixed size, which may run
+// past a number's end.
+constexpr std::size_t number_room = 48;
+
+// "00", "01", … "99": the digits are written two at a time.
+constexpr char digit_pairs[] =
+    "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+    "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+    "8081828384858687888990919293949596979899";
+
+// The eight decimal digits of `value` (< 10⁸, zeros in front) at `p`. Four independent pairs,
+// rather than a loop dividing by 100, so that the processor works on them at once.
+void put_eight_digits(char* p, std::uint32_t value) {
+  const std::uint32_t high = value / 10000;
+  const std::uint32_t low = value % 10000;
+  std::memcpy(p, digit_pairs + 2 * (high / 100), 2);
+  std::memcpy(p + 2, digit_pairs + 2 * (high % 100), 2);
+  std::memcpy(p + 4, digit_pairs + 2 * (low / 100), 2);
+  std::memcpy(p + 6, digit_pairs + 2 * (low % 100), 2);
+}
 
 // Writes `value` at `p` and returns the end; append_number says how. The digits come from fmt's
-// Dragonbox (the shortest decimal that rounds to the double); they are laid out here because fmt's
-// general path costs twice as much. REQUIRES: room for max_number_chars characters at `p`.
+// Dragonbox (the shortest decimal that rounds to the double), which is about two thirds of the
+// time; they are laid out here, without fmt's general path. Branches a tensor's numbers take at
+// random (the sign, 16 or 17 digits) are arithmetic instead: all 17 digits are written, zeros in
+// front, and the significant ones copied in blocks of fixed size. REQUIRES: number_room
+// characters of room at `p`.
 char* write_number(char* p, double value) {
-  const auto put = [&p](std::string_view text) {
-    std::memcpy(p, text.data(), text.size());
-    p += text.size();
-  };
   if (!std::isfinite(value)) [[unlikely]] {  // one test keeps the common path short
     *p++ = '"';
-    put(*non_finite_text(value, Spelling::json));
+    const std::string_view text = *non_finite_text(value, Spelling::json);
+    std::memcpy(p, text.data(), text.size());
+    p += text.size();
     *p++ = '"';
     return p;
   }
-  if (value == 0) {  // "-0" would read back as the integer 0: keep the sign with "-0.0"
-    put(std::signbit(value) ? "-0.0" : "0");
-    return p;
+  if (value == 0) [[unlikely]] {  // "-0" would read back as the integer 0: "-0.0" keeps the sign
+    const std::string_view text = std::signbit(value) ? "-0.0" : "0";
+    std::memcpy(p, text.data(), text.size());
+    return p + text.size();
   }
-  if (value < 0) *p++ = '-';
+  *p = '-';
+  p += std::signbit(value) ? 1 : 0;
   const auto decimal = fmt::detail::dragonbox::to_decimal(std::abs(value));
-  char digits[24];
-  const int count =
-      static_cast<int>(fmt::format_to(digits, FMT_COMPILE("{}"), decimal.significand) - digits);
-  const std::string_view d(digits, static_cast<std::size_t>(count));
+  const std::uint64_t significand = decimal.significand;  // < 10¹⁷
+  char all[48] = {};  // 17 digits, then room for the fixed-size copies below to read past them
+  const std::uint64_t high = significand / 100'000'000;
+  all[0] = static_cast<char>('0' + high / 100'000'000);
+  put_eight_digits(all + 1, static_cast<std::uint32_t>(high % 100'000'000));
+  put_eight_digits(all + 9, static_cast<std::uint32_t>(significand % 100'000'000));
+  const int count = fmt::detail::count_digits(significand);
+  const char* digits = all + 17 - count;
   const int point = count + decimal.exponent;  // digits before the decimal point
-  if (decimal.exponent >= 0 && point <= 21) {  // 1200
-    put(d);
-    std::memset(p, '0', static_cast<std::size_t>(decimal.exponent));
-    p += decimal.exponent;
-  } else if (point > 0 && point <= 21) {  // 12.34
-    put(d.substr(0, static_cast<std::size_t>(point)));
-    *p++ = '.';
-    put(d.substr(static_cast<std::size_t>(point)));
-  } else if (point > -6 && point <= 0) {  // 0.0001234
-    put("0.");
-    std::memset(p, '0', static_cast<std::size_t>(-point));
-    p += -point;
-    put(d);
-  } else {  // 1.234e-7, 1e300
-    *p++ = d[0];
-    if (count > 1) {
-      *p++ = '.';
-      put(d.substr(1));
-    }
-    p = fmt::format_to(p, FMT_COMPILE("e{}"), point - 1);
+  if (point > -6 && point <= 0) {              // 0.0001234
+    std::memcpy(p, "0.000000", 8);
+    std::memcpy(p + 2 - point, digits, 24);
+    return p + 2 - point + count;
   }
-  return p;
+  if (point > 0 && point < count) {  // 12.34
+    std::memcpy(p, digits, 16);
+    p[point] = '.';
+    std::memcpy(p + point + 1, digits + point, 16);
+    return p + count + 1;
+  }
+  if (decimal.exponent >= 0 && point <= 21) {  // 1200
+    std::memcpy(p, digits, 24);
+    p += count;
+    std::memset(p, '0', static_cast<std::size_t>(decimal.exponent));
+    return p + decimal.exponent;
+  }
+  *p++ = digits[0];  // 1.234e-7, 1e300
+  if (count > 1) {
+    *p++ = '.';
+    std::memcpy(p, digits + 1, 16);
+    p += count - 1;
+  }
+  return fmt::format_to(p, FMT_COMPILE("e{}"), point - 1);
 }
 
 }  // namespace
 
 void append_number(fmt::memory_buffer& out, double value) {
   const std::size_t size = out.size();
-  out.resize(size + max_number_chars);
+  out.resize(size + number_room);
   out.resize(static_cast<std::size_t>(write_number(out.data() + size, value) - out.data()));
 }
 
 void append_rows(fmt::memory_buffer& out, const Eigen::Map<const Matrix>& m, Index first,
                  Index last, int at) {
   const std::size_t indent = static_cast<std::size_t>(at) * 2;
-  const std::size_t row_room =
-      4 + indent + static_cast<std::size_t>(m.cols()) * (max_number_chars + 2);
+  const std::size_t row_room = 4 + indent + static_cast<std::size_t>(m.cols()) * (number_room + 2);
   for (Index r = first; r < last; ++r) {
     const std::size_t size = out.size();
     out.resize(size + row_room);
@@ -131,7 +163,18 @@ void BackgroundWriter::run() {
     changed_.notify_all();
     out_.write(buffer.data(), static_cast<std::streamsize>(buffer.size()));
     if (!out_ && failure_.load() == 0) failure_ = errno != 0 ? errno : EIO;
+    buffer.clear();
+    std::lock_guard lock(mutex_);
+    if (spares_.size() < max_spares) spares_.push_back(std::move(buffer));
   }
+}
+
+fmt::memory_buffer BackgroundWriter::spare() {
+  std::lock_guard lock(mutex_);
+  if (spares_.empty()) return fmt::memory_buffer();
+  fmt::memory_buffer buffer = std::move(spares_.front());
+  spares_.pop_front();
+  return buffer;
 }
 
 void JsonWriter::string(std::string_view text) {
@@ -158,9 +201,15 @@ void JsonWriter::flush_if_full() {
   if (buffer_.size() >= flush_bytes) flush();
 }
 
+void JsonWriter::reserve(std::size_t bytes) {
+  if (buffer_.size() + bytes <= buffer_.capacity()) return;
+  if (buffer_.size() > 0) flush();
+  buffer_.reserve(bytes);
+}
+
 void JsonWriter::flush() {
   writer_.push(std::move(buffer_));
-  buffer_ = fmt::memory_buffer();
+  buffer_ = writer_.spare();
 }
 
 void JsonWriter::append_buffer(fmt::memory_buffer rows) {

@@ -33,7 +33,9 @@ void append_rows(fmt::memory_buffer& out, const Eigen::Map<const Matrix>& m, Ind
                  Index last, int at);
 
 // Hands full buffers to the stream on a thread of its own, in order, so that writing a large
-// trace (hundreds of megabytes) overlaps with formatting the next numbers.
+// trace (hundreds of megabytes) overlaps with formatting the next numbers; written buffers come
+// back through spare(), so that an export of any size holds a few buffers (about 11 MB for the
+// BERT-sized one) and never copies one to grow it.
 class BackgroundWriter {
  public:
   // REQUIRES: `out` outlives the writer, and nobody else writes to it until finish().
@@ -47,6 +49,10 @@ class BackgroundWriter {
   // point formatting the rest.
   void push(fmt::memory_buffer buffer);
 
+  // An empty buffer for more text: one already written, whose memory is reused (each 4 KB of
+  // fresh memory costs a page fault), or a new one. Any thread may call it.
+  [[nodiscard]] fmt::memory_buffer spare();
+
   // Writes what is queued and stops the thread. The stream is the caller's again afterwards.
   void finish();
 
@@ -57,6 +63,7 @@ class BackgroundWriter {
   std::mutex mutex_;
   std::condition_variable changed_;
   std::deque<fmt::memory_buffer> queue_;
+  std::deque<fmt::memory_buffer> spares_;  // written, emptied, for spare()
   bool done_ = false;
   std::atomic<int> failure_ = 0;  // errno of the first failed write
   std::thread thread_;            // last: it starts once everything above exists
@@ -88,6 +95,11 @@ class JsonWriter {
 
   // The current buffer, for append_rows to write a block's numbers straight into.
   [[nodiscard]] fmt::memory_buffer& buffer() { return buffer_; }
+  // Room for `bytes` more in the current buffer, without copying what it holds: a buffer too
+  // small for them is handed to the stream first.
+  void reserve(std::size_t bytes);
+  // An empty buffer, for text to be appended with append_buffer (BackgroundWriter::spare).
+  [[nodiscard]] fmt::memory_buffer spare() { return writer_.spare(); }
 
   // Hands the buffer to the stream once it holds a few megabytes.
   void flush_if_full();
