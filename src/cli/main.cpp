@@ -17,6 +17,7 @@
 #include "usage.hpp"
 
 int main(int argc, char** argv) {
+  attn_trace::cli::use_huge_pages();
   CLI::App app{
       "attn-trace: trace transformer self-attention one stage at a time, as the tutorials "
       "do it on paper.",

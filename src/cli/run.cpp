@@ -125,6 +125,7 @@ BudgetedRun plan_run(const RunOptions& options, const Spec& spec, const std::str
   BudgetedRun run{.plan = {}, .rendering = json ? Rendering::json : Rendering::walkthrough};
   if (options.format == "html") return run;
   run.plan.shown = options.text.stages;
+  run.plan.weighted_limit = options.weighted_limit;
   if (options.focus) run.plan.focus = resolve_focus(trace_header(spec), *options.focus, source);
   if (!json && !options.text.full) run.plan.summarising = walkthrough_summarising();
   return run;

@@ -134,7 +134,9 @@ MemoryEstimate estimate_memory(const Spec& spec, const TracePlan& plan, Renderin
   // weighted_values is held when small; above the limit it is generated, from a copy of the
   // weights and of V_h.
   const double weighted_whole = p.batches * p.heads * p.queries * S * d;
-  const double weighted = !shows(StageId::weighted_values) ? 0
+  const bool made =
+      shows(StageId::weighted_values) && weighted_whole <= static_cast<double>(plan.weighted_limit);
+  const double weighted = !made ? 0
                           : weighted_whole <= static_cast<double>(default_weighted_limit)
                               ? weighted_whole
                               : p.score + p.batches * S * D;

@@ -170,7 +170,7 @@ ScoreTensors compute_score_stages(Tracing& t) {
     out.held[ScoreTensors::additive] = holder(t, "additive_mask");
     out.held[ScoreTensors::masked] = holder(t, "masked");
   }
-  if (t.shows(StageId::softmax) || t.shows(StageId::weighted_values)) {
+  if (t.shows(StageId::softmax) || makes_weighted(t)) {
     out.held[ScoreTensors::weights] = holder(t, "weights");
   }
   if (t.computes(StageId::summation)) {
@@ -200,7 +200,10 @@ ScoreTensors compute_score_stages(Tracing& t) {
     }
   }
   if (failure) std::rethrow_exception(failure);
-  if (t.shows(StageId::weighted_values)) {
+  // Q and K have done their work; V still makes the weighted values.
+  t.Q = Tensor{};
+  t.K = Tensor{};
+  if (makes_weighted(t)) {
     std::optional<Tensor>& weights = out.held[ScoreTensors::weights];
     out.weights_for_weighted = t.shows(StageId::softmax)
                                    ? std::make_shared<const Tensor>(*weights)
@@ -210,11 +213,17 @@ ScoreTensors compute_score_stages(Tracing& t) {
   return out;
 }
 
+bool makes_weighted(const Tracing& t) {
+  return t.shows(StageId::weighted_values) &&
+         recorded_size(t, StageId::weighted_values) <= t.plan.weighted_limit;
+}
+
 Tensor weighted_tensor(const Tracing& t, std::shared_ptr<const Tensor> weights) {
   const Sizes& n = t.n();
   const Tensor shaped = t.layout.shaped("weighted", true, {query, key, feature},
                                         {count(n.L), count(n.S), count(n.d)});
   std::vector<std::size_t> shape = cut_shape(t, shaped);
+  if (!weights) return Tensor{shaped.name, shaped.axes, std::move(shape), {}, {}};
   const std::size_t size =
       std::accumulate(shape.begin(), shape.end(), std::size_t{1}, std::multiplies<>());
   // Block k of the tensor recorded is query i of head h of batch b of the whole trace.

@@ -40,8 +40,12 @@ struct ScoreTensors {
 // Runs the score stages the plan computes; the context goes to t.context.
 [[nodiscard]] ScoreTensors compute_score_stages(Tracing& t);
 
+// Whether the plan makes the weighted values: shown, and within its weighted_limit.
+[[nodiscard]] bool makes_weighted(const Tracing& t);
+
 // The weighted values as the plan records them, from `weights` (as the softmax holds them) and
-// t.V (split into heads): held when small and every row is there, else generated block by block.
+// t.V (split into heads): held when small and every row is there, else generated block by block;
+// without `weights` (not made), a tensor of their shape that holds no numbers.
 [[nodiscard]] Tensor weighted_tensor(const Tracing& t, std::shared_ptr<const Tensor> weights);
 
 }  // namespace attn_trace

@@ -149,6 +149,7 @@ void trace_weighted_values(Tracing& t, ScoreTensors& s) {
   if (t.shows(StageId::weighted_values)) {
     tensors.push_back(weighted_tensor(t, std::move(s.weights_for_weighted)));
   }
+  t.V = Tensor{};  // its last use
   StageWords words =
       weighted_words(t.layout, t.layout.shaped("weighted", true, {query, key, feature},
                                                {count(n.L), count(n.S), count(n.d)}));

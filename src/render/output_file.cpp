@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
@@ -95,18 +96,37 @@ AtomicFile::AtomicFile(std::string path) : path_(std::move(path)) {
   const mode_t mode = exists ? (existing.st_mode & 07777) : new_file_mode();
   const bool permitted = ::fchmod(fd, mode) == 0;
   const int chmod_error = errno;
-  ::close(fd);
-  if (!permitted) fail(std::strerror(chmod_error));
+  if (!permitted) {
+    ::close(fd);
+    fail(std::strerror(chmod_error));
+  }
+  sync_fd_ = fd;
   out_.open(temporary_, std::ios::binary | std::ios::trunc);
   if (!out_) fail(std::strerror(errno));
+  writeback_ = std::jthread([fd](std::stop_token stop) {
+    while (!stop.stop_requested()) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      ::sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);  // a hint: its failure changes nothing
+    }
+  });
+}
+
+void AtomicFile::stop_writeback() {
+  if (writeback_.joinable()) {
+    writeback_.request_stop();
+    writeback_.join();
+  }
 }
 
 AtomicFile::~AtomicFile() {
+  stop_writeback();
+  if (sync_fd_ >= 0) ::close(sync_fd_);
   if (!done_ && !temporary_.empty()) std::remove(temporary_.c_str());
   if (!temporary_.empty()) stop_watching();
 }
 
 void AtomicFile::fail(const std::string& what) {
+  stop_writeback();
   out_.close();
   if (!temporary_.empty()) std::remove(temporary_.c_str());
   done_ = true;
@@ -126,13 +146,8 @@ void AtomicFile::commit() {
     return;
   }
   // The data must be on disk before the rename makes it the file.
-  const int fd = ::open(temporary_.c_str(), O_RDONLY);
-  if (fd < 0 || ::fsync(fd) != 0) {
-    const int error = errno;
-    if (fd >= 0) ::close(fd);
-    fail(std::strerror(error));
-  }
-  ::close(fd);
+  stop_writeback();
+  if (::fsync(sync_fd_) != 0) fail(std::strerror(errno));
   if (std::rename(temporary_.c_str(), target_.c_str()) != 0) fail(std::strerror(errno));
   done_ = true;
 }

@@ -104,6 +104,13 @@ void check_plan(const Spec& spec, const Trace& whole, const TracePlan& plan) {
     for (std::size_t k = 0; k < p.tensors.size(); ++k) {
       const Tensor expected =
           plan.focus.any() ? cut_tensor(w.tensors[k], keep_of(plan.focus)) : w.tensors[k];
+      if (p.id == StageId::weighted_values && expected.size() > plan.weighted_limit) {
+        // Beyond --weighted-limit no renderer writes it: it is not made.
+        CHECK(p.tensors[k].shape == expected.shape);
+        CHECK(p.tensors[k].data.empty());
+        CHECK_FALSE(p.tensors[k].generated());
+        continue;
+      }
       if (p.id == StageId::weighted_values && p.tensors[k].generated() && plan.summarising) {
         const std::size_t queries = p.tensors[k].shape[p.tensors[k].rank() - 3];
         const auto held =
@@ -143,6 +150,8 @@ std::vector<TracePlan> plans_for(const Spec& spec) {
     plans.push_back(
         {.shown = {.only = {StageId::scores, StageId::summation}, .until = {}}, .focus = slice});
   }
+  plans.push_back({.weighted_limit = 0});
+  plans.push_back({.focus = slices.front(), .weighted_limit = 0});
   const Summarising tight{.threshold = 4, .edge = 1, .summary_queries = 1};
   plans.push_back({.summarising = tight});
   plans.push_back({.summarising = walkthrough_summarising()});

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <vector>
 
@@ -36,6 +37,9 @@ struct TracePlan {
   StageSelection shown = {};  // the stages the renderer shows (none cut: every stage)
   TraceSlice focus = {};      // --focus: the tensors cut to this slice
   std::optional<Summarising> summarising = {};  // a walkthrough without --full
+  // --weighted-limit: a renderer leaves out a weighted_values of more numbers (trace.hpp's
+  // left_out), so it is not made at all; the whole trace makes it whatever its size.
+  std::size_t weighted_limit = SIZE_MAX;
 
   // The whole trace: what explain, check and the JSON export of everything need.
   [[nodiscard]] bool whole() const { return shown.all() && !focus.any() && !summarising; }
