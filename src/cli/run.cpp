@@ -122,7 +122,10 @@ std::string check_stage_id(const std::string& id) {
 BudgetedRun plan_run(const RunOptions& options, const Spec& spec, const std::string& source) {
   // The exports write every number of every tensor shown; the walkthroughs summarise.
   const bool json = options.format == "json" || options.format == "npz";
-  BudgetedRun run{.plan = {}, .rendering = json ? Rendering::json : Rendering::walkthrough};
+  BudgetedRun run{.plan = {},
+                  .rendering = options.format == "npz" ? Rendering::npz
+                               : json                  ? Rendering::json
+                                                       : Rendering::walkthrough};
   if (options.format == "html") return run;
   run.plan.shown = options.text.stages;
   run.plan.weighted_limit = options.weighted_limit;

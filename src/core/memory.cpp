@@ -128,7 +128,9 @@ MemoryEstimate estimate_memory(const Spec& spec, const TracePlan& plan, Renderin
   // Each core computes one tile of queries at a time: six matrices of at most 2 MB.
   const double cores = std::max(1u, std::thread::hardware_concurrency());
   const double tile_rows = std::clamp(std::floor(262144 / std::max(S, 1.0)), 8.0, 64.0);
-  const double tiles = computes(StageId::scores) ? cores * tile_rows * S * 6 : 0;
+  const double tasks = p.batches * n(static_cast<Index>(plan.focus.head ? 1 : spec.num_heads)) *
+                       std::ceil((plan.focus.query ? 1 : L) / tile_rows);
+  const double tiles = computes(StageId::scores) ? std::min(cores, tasks) * tile_rows * S * 6 : 0;
   const double scores = score_tensors * p.score + given_masks * (shows(StageId::masking) ? 2 : 1);
 
   // weighted_values is held when small; above the limit it is generated, from a copy of the
@@ -147,16 +149,24 @@ MemoryEstimate estimate_memory(const Spec& spec, const TracePlan& plan, Renderin
     context += p.batches * L * D * (shows(StageId::merge_heads) ? 2 : 1);
   if (computes(StageId::out_proj)) context += p.batches * L * out;
 
-  // The JSON writer formats a block of numbers (one head's L × S scores, at most) into text while
-  // a thread writes the one before: about 40 bytes per number of the largest block, in doubles.
-  // A walkthrough writes table by table, line by line: its buffers are small.
-  const double largest_block = std::max({p.queries * S, p.queries * D, S * d});
-  const double rendering_part = rendering == Rendering::json ? largest_block * 40 / sizeof(double)
-                                                             : double{64 << 10} / sizeof(double);
+  // The JSON writer formats the largest block shown (one head's L × S scores, at most) into text
+  // while a thread writes the one before: about 40 bytes per number, in doubles. A walkthrough
+  // with --full builds a table's text whole (Markdown copies it once more); summarised, its
+  // buffers are small. The NumPy writer passes the numbers on as they are, a few MiB at a time.
+  const bool score_shown = !score_names.empty() || shows(StageId::weighted_values);
+  const double largest_block =
+      std::max({score_shown ? p.queries * S : 0.0, p.queries * std::max(D, E), S * std::max(D, E)});
+  const double text_bytes = largest_block * (rendering == Rendering::json ? 40 : 48);
+  const double rendering_part =
+      (rendering == Rendering::npz                         ? double{8 << 20}
+       : rendering == Rendering::json || !plan.summarising ? text_bytes
+                                                           : double{64 << 10}) /
+      sizeof(double);
   const std::string rendering_name =
       rendering == Rendering::json
           ? fmt::format("the JSON writer's buffers for one block of {} numbers", largest_block)
-          : std::string("the walkthrough's text");
+      : rendering == Rendering::npz ? std::string("the NumPy writer's buffers")
+                                    : std::string("the walkthrough's text");
   // The program itself: code, libraries, the allocator's own pages.
   const double program = double{16 << 20} / sizeof(double);
   const std::string batches =

@@ -67,7 +67,7 @@ void put(const Tracing& t, Tensor& held, Index b, Index h, Index first_row, cons
 std::size_t recorded_size(const Tracing& t, StageId id) {
   const Sizes& n = t.n();
   const std::size_t B = t.plan.focus.batch ? 1 : count(n.B), H = recorded_heads(t);
-  const std::size_t L = count(n.L), S = count(n.S);
+  const std::size_t L = t.plan.focus.query ? 1 : count(n.L), S = count(n.S);
   switch (id) {
     case StageId::weighted_values:
       return B * H * L * S * count(n.d);
@@ -182,6 +182,7 @@ ScoreTensors compute_score_stages(Tracing& t) {
   const Index tiles = static_cast<Index>(t.tiles.size());
   const Index tasks = static_cast<Index>(t.batches.size()) * heads * tiles;
   std::exception_ptr failure;
+  std::vector<std::vector<BlockedRow>> blocked(static_cast<std::size_t>(tasks));
   // Threads cost more than they save on a small trace (and, once started, spin a while).
   const bool parallel = static_cast<double>(tasks) * static_cast<double>(query_tile(n.S)) *
                             static_cast<double>(n.S) * static_cast<double>(n.d) >
@@ -189,17 +190,27 @@ ScoreTensors compute_score_stages(Tracing& t) {
 #pragma omp parallel for schedule(dynamic) if (parallel)
   for (Index k = 0; k < tasks; ++k) {
     try {
-      std::vector<BlockedRow> blocked;
       compute_tile(t, out, t.batches[count(k / tiles / heads)], t.heads[count(k / tiles % heads)],
-                   t.tiles[count(k % tiles)], blocked);
-#pragma omp critical
-      out.blocked.insert(out.blocked.end(), blocked.begin(), blocked.end());
+                   t.tiles[count(k % tiles)], blocked[count(k)]);
     } catch (...) {
 #pragma omp critical
       failure = std::current_exception();
     }
   }
   if (failure) std::rethrow_exception(failure);
+  // The warning names the rows the run shows, not others that share their tiles.
+  const auto shown = t.rows_held(recorded_size(t, StageId::softmax));
+  for (const std::vector<BlockedRow>& rows : blocked) {
+    for (const BlockedRow& row : rows) {
+      const std::size_t i = count(row.query);
+      const bool kept = t.plan.focus.query ? i == *t.plan.focus.query
+                        : shown            ? std::binary_search(shown->begin(), shown->end(), i)
+                                           : true;
+      if (kept && (!t.plan.focus.head || count(row.head) == *t.plan.focus.head)) {
+        out.blocked.push_back(row);
+      }
+    }
+  }
   // Q and K have done their work; V still makes the weighted values.
   t.Q = Tensor{};
   t.K = Tensor{};

@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <system_error>
 #include <vector>
 
 #include <fmt/format.h>
@@ -103,12 +104,15 @@ AtomicFile::AtomicFile(std::string path) : path_(std::move(path)) {
   sync_fd_ = fd;
   out_.open(temporary_, std::ios::binary | std::ios::trunc);
   if (!out_) fail(std::strerror(errno));
-  writeback_ = std::jthread([fd](std::stop_token stop) {
-    while (!stop.stop_requested()) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-      ::sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);  // a hint: its failure changes nothing
-    }
-  });
+  try {
+    writeback_ = std::jthread([fd](std::stop_token stop) {
+      while (!stop.stop_requested()) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        ::sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);  // a hint: its failure changes nothing
+      }
+    });
+  } catch (const std::system_error&) {  // no thread to be had: the sync at the end does it all
+  }
 }
 
 void AtomicFile::stop_writeback() {
@@ -127,6 +131,9 @@ AtomicFile::~AtomicFile() {
 
 void AtomicFile::fail(const std::string& what) {
   stop_writeback();
+  // fail() may throw out of the constructor, where no destructor closes the descriptor.
+  if (sync_fd_ >= 0) ::close(sync_fd_);
+  sync_fd_ = -1;
   out_.close();
   if (!temporary_.empty()) std::remove(temporary_.c_str());
   done_ = true;

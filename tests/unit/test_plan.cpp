@@ -255,11 +255,18 @@ TEST_CASE("the memory estimate counts only what a plan computes and writes", "[p
   const Spec spec = load_spec(input.dump(), "long.json");
   const MemoryEstimate whole = estimate_memory(spec);
   const TracePlan until_scores{.shown = {.only = {StageId::scores}, .until = StageId::scores}};
+  // --full: the two heads' 20000 × 20000 scores, once, and the text of one head's table, which
+  // the walkthrough builds whole; never the JSON writer.
   const MemoryEstimate text = estimate_memory(spec, until_scores, Rendering::walkthrough);
-  // The two heads' 20000 × 20000 scores, once, and no JSON writer.
-  CHECK(text.bytes < whole.bytes / 2);
   CHECK(text.largest.find("JSON") == std::string::npos);
-  CHECK(text.largest.find("scores") != std::string::npos);
+  CHECK(text.largest.find("the walkthrough's text") != std::string::npos);
+  const MemoryEstimate export_json = estimate_memory(spec, until_scores, Rendering::json);
+  CHECK(export_json.largest.find("JSON writer") != std::string::npos);
+  CHECK(export_json.bytes < whole.bytes);
+  // The NumPy export has no text to build: the scores are the largest part.
+  const MemoryEstimate npz = estimate_memory(spec, until_scores, Rendering::npz);
+  CHECK(npz.largest.find("scores") != std::string::npos);
+  CHECK(npz.bytes < whole.bytes / 2);
   TracePlan summarised = until_scores;
   summarised.summarising = walkthrough_summarising();
   const MemoryEstimate summary = estimate_memory(spec, summarised, Rendering::walkthrough);
@@ -267,4 +274,26 @@ TEST_CASE("the memory estimate counts only what a plan computes and writes", "[p
   const MemoryEstimate focused =
       estimate_memory(spec, {.focus = {.batch = {}, .head = {}, .query = 5}}, Rendering::json);
   CHECK(focused.bytes < 100e6);
+}
+
+TEST_CASE("a focused query makes its weighted values when the whole ones are over the limit",
+          "[plan]") {
+  // 200 × 200 × 32 = 1.28 million weighted values: over the default limit, but one query's
+  // 6,400 are not, and --focus query=5 shows them.
+  json input = json::array();
+  for (int i = 0; i < 200; ++i) {
+    json row = json::array();
+    for (int k = 0; k < 32; ++k) row.push_back(std::sin(0.1 * i + 0.3 * k));
+    input.push_back(row);
+  }
+  const Spec spec = load_spec(json{{"input", input}}.dump(), "wide.json");
+  const Trace whole = trace_attention(spec);
+  const TracePlan plan{.focus = {.batch = {}, .head = {}, .query = 5},
+                       .weighted_limit = default_weighted_limit};
+  const Trace part = trace_attention(spec, plan);
+  const Tensor& weighted = part.find_stage(StageId::weighted_values)->tensors.at(0);
+  REQUIRE(weighted.size() == 200u * 32u);
+  REQUIRE((weighted.generated() || weighted.data.size() == weighted.size()));
+  check_tensor(weighted, cut_tensor(whole.find_stage(StageId::weighted_values)->tensors[0],
+                                    keep_of(plan.focus)));
 }

@@ -29,9 +29,9 @@ struct MemoryEstimate {
       largest;  // its largest part and its size, e.g. "scores, scaled and weights, … : 72 MiB"
 };
 
-// What writes the trace out, for the estimate of its buffers: the JSON export (and the formats
-// like it, which write every number), or a walkthrough (text, Markdown, LaTeX, HTML).
-enum class Rendering { json, walkthrough };
+// What writes the trace out, for the estimate of its buffers: the JSON export, the NumPy export,
+// or a walkthrough (text, Markdown, LaTeX, HTML).
+enum class Rendering { json, npz, walkthrough };
 
 // The memory trace_attention(spec, plan) will hold and `rendering` will need, to within a few
 // percent (allocator overhead comes on top): only what the plan computes and records.
