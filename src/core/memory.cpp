@@ -54,6 +54,22 @@ double given_mask_numbers(const Spec& spec) {
   return numbers;
 }
 
+// The renderer's buffers, named, in doubles, for the largest block of numbers it writes.
+std::pair<std::string, double> rendering_buffers(Rendering rendering, const TracePlan& plan,
+                                                 double largest_block) {
+  const double text_bytes = largest_block * (rendering == Rendering::json ? 40 : 48);
+  const double bytes = (rendering == Rendering::npz                         ? double{8 << 20}
+                        : rendering == Rendering::json || !plan.summarising ? text_bytes
+                                                                            : double{64 << 10}) /
+                       sizeof(double);
+  const std::string name =
+      rendering == Rendering::json
+          ? fmt::format("the JSON writer's buffers for one block of {} numbers", largest_block)
+      : rendering == Rendering::npz ? std::string("the NumPy writer's buffers")
+                                    : std::string("the walkthrough's text");
+  return {name, bytes};
+}
+
 // "scores, scaled and weights"
 std::string listing(const std::vector<std::string>& names) {
   std::string out;
@@ -156,17 +172,7 @@ MemoryEstimate estimate_memory(const Spec& spec, const TracePlan& plan, Renderin
   const bool score_shown = !score_names.empty() || shows(StageId::weighted_values);
   const double largest_block =
       std::max({score_shown ? p.queries * S : 0.0, p.queries * std::max(D, E), S * std::max(D, E)});
-  const double text_bytes = largest_block * (rendering == Rendering::json ? 40 : 48);
-  const double rendering_part =
-      (rendering == Rendering::npz                         ? double{8 << 20}
-       : rendering == Rendering::json || !plan.summarising ? text_bytes
-                                                           : double{64 << 10}) /
-      sizeof(double);
-  const std::string rendering_name =
-      rendering == Rendering::json
-          ? fmt::format("the JSON writer's buffers for one block of {} numbers", largest_block)
-      : rendering == Rendering::npz ? std::string("the NumPy writer's buffers")
-                                    : std::string("the walkthrough's text");
+  const auto [rendering_name, rendering_part] = rendering_buffers(rendering, plan, largest_block);
   // The program itself: code, libraries, the allocator's own pages.
   const double program = double{16 << 20} / sizeof(double);
   const std::string batches =
